@@ -1,0 +1,97 @@
+"""The library behind the commands and the public Python API. Never prints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .engine import Problem
+from .engine import generate as _generate
+from .engine import solve as _solve
+from .errors import GivensError, NnhandError
+from .grading import Report, check_file, grade_data
+from .resources import find_template, template_files
+from .sheet import Sheet, make_sheet
+from .template import Template, load_template
+
+MAX_GIVENS_BYTES = 1_000_000
+
+
+def load(template_id: str, problems_dirs: Iterable[str] = ()) -> Template:
+    """Load and validate a template by id (or by the path of a .yaml file)."""
+    return load_template(find_template(template_id, problems_dirs))
+
+
+def catalogue(problems_dirs: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Every template on the search path: id, title, tags, summary, version and file."""
+    rows = []
+    for template_id, path in sorted(template_files(problems_dirs).items()):
+        template = load_template(path)
+        rows.append(
+            {"id": template_id, "title": template.title, "tags": list(template.tags),
+             "version": template.version, "summary": template.summary, "path": str(path)}
+        )
+    return rows
+
+
+def generate(
+    template_id: str,
+    seed: int | None = None,
+    params: Mapping[str, int] | None = None,
+    blanks: str | None = None,
+    problems_dirs: Iterable[str] = (),
+) -> Sheet:
+    """A fresh (or seeded) instance of a template, solved, with its blank pattern."""
+    template = load(template_id, problems_dirs)
+    return make_sheet(_generate(template, seed, params), blanks)
+
+
+def solve(
+    template_id: str,
+    givens: Mapping[str, Any],
+    params: Mapping[str, int] | None = None,
+    problems_dirs: Iterable[str] = (),
+) -> Problem:
+    """Solve a template for numbers you supply (a mapping of given names to values)."""
+    return _solve(load(template_id, problems_dirs), givens, params)
+
+
+def solve_key(
+    template_id: str,
+    seed: int | None,
+    params: Mapping[str, int] | None,
+    givens_path: Path | None,
+    problems_dirs: Iterable[str] = (),
+) -> Problem:
+    template = load(template_id, problems_dirs)
+    if givens_path is None:
+        return _generate(template, seed, params)
+    return _solve(template, read_givens_file(givens_path), params, where=str(givens_path))
+
+
+def read_givens_file(path: Path) -> Mapping[str, Any]:
+    """A YAML or JSON mapping of given names to values."""
+    from .answers import parse_answer_text
+
+    path = Path(path)
+    if not path.is_file():
+        raise GivensError("no such file" if not path.exists() else "is not a file", where=str(path))
+    if path.stat().st_size > MAX_GIVENS_BYTES:
+        raise GivensError("larger than 1 MB: not a givens file", where=str(path))
+    try:
+        data = parse_answer_text(path.read_bytes(), str(path), require_variant=False)
+    except NnhandError as exc:
+        raise GivensError(exc.message, where=exc.where, fix=exc.fix) from None
+    if "givens" in data and isinstance(data["givens"], Mapping):
+        data = dict(data["givens"])  # an answer file or a key: take its givens
+    return data
+
+
+def grade(
+    answers: str | Path | Mapping[str, Any], problems_dirs: Iterable[str] = (), trust_givens: bool = False
+) -> Report:
+    """Grade an answer file (a path) or the same data as a mapping."""
+    if isinstance(answers, Mapping):
+        return grade_data(answers, "answers", problems_dirs, trust_givens)[0]
+    return check_file(Path(answers), problems_dirs, trust_givens)[0]

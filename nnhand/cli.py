@@ -1,0 +1,312 @@
+"""The command line: a thin Typer shell over the library.
+
+Each command parses its options, calls one library function and hands the result to a
+renderer. Only this module imports typer; at module level it imports nothing else that
+is slow, so `nnhand --help` and shell completion never load numpy, yaml or rich.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from ._version import __version__
+from .errors import ExitCode, NnhandError
+
+app = typer.Typer(
+    name="nnhand",
+    help="Neural networks by hand: generate pen-and-paper exercises with blanks, and grade the answers.",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"debug": False}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handled(command: F) -> F:
+    """The one place an error becomes a message on stderr and an exit code."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except NnhandError as exc:
+            if _state["debug"]:
+                raise
+            _error(exc.render())
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            _error("interrupted")
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (| head): nothing left to say
+            raise typer.Exit(int(ExitCode.OK)) from None
+        except typer.Exit:
+            raise
+        except Exception as exc:  # a bug: say so plainly, without a traceback
+            if _state["debug"]:
+                raise
+            _error(f"internal error: {type(exc).__name__}: {exc}. Please report it; --debug shows the traceback.")
+            raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+    return run  # type: ignore[return-value]
+
+
+def _error(message: str) -> None:
+    print(f"nnhand: error: {message}", file=sys.stderr)
+
+
+def _note(message: str) -> None:
+    print(f"nnhand: {message}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- completion
+
+
+def complete_template(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Template ids from file names only: completion never parses YAML."""
+    from .resources import template_files
+
+    dirs = ctx.params.get("problems_dir") or []
+    try:
+        ids = template_files(dirs)
+    except OSError:
+        return []
+    return [i for i in ids if i.startswith(incomplete)]
+
+
+# ----------------------------------------------------------------------------- shared options
+
+
+class Blanks(str, Enum):
+    all = "all"
+    layer = "layer"
+    one = "one"
+    none = "none"
+
+
+class SheetFormat(str, Enum):
+    terminal = "terminal"
+    json = "json"
+
+
+class KeyFormat(str, Enum):
+    table = "table"
+    yaml = "yaml"
+    json = "json"
+
+
+class ReportFormat(str, Enum):
+    terminal = "terminal"
+    json = "json"
+
+
+ProblemsDir = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--problems-dir",
+        envvar="NNHAND_PROBLEMS",
+        help="A folder of your own templates (<id>.yaml); repeatable. Also NNHAND_PROBLEMS.",
+        show_envvar=False,
+    ),
+]
+TemplateArg = Annotated[
+    str, typer.Argument(help="A template id (see 'nnhand list').", autocompletion=complete_template)
+]
+SeedOpt = Annotated[
+    int | None, typer.Option("--seed", "-s", help="Seed of the variant; omitted: a fresh one, printed.", min=0)
+]
+ParamOpt = Annotated[
+    list[str] | None, typer.Option("--param", "-p", help="Change a size, e.g. --param n_hidden=5; repeatable.")
+]
+
+
+def _dirs(problems_dir: list[Path] | None) -> list[str]:
+    from .resources import check_dirs
+
+    dirs = [str(d) for d in problems_dir or []]
+    env = os.environ.get("NNHAND_PROBLEMS")
+    if env and dirs == [d for d in env.split(os.pathsep) if d]:
+        dirs = []  # Typer filled the option from the variable; resources reads it itself
+    check_dirs(dirs)
+    return dirs
+
+
+def _params(values: list[str] | None) -> dict[str, int]:
+    params: dict[str, int] = {}
+    for item in values or []:
+        name, sep, number = item.partition("=")
+        if not sep or not name.strip() or not number.strip().lstrip("-").isdigit():
+            raise NnhandError(f"'{item}' is not name=value", where="--param", fix="Write e.g. --param n_hidden=5")
+        params[name.strip()] = int(number)
+    return params
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"nnhand {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", "-V", help="Print the version and exit.", callback=_version, is_eager=True)
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """Neural networks by hand: generate pen-and-paper exercises with blanks, and grade the answers."""
+    _state["debug"] = debug
+
+
+@app.command("list")
+@handled
+def list_(
+    problems_dir: ProblemsDir = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="terminal or json.")] = ReportFormat.terminal,
+) -> None:
+    """List the templates: id, title and tags."""
+    from . import api
+
+    rows = api.catalogue(_dirs(problems_dir))
+    if fmt is ReportFormat.json:
+        import json
+
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    from .render import console
+
+    table = Table(box=None, show_edge=False, pad_edge=False)
+    for column in ("id", "title", "tags"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(Text(row["id"]), Text(row["title"]), Text(", ".join(row["tags"])))
+    console().print(table)
+
+
+@app.command()
+@handled
+def gen(
+    template: TemplateArg,
+    seed: SeedOpt = None,
+    param: ParamOpt = None,
+    blanks: Annotated[
+        Blanks | None, typer.Option("--blanks", "-b", help="Which cells to blank (default: the template's).")
+    ] = None,
+    answers: Annotated[
+        Path | None, typer.Option("--answers", "-a", help="Also write an answer file to fill in.", dir_okay=False)
+    ] = None,
+    fmt: Annotated[SheetFormat, typer.Option("--format", "-f", help="terminal or json.")] = SheetFormat.terminal,
+    problems_dir: ProblemsDir = None,
+) -> None:
+    """Generate an exercise sheet with blanks."""
+    from . import api
+
+    fresh = seed is None
+    sheet = api.generate(template, seed, _params(param), blanks.value if blanks else None, _dirs(problems_dir))
+    if answers is not None:
+        from .answers import answer_file_text, write_atomic
+
+        write_atomic(answers, answer_file_text(sheet))
+    if fmt is SheetFormat.json:
+        import json
+
+        from .answers import answer_file_data
+
+        print(json.dumps(answer_file_data(sheet), indent=2, ensure_ascii=False))
+    else:
+        from .render import console, sheet_renderable
+
+        console().print(sheet_renderable(sheet))
+    if fresh:
+        _note(f"fresh seed {sheet.problem.variant.seed}: repeat this sheet with --seed {sheet.problem.variant.seed}")
+    if answers is not None:
+        _note(f"answer file written to {answers}; check it with: nnhand check {answers}")
+
+
+@app.command()
+@handled
+def key(
+    template: TemplateArg,
+    seed: SeedOpt = None,
+    param: ParamOpt = None,
+    givens: Annotated[
+        Path | None, typer.Option("--givens", "-g", help="Solve for your own numbers (YAML or JSON mapping).")
+    ] = None,
+    fmt: Annotated[KeyFormat, typer.Option("--format", "-f", help="table, yaml or json.")] = KeyFormat.table,
+    exact: Annotated[bool, typer.Option("--exact", help="Show exact fractions beside rounded cells.")] = False,
+    problems_dir: ProblemsDir = None,
+) -> None:
+    """Print the full answer key of a variant (or of your own givens)."""
+    from . import api
+
+    if givens is not None and seed is not None:
+        raise NnhandError("--givens and --seed exclude each other", fix="Use one of them")
+    fresh = seed is None and givens is None
+    problem = api.solve_key(template, seed, _params(param), givens, _dirs(problems_dir))
+    if fmt is KeyFormat.table:
+        from .render import console, sheet_renderable
+        from .sheet import make_sheet
+
+        console().print(sheet_renderable(make_sheet(problem, "none"), key=True, exact=exact))
+    else:
+        from .keys import key_data, to_json, to_yaml
+
+        data = key_data(problem)
+        print(to_json(data) if fmt is KeyFormat.json else to_yaml(data), end="")
+    if fresh:
+        _note(f"fresh seed {problem.variant.seed}: repeat this key with --seed {problem.variant.seed}")
+
+
+@app.command()
+@handled
+def check(
+    answers: Annotated[Path, typer.Argument(help="An answer file (made by nnhand gen --answers).")],
+    trust_givens: Annotated[
+        bool, typer.Option("--trust-givens", help="Grade against the givens in the file even if they differ.")
+    ] = False,
+    reveal: Annotated[bool, typer.Option("--reveal/--no-reveal", help="Show expected values of wrong cells.")] = True,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="terminal or json.")] = ReportFormat.terminal,
+    problems_dir: ProblemsDir = None,
+) -> None:
+    """Grade an answer file cell by cell: exit 0 all right, 1 something wrong or missing, 2 bad input."""
+    from .grading import check_file
+
+    report, _sheet = check_file(answers, _dirs(problems_dir), trust_givens)
+    if fmt is ReportFormat.json:
+        import json
+
+        data = report.to_dict()
+        if not reveal:
+            for step in data["steps"]:
+                for cell in step["cells"]:
+                    if cell["status"] != "right":
+                        cell.pop("expected")
+                        cell.pop("accepted")
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        from .render import console, report_renderable
+
+        console().print(report_renderable(report, reveal=reveal))
+    raise typer.Exit(int(report.exit_code))
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app(prog_name="nnhand")

@@ -1,0 +1,174 @@
+"""Value distributions for givens: what numbers a generated exercise may contain.
+
+The presets follow CONVENTIONS.md (measured over published hand exercises): weights are
+mostly -1/0/1, biases mostly 0 or ±1 with an occasional push below zero, inputs small and
+non-negative. A template names a preset or writes its own:
+
+    dist: weights                      # a preset
+    dist: {range: [-2, 3]}             # whole numbers, uniform
+    dist: {set: {0: 4, 1: 4, -1: 2}}   # weighted values (relative weights)
+    dist: {values: [1, 2, 3]}          # uniform over a list
+    dist: {simplex: 10}                # each column: tenths summing to 1 (a softmax output)
+    dist: onehot                       # each column: one 1, zeros elsewhere
+    fixed: 0                           # not random at all
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from .errors import TemplateError
+
+# value: relative weight. CONVENTIONS.md: weights 0 ~40 %, +1 ~43 %, -1 ~14 %, ±2 ~2 %, ±3 rare.
+PRESETS: dict[str, dict[int, float]] = {
+    "weights": {0: 40, 1: 43, -1: 14, 2: 1, -2: 1, 3: 0.5, -3: 0.5},
+    # a third 0, two thirds within ±1, an occasional -2..-5 to push a pre-activation below 0
+    "bias": {0: 34, 1: 30, -1: 26, -2: 4, -3: 3, -4: 2, -5: 1},
+    # 0..7 with 88 % in 0..3; a rare -1
+    "inputs": {0: 18, 1: 26, 2: 24, 3: 20, 4: 4, 5: 3, 6: 2, 7: 1, -1: 2},
+    # given 0/1 attention weights: about 44 % ones
+    "binary": {0: 56, 1: 44},
+    "signs": {-1: 1, 1: 1},
+}
+STRUCTURED = ("onehot",)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Draws whole-number (or exact-fraction) arrays of shape (B, rows, cols)."""
+
+    kind: str  # "set", "range", "fixed", "simplex", "onehot"
+    values: np.ndarray | None = None
+    cdf: np.ndarray | None = None
+    low: int = 0
+    high: int = 0
+    fixed: Any = None
+    parts: int = 0
+    preset: str | None = None
+
+    def from_uniform(self, uniforms: np.ndarray) -> np.ndarray:
+        """A weighted-set draw from uniforms in [0, 1) (the inverse of the cumulative weights)."""
+        assert self.values is not None and self.cdf is not None
+        return self.values[self.cdf.searchsorted(uniforms, side="right")]
+
+    def draw(self, rng: np.random.Generator, size: tuple[int, int, int]) -> np.ndarray:
+        if self.kind == "set":
+            return self.from_uniform(rng.random(size))
+        if self.kind == "range":
+            return rng.integers(self.low, self.high, size=size, endpoint=True)
+        if self.kind == "fixed":
+            return np.broadcast_to(self.fixed, size).copy()
+        if self.kind == "onehot":
+            batch, rows, cols = size
+            hot = rng.integers(0, rows, size=(batch, cols))
+            out = np.zeros(size, dtype=np.int64)
+            out[np.arange(batch)[:, None], hot, np.arange(cols)[None, :]] = 1
+            return out
+        if self.kind == "simplex":
+            batch, rows, cols = size
+            counts = rng.multinomial(self.parts, [1 / rows] * rows, size=(batch, cols))
+            out = np.empty(size, dtype=object)
+            out[...] = np.vectorize(lambda k: Fraction(int(k), self.parts), otypes=[object])(
+                np.swapaxes(counts, 1, 2)
+            )
+            return out
+        raise AssertionError(self.kind)
+
+    def typical(self, size: tuple[int, int, int]) -> np.ndarray:
+        """A deterministic stand-in value (all ones, or the fixed value) for checking shapes."""
+        if self.kind == "fixed":
+            return np.broadcast_to(self.fixed, size).copy()
+        if self.kind == "simplex":
+            out = np.empty(size, dtype=object)
+            out[...] = Fraction(1, size[1])
+            return out
+        if self.kind == "onehot":
+            out = np.zeros(size, dtype=np.int64)
+            out[:, 0, :] = 1
+            return out
+        return np.ones(size, dtype=np.int64)
+
+
+def _weighted(table: Mapping[Any, Any], where: str, preset: str | None = None) -> Distribution:
+    values, weights = [], []
+    for value, weight in table.items():
+        try:
+            v = int(value)
+        except (TypeError, ValueError):
+            raise TemplateError(f"'{value}' is not a whole number", where=where) from None
+        if str(v) != str(value).strip() and not isinstance(value, int):
+            raise TemplateError(f"'{value}' is not a whole number", where=where)
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
+            raise TemplateError(f"the weight of {value} must be a number ≥ 0, got {weight!r}", where=where)
+        values.append(v)
+        weights.append(float(weight))
+    total = sum(weights)
+    if not values or total <= 0:
+        raise TemplateError("a weighted set needs at least one value with a positive weight", where=where)
+    cdf = np.cumsum(np.array(weights) / total)
+    cdf[-1] = 1.0 + 1e-12  # guard against rounding: every draw in [0, 1) finds a value
+    return Distribution("set", values=np.array(values, dtype=np.int64), cdf=cdf, preset=preset)
+
+
+def parse_distribution(spec: Any, where: str) -> Distribution:
+    """Read a `dist:` value from a template. Errors name `where` and the accepted forms."""
+    forms = (
+        "a preset (" + ", ".join([*PRESETS, *STRUCTURED]) + "), {range: [lo, hi]}, "
+        "{set: {value: weight}}, {values: [...]} or {simplex: 10}"
+    )
+    if isinstance(spec, str):
+        if spec in PRESETS:
+            return _weighted(PRESETS[spec], where, preset=spec)
+        if spec == "onehot":
+            return Distribution("onehot", preset=spec)
+        raise TemplateError(f"unknown distribution '{spec}'", where=where, fix=f"Use {forms}")
+    if isinstance(spec, Mapping) and len(spec) == 1:
+        ((kind, arg),) = spec.items()
+        if kind == "range":
+            if (
+                not isinstance(arg, list)
+                or len(arg) != 2
+                or not all(isinstance(a, int) and not isinstance(a, bool) for a in arg)
+                or arg[0] > arg[1]
+            ):
+                raise TemplateError("range takes [lo, hi], two whole numbers with lo ≤ hi", where=where)
+            if max(abs(arg[0]), abs(arg[1])) > 1000:
+                raise TemplateError("range beyond ±1000: not a hand exercise", where=where)
+            return Distribution("range", low=arg[0], high=arg[1])
+        if kind == "set":
+            if not isinstance(arg, Mapping):
+                raise TemplateError("set takes a mapping {value: weight}", where=where)
+            return _weighted(arg, where)
+        if kind == "values":
+            if not isinstance(arg, list) or not arg:
+                raise TemplateError("values takes a non-empty list of whole numbers", where=where)
+            return _weighted({v: 1 for v in arg}, where)
+        if kind == "simplex":
+            if not isinstance(arg, int) or isinstance(arg, bool) or not 1 <= arg <= 100:
+                raise TemplateError("simplex takes the number of parts, e.g. 10 for tenths", where=where)
+            return Distribution("simplex", parts=arg)
+    raise TemplateError(f"cannot read the distribution {spec!r}", where=where, fix=f"Use {forms}")
+
+
+def fixed_distribution(value: Any, where: str) -> Distribution:
+    """`fixed: 0` (every cell) or `fixed: [[...]]` (the whole value)."""
+    from .values import to_fractions
+
+    try:
+        arr = np.array(value)
+    except ValueError:
+        raise TemplateError("fixed takes a number or a rectangular list of numbers", where=where) from None
+    if arr.dtype.kind not in "iuf" or arr.ndim > 2:
+        raise TemplateError("fixed takes a number or a rectangular list of numbers", where=where)
+    if arr.dtype.kind == "f":
+        arr = to_fractions(np.array([Fraction(repr(float(v))) for v in arr.ravel()], dtype=object)).reshape(
+            arr.shape
+        )
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    return Distribution("fixed", fixed=arr.astype(np.int64) if arr.dtype.kind in "iu" else arr)

@@ -1,0 +1,446 @@
+"""From a template to a solved instance: sampling with rejection, and the exact solver.
+
+    Template --sample(seed)--> givens --solve--> key (every step, exact where it can be)
+
+One explicit `numpy.random.Generator` per instance, seeded from the variant id; never the
+global random state. Candidates are drawn and checked in batches (every op takes a
+leading batch axis), so rejection sampling costs a few NumPy calls, not a Python loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .errors import ConstraintError, EvaluationError, GivensError, TemplateError, VariantError
+from .template import Template
+from .values import (
+    Shape,
+    constant,
+    format_fraction,
+    grid_shape,
+    is_finite_decimal,
+    nested,
+    normalize,
+    round_array,
+)
+
+FIRST_BATCH = 8
+MAX_BATCH = 512
+MAX_CANDIDATES = 20_000  # draws before a template's constraints are declared unsatisfiable
+MAX_SEED = 2**63 - 1
+FRESH_SEED_BELOW = 1_000_000  # fresh seeds stay short enough to read out and type
+
+_VARIANT = re.compile(
+    r"^(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)@(?P<version>\d+)#(?:(?P<seed>\d+)|givens-(?P<digest>[0-9a-f]{8}))"
+    r"(?P<params>(?:,[A-Za-z][A-Za-z0-9_]*=\d+)*)$"
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """`<template>@<version>#<seed>`, or `#givens-<digest>` for instructor-supplied numbers.
+
+    Non-default params follow as `,name=value` so that the id alone rebuilds the instance.
+    """
+
+    template: str
+    version: int
+    seed: int | None = None
+    digest: str | None = None
+    params: tuple[tuple[str, int], ...] = ()
+
+    def __str__(self) -> str:
+        source = str(self.seed) if self.seed is not None else f"givens-{self.digest}"
+        extra = "".join(f",{k}={v}" for k, v in self.params)
+        return f"{self.template}@{self.version}#{source}{extra}"
+
+    @classmethod
+    def parse(cls, text: Any, where: str = "variant") -> Variant:
+        match = _VARIANT.match(str(text).strip()) if isinstance(text, (str, int)) else None
+        if not match:
+            raise VariantError(
+                f"'{text}' is not a variant id",
+                where=where,
+                fix="A variant id looks like hidden-layer@1#4821 (template@version#seed)",
+            )
+        params = tuple(
+            (k, int(v)) for k, v in (p.split("=") for p in match["params"].split(",") if p)
+        )
+        seed = int(match["seed"]) if match["seed"] is not None else None
+        if seed is not None and seed > MAX_SEED:
+            raise VariantError(f"the seed in '{text}' is too large", where=where)
+        return cls(match["id"], int(match["version"]), seed, match["digest"], params)
+
+
+@dataclass
+class Problem:
+    """A solved instance: the givens, every step's value, and the exact values beside them."""
+
+    template: Template
+    variant: Variant
+    params: dict[str, int]
+    givens: dict[str, np.ndarray]  # name -> (rows, cols) grid
+    values: dict[str, np.ndarray]  # step -> (rows, cols), rounded as the template declares
+    exact: dict[str, np.ndarray]  # step -> (rows, cols), with no rounding anywhere upstream
+    shapes: dict[str, Shape] = field(default_factory=dict)
+
+    def value(self, name: str) -> np.ndarray:
+        return self.givens[name] if name in self.givens else self.values[name]
+
+    def nested_givens(self) -> dict[str, Any]:
+        """Givens as plain nested lists in their declared shapes (for YAML, JSON, digests)."""
+        return {name: nested(arr, self.shapes[name], _plain_exact) for name, arr in self.givens.items()}
+
+
+def _plain_exact(v: Any) -> Any:
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    frac = Fraction(v)
+    if frac.denominator == 1:
+        return int(frac)
+    return float(frac) if is_finite_decimal(frac) else format_fraction(frac)
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+def fresh_seed() -> int:
+    return secrets.randbelow(FRESH_SEED_BELOW)
+
+
+def generate(
+    template: Template, seed: int | None = None, params: Mapping[str, int] | None = None
+) -> Problem:
+    """Sample the instance of `template` that `seed` determines, and solve it."""
+    if seed is None:
+        seed = fresh_seed()
+    if not 0 <= seed <= MAX_SEED:
+        raise VariantError(f"seed {seed} is out of range", where="--seed", fix=f"Use 0 to {MAX_SEED}")
+    values = template.resolve_params(params)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    plan, shapes, grids, base_env = _prepared(template, values)
+    failures: Counter[str] = Counter()
+    drawn, batch = 0, FIRST_BATCH
+    while drawn < MAX_CANDIDATES:
+        env: dict[str, np.ndarray] = dict(base_env)
+        _draw_givens(template, grids, rng, batch, env)
+        drawn += batch
+        survivors = _run_plan(template, plan, env, batch, failures)
+        if survivors is not None:
+            givens = {name: _pick(survivors[name], 0) for name in template.givens}
+            steps = {s.name: _pick(survivors[s.name], 0) for s in template.steps}
+            exact = _exact_chain(template, base_env, givens, steps)
+            variant = Variant(template.id, template.version, seed=seed, params=_non_default(template, values))
+            return Problem(template, variant, values, givens, steps, exact, shapes)
+        batch = min(batch * 4, MAX_BATCH)
+    worst = ", ".join(f"'{why}' rejected {n / drawn:.0%}" for why, n in failures.most_common(3))
+    raise ConstraintError(
+        f"no instance out of {drawn} draws meets the constraints ({worst or 'every draw failed'})",
+        where=str(template.path),
+        fix="Relax the constraints or widen the distributions",
+    )
+
+
+def _draw_givens(
+    template: Template,
+    grids: Mapping[str, tuple[int, int]],
+    rng: np.random.Generator,
+    batch: int,
+    env: dict[str, np.ndarray],
+) -> None:
+    """Draw a batch of every given. Weighted-set givens share one block of uniforms (one
+    call to the generator instead of one per given); the others then draw in template order."""
+    weighted = [(n, g) for n, g in template.givens.items() if g.dist.kind == "set"]
+    sizes = [batch * grids[n][0] * grids[n][1] for n, _ in weighted]
+    uniforms = rng.random(sum(sizes))
+    start = 0
+    for (name, given), size in zip(weighted, sizes):
+        env[name] = given.dist.from_uniform(uniforms[start : start + size].reshape(batch, *grids[name]))
+        start += size
+    for name, given in template.givens.items():
+        if given.dist.kind != "set":
+            env[name] = given.dist.draw(rng, (batch, *grids[name]))
+
+
+def _prepared(
+    template: Template, values: Mapping[str, int]
+) -> tuple[Plan, dict[str, Shape], dict[str, tuple[int, int]], dict[str, np.ndarray]]:
+    """What sampling needs for these params, worked out once per template and params."""
+    key = ("sampling", tuple(sorted(values.items())))
+    cached = template._shapes.get(key)  # type: ignore[call-overload]
+    if cached is None:
+        shapes = template.shapes(values)
+        grids = {name: grid_shape(shapes[name]) for name in template.givens}
+        base_env = {k: constant(v) for k, v in values.items()}
+        cached = (_plan(template), shapes, grids, base_env)
+        template._shapes[key] = cached  # type: ignore[index]
+    return cached  # type: ignore[return-value]
+
+
+def _pick(batch: np.ndarray, i: int) -> np.ndarray:
+    """Candidate i of a batch; a value that is the same for all (a constant) has batch size 1."""
+    value = batch[i if batch.shape[0] > 1 else 0]
+    return normalize(value) if value.dtype == object else value
+
+
+@dataclass(frozen=True)
+class Check:
+    why: str
+    needs: frozenset[str]  # the givens and steps it reads
+    test: Callable[[Mapping[str, np.ndarray]], np.ndarray]
+
+
+# A plan interleaves steps and checks: each check runs as soon as what it reads exists,
+# and the batch shrinks to the survivors, so most candidates never reach the later steps.
+Plan = list[tuple[str, Any]]
+
+
+def _plan(template: Template) -> Plan:
+    checks = _checks(template)
+    plan: Plan = []
+    available = set(template.params) | set(template.givens)
+    pending = list(checks)
+
+    def ready() -> None:
+        for check in list(pending):
+            if check.needs <= available:
+                plan.append(("check", check))
+                pending.remove(check)
+
+    ready()
+    for step in template.steps:
+        plan.append(("step", step))
+        available.add(step.name)
+        ready()
+    assert not pending, [c.why for c in pending]
+    return plan
+
+
+def _checks(template: Template) -> list[Check]:
+    """Everything a candidate must satisfy: realism rules first, then the template's own."""
+    checks: list[Check] = []
+    for name, given in template.givens.items():
+        if given.distinct_rows:
+            checks.append(
+                Check(
+                    f"{name}: no two equal rows and no all-zero row",
+                    frozenset({name}),
+                    lambda env, n=name: ops.distinct_rows(env[n]) & ops.nonzero_rows(env[n]),
+                )
+            )
+    for step in template.steps:
+        if step.asked and step.bound is not None:
+            checks.append(
+                Check(
+                    f"{step.name} within ±{step.bound}",
+                    frozenset({step.name}),
+                    lambda env, n=step.name, b=step.bound: ops.all_(ops.abs_(env[n]) <= b),
+                )
+            )
+    relu_steps = [s for s in template.steps if s.relu_input is not None]
+    if relu_steps and template.relu_zeroes_some:
+
+        def zeroes_some(env: Mapping[str, np.ndarray]) -> np.ndarray:
+            result = np.zeros((1, 1, 1), dtype=bool)
+            for s in relu_steps:
+                assert s.relu_input is not None
+                result = result | ops.any_(s.relu_input(env) < 0)
+            return result
+
+        needs = frozenset().union(*(s.relu_input.names | {s.name} for s in relu_steps if s.relu_input))
+        checks.append(Check("a ReLU zeroes at least one cell", needs, zeroes_some))
+    if template.relu_not_dead:
+        for s in relu_steps:
+            checks.append(
+                Check(f"{s.name} is not all zero", frozenset({s.name}), lambda env, n=s.name: ops.any_(env[n] > 0))
+            )
+    for c in template.constraints:
+        checks.append(Check(c.why, c.expr.names, c.expr))
+    return checks
+
+
+def _run_plan(
+    template: Template, plan: Plan, env: dict[str, np.ndarray], batch: int, failures: Counter[str]
+) -> dict[str, np.ndarray] | None:
+    """Solve and check a batch of candidates; the surviving candidates' values, or None."""
+    for kind, item in plan:
+        if kind == "step":
+            try:
+                env[item.name] = _step_value(template, item, env)
+            except EvaluationError:
+                if batch == 1:
+                    failures["the steps can be computed"] += 1
+                    return None
+                return _one_by_one(template, plan, env, batch, failures)
+            continue
+        result = item.test(env)
+        if result.ndim == 3 and result.shape[1:] != (1, 1):
+            result = ops.all_(result)
+        passed = result.reshape(-1) if result.shape[0] == batch else np.full(batch, bool(result.reshape(-1)[0]))
+        kept = int(np.count_nonzero(passed))
+        failures[item.why] += batch - kept
+        if kept == 0:
+            return None
+        if kept < batch:
+            for name, value in env.items():
+                if value.shape[0] == batch:
+                    env[name] = value[passed]
+            batch = kept
+    return env
+
+
+def _one_by_one(
+    template: Template, plan: Plan, env: dict[str, np.ndarray], batch: int, failures: Counter[str]
+) -> dict[str, np.ndarray] | None:
+    """One candidate broke an op's bound (say 3**x with x > 20): judge them one at a time."""
+    for i in range(batch):
+        single = {k: (v[i : i + 1] if v.shape[0] == batch else v) for k, v in env.items()}
+        single = {k: v for k, v in single.items() if k in template.givens or k in template.params}
+        result = _run_plan(template, plan, single, 1, failures)
+        if result is not None:
+            return result
+    return None
+
+
+def _step_value(template: Template, step: Any, env: Mapping[str, np.ndarray], rounding: bool = True) -> np.ndarray:
+    try:
+        value = step.expr(env)
+    except EvaluationError as exc:
+        raise EvaluationError(f"step {step.name} ({step.expr.source}): {exc.message}") from None
+    if step.decimals is not None:
+        return round_array(value, step.decimals) if rounding else value
+    if value.dtype.kind == "f":
+        raise TemplateError(
+            f"gives non-exact values such as {float(value.reshape(-1)[0]):.4f}",
+            where=f"{template.path}: steps.{step.name}",
+            fix="Declare 'round: 2' (or another number of decimals) for this step",
+        )
+    if value.dtype == object:
+        for v in value.ravel():
+            if not is_finite_decimal(Fraction(v)):
+                raise TemplateError(
+                    f"gives {format_fraction(v)}, which is not a whole number or a short decimal",
+                    where=f"{template.path}: steps.{step.name}",
+                    fix="Declare 'round: 2' (or another number of decimals); the exact fraction stays accepted",
+                )
+    return value
+
+
+def _exact_chain(
+    template: Template,
+    base_env: Mapping[str, np.ndarray],
+    givens: Mapping[str, np.ndarray],
+    rounded: Mapping[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Every step again with no rounding anywhere, for templates that round: the exact key."""
+    if not template.rounds:
+        return dict(rounded)
+    env: dict[str, np.ndarray] = dict(base_env)
+    env.update({k: v[None] for k, v in givens.items()})
+    exact = {}
+    for step in template.steps:
+        env[step.name] = _step_value(template, step, env, rounding=False)
+        exact[step.name] = env[step.name][0]
+    return exact
+
+
+def _non_default(template: Template, values: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted((k, v) for k, v in values.items() if v != template.params[k].default))
+
+
+# ----------------------------------------------------------------------------- given numbers
+
+
+def solve(
+    template: Template,
+    givens: Mapping[str, Any],
+    params: Mapping[str, int] | None = None,
+    where: str = "givens",
+) -> Problem:
+    """Solve the template for numbers a person supplies (no sampling, no constraints)."""
+    from .reading import read_grid
+
+    values = template.resolve_params(params)
+    shapes = template.shapes(values)
+    unknown = [k for k in givens if k not in template.givens]
+    if unknown:
+        raise GivensError(
+            f"unknown given '{unknown[0]}'",
+            where=where,
+            fix=f"{template.id} takes: {', '.join(template.givens)}",
+        )
+    missing = [k for k in template.givens if k not in givens]
+    if missing:
+        raise GivensError(
+            f"missing given '{missing[0]}'", where=where, fix=f"{template.id} takes: {', '.join(template.givens)}"
+        )
+    grids = {
+        name: read_grid(givens[name], shapes[name], f"{where}: {name}") for name in template.givens
+    }
+    base_env = {k: constant(v) for k, v in values.items()}
+    env: dict[str, np.ndarray] = dict(base_env)
+    env.update({k: v[None] for k, v in grids.items()})
+    steps = {}
+    for step in template.steps:
+        try:
+            env[step.name] = _step_value(template, step, env)
+        except EvaluationError as exc:
+            raise GivensError(exc.message, where=where) from None
+        steps[step.name] = env[step.name][0]
+    exact = _exact_chain(template, base_env, grids, steps)
+    problem = Problem(template, Variant(template.id, template.version), values, grids, steps, exact, shapes)
+    problem.variant = Variant(
+        template.id, template.version, digest=givens_digest(problem), params=_non_default(template, values)
+    )
+    return problem
+
+
+def givens_digest(problem: Problem) -> str:
+    """A short digest of the givens: the variant id of an instance built from them."""
+    canonical = json.dumps(
+        {"template": problem.template.id, "params": problem.params, "givens": _digest_view(problem)},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:8]
+
+
+def _digest_view(problem: Problem) -> dict[str, Any]:
+    return {
+        name: nested(arr, problem.shapes[name], format_fraction) for name, arr in problem.givens.items()
+    }
+
+
+def rebuild(template: Template, variant: Variant, givens: Mapping[str, Any] | None = None, where: str = "") -> Problem:
+    """The instance a variant id names: re-sampled from its seed, or solved from its givens."""
+    if variant.template != template.id or variant.version != template.version:
+        raise VariantError(
+            f"made with {variant.template}@{variant.version}, but the installed template is "
+            f"{template.id}@{template.version}",
+            where=where or "variant",
+            fix="Grade it with the nnhand version that generated it, or use --trust-givens",
+        )
+    params = dict(variant.params)
+    if variant.seed is not None:
+        return generate(template, variant.seed, params)
+    if givens is None:
+        raise VariantError(f"{variant} was built from givens, and none are given", where=where or "variant")
+    problem = solve(template, givens, params, where=f"{where}: givens" if where else "givens")
+    if problem.variant.digest != variant.digest:
+        raise VariantError(
+            f"the givens do not match the digest in {variant}",
+            where=where or "variant",
+            fix="The givens were changed after the sheet was made: restore them",
+        )
+    return problem

@@ -1,0 +1,337 @@
+"""The template expression language: a whitelisted subset of Python expressions.
+
+An expression is parsed with `ast`, checked against a whitelist, and compiled once into a
+tree of closures; nothing is ever passed to `eval`. Allowed: names of givens, params and
+earlier steps; numeric literals; + - * / @ and bounded **; comparisons; and / or / not;
+`.T`; indexing with whole numbers and slices (0-based, like NumPy); and calls to the
+registered ops of `ops.py`. No other attribute, no dunder, no import, no arbitrary call:
+a template from a stranger is safe to load.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .errors import EvaluationError, ExpressionError
+from .values import constant, normalize
+
+Env = Mapping[str, np.ndarray]
+Fn = Callable[[Env], np.ndarray]
+
+MAX_SOURCE = 2000  # characters in one expression
+MAX_DEPTH = 40  # nesting of the syntax tree
+MAX_LITERAL_EXPONENT = 4  # x ** 4 at most; a literal base (3 ** S) may take an array exponent
+MAX_LITERAL = 10**6
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A compiled expression: call it with the environment of named arrays."""
+
+    source: str
+    names: frozenset[str]  # every name it reads
+    calls: frozenset[str]  # every op it calls
+    fn: Fn
+
+    def __call__(self, env: Env) -> np.ndarray:
+        return self.fn(env)
+
+    def top_call(self) -> str | None:
+        """The op applied last (`relu` for `relu(W @ x + b)`), if the expression is a call."""
+        tree = ast.parse(self.source, mode="eval").body
+        if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name):
+            return tree.func.id
+        return None
+
+
+def _checked(symbol: str, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def apply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        try:
+            result = fn(a, b)
+        except ValueError as exc:
+            raise EvaluationError(
+                f"cannot combine a {ops.grid(a)} and a {ops.grid(b)} with '{symbol}' "
+                "(shapes must match, or one must be a scalar, a row or a column)"
+            ) from exc
+        return normalize(result) if isinstance(result, np.ndarray) else result
+
+    return apply
+
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: _checked("+", operator.add),
+    ast.Sub: _checked("-", operator.sub),
+    ast.Mult: _checked("*", operator.mul),
+    ast.Div: ops.divide,
+    ast.MatMult: ops.matmul,
+    ast.Pow: ops.power,
+}
+_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Lt: _checked("<", operator.lt),
+    ast.LtE: _checked("<=", operator.le),
+    ast.Gt: _checked(">", operator.gt),
+    ast.GtE: _checked(">=", operator.ge),
+    ast.Eq: _checked("==", operator.eq),
+    ast.NotEq: _checked("!=", operator.ne),
+}
+_FRIENDLY = {
+    ast.Attribute: "attribute access (only .T, the transpose, is allowed)",
+    ast.Lambda: "lambda",
+    ast.ListComp: "comprehensions",
+    ast.GeneratorExp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.SetComp: "comprehensions",
+    ast.Dict: "dict literals",
+    ast.Set: "set literals",
+    ast.JoinedStr: "f-strings",
+    ast.NamedExpr: "':=' assignments",
+    ast.IfExp: "'x if c else y' (use where(c, x, y))",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.Starred: "'*' unpacking",
+    ast.FloorDiv: "'//' (use '/', which is exact)",
+    ast.Mod: "'%'",
+    ast.BitAnd: "'&' (use 'and')",
+    ast.BitOr: "'|' (use 'or')",
+    ast.BitXor: "'^' (use '**' for powers)",
+    ast.LShift: "'<<'",
+    ast.RShift: "'>>'",
+    ast.Invert: "'~' (use 'not')",
+    ast.Is: "'is'",
+    ast.IsNot: "'is not'",
+    ast.In: "'in'",
+    ast.NotIn: "'not in'",
+}
+
+
+def compile_expr(source: str, known: Iterable[str]) -> Expr:
+    """Parse and check `source`; names must be in `known`. Raises ExpressionError."""
+    if not isinstance(source, str) or not source.strip():
+        raise ExpressionError("empty expression", fix="Write a formula such as 'relu(W1 @ x + b1)'")
+    if len(source) > MAX_SOURCE:
+        raise ExpressionError(f"expression longer than {MAX_SOURCE} characters")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(
+            f"'{source}' is not a valid expression ({exc.msg} at column {exc.offset})"
+        ) from None
+    compiler = _Compiler(source, frozenset(known))
+    fn = compiler.compile(tree.body, 0)
+    return Expr(source.strip(), frozenset(compiler.names), frozenset(compiler.calls), fn)
+
+
+class _Compiler:
+    def __init__(self, source: str, known: frozenset[str]):
+        self.source = source
+        self.known = known
+        self.names: set[str] = set()
+        self.calls: set[str] = set()
+
+    def fail(self, what: str, fix: str | None = None) -> ExpressionError:
+        return ExpressionError(f"'{self.source}': {what}", fix=fix)
+
+    def compile(self, node: ast.AST, depth: int) -> Fn:
+        if depth > MAX_DEPTH:
+            raise self.fail(f"nested deeper than {MAX_DEPTH} levels")
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            what = _FRIENDLY.get(type(node), f"'{type(node).__name__}' syntax")
+            raise self.fail(f"{what} is not allowed in templates")
+        fn: Fn = method(node, depth + 1)
+        return fn
+
+    # --- leaves
+
+    def _Constant(self, node: ast.Constant, depth: int) -> Fn:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(f"the literal {value!r} is not a number")
+        if abs(value) > MAX_LITERAL:
+            raise self.fail(f"the literal {value} is beyond ±{MAX_LITERAL}")
+        arr = constant(value)
+        return lambda env: arr
+
+    def _Name(self, node: ast.Name, depth: int) -> Fn:
+        name = node.id
+        if name.startswith("_"):
+            raise self.fail(f"the name '{name}' is not allowed (no leading underscores)")
+        if name in ops.OPS:
+            raise self.fail(f"'{name}' is an op: call it, e.g. {name}(...)")
+        if name not in self.known:
+            known = ", ".join(sorted(self.known)) or "none"
+            raise self.fail(
+                f"unknown name '{name}'",
+                fix=f"Use a given, a param or an earlier step (known here: {known})",
+            )
+        self.names.add(name)
+        return lambda env: env[name]
+
+    # --- operators
+
+    def _BinOp(self, node: ast.BinOp, depth: int) -> Fn:
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise self.fail(f"{_FRIENDLY.get(type(node.op), type(node.op).__name__)} is not allowed")
+        if isinstance(node.op, ast.Pow):
+            self._check_power(node)
+        left = self.compile(node.left, depth)
+        right = self.compile(node.right, depth)
+        return lambda env: op(left(env), right(env))
+
+    def _check_power(self, node: ast.BinOp) -> None:
+        exponent, base = node.right, node.left
+        if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub):
+            exponent = exponent.operand
+        if isinstance(exponent, ast.Constant) and isinstance(exponent.value, int):
+            if exponent.value > MAX_LITERAL_EXPONENT:
+                raise self.fail(
+                    f"the power {exponent.value} is too large",
+                    fix=f"Powers are bounded: x ** {MAX_LITERAL_EXPONENT} at most",
+                )
+            return
+        if isinstance(base, ast.Constant) and isinstance(base.value, int) and 2 <= base.value <= 10:
+            if any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) for n in ast.walk(node.right)):
+                raise self.fail("a power inside an exponent is not allowed (bounded powers)")
+            return  # 3 ** S: the exponent's values are bounded at run time
+        raise self.fail(
+            "powers are bounded: use a whole-number exponent up to "
+            f"{MAX_LITERAL_EXPONENT} (x ** 2) or a small literal base (3 ** S)"
+        )
+
+    def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> Fn:
+        operand = self.compile(node.operand, depth)
+        if isinstance(node.op, ast.USub):
+            return lambda env: normalize(-operand(env))
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        if isinstance(node.op, ast.Not):
+            return lambda env: np.logical_not(operand(env))
+        raise self.fail(f"{_FRIENDLY.get(type(node.op), type(node.op).__name__)} is not allowed")
+
+    def _Compare(self, node: ast.Compare, depth: int) -> Fn:
+        parts = [self.compile(node.left, depth)] + [self.compile(c, depth) for c in node.comparators]
+        funcs = []
+        for op in node.ops:
+            fn = _COMPARE.get(type(op))
+            if fn is None:
+                raise self.fail(f"{_FRIENDLY.get(type(op), type(op).__name__)} is not allowed")
+            funcs.append(fn)
+
+        def compare(env: Env) -> np.ndarray:
+            values = [p(env) for p in parts]
+            result = funcs[0](values[0], values[1])
+            for i in range(1, len(funcs)):  # a < b <= c chains like Python
+                result = np.logical_and(result, funcs[i](values[i], values[i + 1]))
+            return result
+
+        return compare
+
+    def _BoolOp(self, node: ast.BoolOp, depth: int) -> Fn:
+        values = [self.compile(v, depth) for v in node.values]
+        combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+
+        def boolop(env: Env) -> np.ndarray:
+            result = values[0](env)
+            for v in values[1:]:
+                result = combine(result, v(env))
+            return result
+
+        return boolop
+
+    # --- calls, transpose, indexing
+
+    def _Call(self, node: ast.Call, depth: int) -> Fn:
+        if not isinstance(node.func, ast.Name):
+            raise self.fail("only registered ops may be called, by name (e.g. relu(x))")
+        name = node.func.id
+        op = ops.OPS.get(name)
+        if op is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, ops.OPS, n=3)
+            hint = f"Did you mean {', '.join(close)}?" if close else "See the op list in the README"
+            raise self.fail(f"'{name}' is not a registered op", fix=hint)
+        nargs = len(node.args)
+        if nargs < op.min_args or (op.max_args >= 0 and nargs > op.max_args):
+            want = f"{op.min_args}" if op.min_args == op.max_args else f"{op.min_args} or more"
+            if op.max_args > op.min_args:
+                want = f"{op.min_args} to {op.max_args}"
+            raise self.fail(f"{name}() takes {want} argument(s), got {nargs}")
+        kwargs: dict[str, Any] = {}
+        for kw in node.keywords:
+            if kw.arg is None or kw.arg not in op.keywords:
+                allowed = ", ".join(sorted(op.keywords)) or "none"
+                raise self.fail(f"{name}() has no option '{kw.arg}' (options: {allowed})")
+            if not isinstance(kw.value, ast.Constant) or not isinstance(kw.value.value, (int, float)):
+                raise self.fail(f"{name}({kw.arg}=...) takes a number literal")
+            kwargs[kw.arg] = kw.value.value
+        self.calls.add(name)
+        args = [self.compile(a, depth) for a in node.args]
+        fn = op.fn
+        return lambda env: fn(*[a(env) for a in args], **kwargs)
+
+    def _Attribute(self, node: ast.Attribute, depth: int) -> Fn:
+        if node.attr != "T":
+            raise self.fail(f"attribute '.{node.attr}' is not allowed (only .T, the transpose)")
+        inner = self.compile(node.value, depth)
+        return lambda env: np.swapaxes(inner(env), -1, -2)
+
+    def _Subscript(self, node: ast.Subscript, depth: int) -> Fn:
+        value = self.compile(node.value, depth)
+        index = node.slice
+        parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
+        if len(parts) > 2:
+            raise self.fail("index with at most two positions: X[row, col]")
+        keys = [self._index_part(p) for p in parts]
+        if len(keys) == 1:
+            keys.append(slice(None))
+        key = (Ellipsis, *keys)
+
+        def subscript(env: Env) -> np.ndarray:
+            arr = value(env)
+            try:
+                out = arr[key]
+            except IndexError as exc:
+                raise EvaluationError(f"index out of range for a {ops.grid(arr)} value") from exc
+            if out.shape[-1] == 0 or out.shape[-2] == 0:
+                raise EvaluationError(f"index selects nothing of a {ops.grid(arr)} value")
+            return out
+
+        return subscript
+
+    def _index_part(self, node: ast.AST) -> slice:
+        """Whole-number indexes become one-wide slices, so results stay 2-D."""
+        if isinstance(node, ast.Slice):
+            if node.step is not None:
+                raise self.fail("slices with a step are not allowed")
+            lower = self._literal_int(node.lower) if node.lower else None
+            upper = self._literal_int(node.upper) if node.upper else None
+            return slice(lower, upper)
+        i = self._literal_int(node)
+        return slice(i, i + 1 if i != -1 else None)
+
+    def _literal_int(self, node: ast.AST) -> int:
+        sign = 1
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            sign, node = -1, node.operand
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            return sign * node.value
+        raise self.fail("indexes must be whole-number literals (0-based)")
+
+
+def evaluate_scalar(source: str, params: Mapping[str, int]) -> int:
+    """Evaluate a size expression over params (e.g. 'n + 1') to a whole number."""
+    expr = compile_expr(str(source), params.keys())
+    env = {k: constant(int(v)) for k, v in params.items()}
+    value = expr(env)
+    if value.size != 1 or value.dtype.kind not in "iu":
+        raise ExpressionError(f"'{source}' is not a whole number")
+    return int(value.reshape(-1)[0])

@@ -1,0 +1,199 @@
+"""Terminal rendering with rich: sheets, keys and grading reports.
+
+Cells are built as `Text` (a string such as "[x]" would be read as markup). Blank cells
+are drawn as "___" so they differ from given numbers without colour; rich drops colour
+by itself for pipes and under NO_COLOR.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.columns import Columns
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from .values import Shape, format_fraction, format_number, grid_shape
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .grading import Report
+    from .sheet import Sheet
+
+BLANK = "___"
+WIDTH = 80
+
+
+def console(file: Any = None, width: int | None = None, color: bool | None = None) -> Console:
+    """A console for output; a fixed width and no colour make golden files stable."""
+    kwargs: dict[str, Any] = {"file": file, "highlight": False, "soft_wrap": False}
+    if width is not None:
+        kwargs["width"] = width
+    if color is False:
+        kwargs["no_color"] = True
+        kwargs["color_system"] = None
+    return Console(**kwargs)
+
+
+def labels(spec: tuple[str, ...] | str | None, count: int) -> list[str]:
+    if isinstance(spec, tuple) and len(spec) == count:
+        return list(spec)
+    if isinstance(spec, str):
+        return [f"{spec}{i + 1}" for i in range(count)]
+    return [str(i + 1) for i in range(count)]
+
+
+def quantity_table(
+    name: str,
+    shape: Shape,
+    cell_text: Any,
+    title: str | None = None,
+    rows_spec: tuple[str, ...] | str | None = None,
+    cols_spec: tuple[str, ...] | str | None = None,
+) -> Table:
+    """One table for one quantity: row and column labels, right-justified cells."""
+    rows, cols = grid_shape(shape)
+    table = Table(
+        title=Text(title or name),
+        title_justify="left",
+        box=box.SQUARE,
+        show_header=len(shape) == 2,
+        pad_edge=True,
+        padding=(0, 1),
+    )
+    if len(shape) == 0:
+        table.add_column(justify="right")
+        table.add_row(cell_text(0, 0))
+        return table
+    table.add_column(justify="right", style="dim")
+    for label in labels(cols_spec, cols) if len(shape) == 2 else [name]:
+        table.add_column(Text(label), justify="right")
+    for i, row_label in enumerate(labels(rows_spec, rows)):
+        table.add_row(Text(row_label), *[cell_text(i, j) for j in range(cols)])
+    return table
+
+
+def _number_text(value: Any, decimals: int | None) -> Text:
+    return Text(format_number(value, decimals))
+
+
+def sheet_renderable(sheet: Sheet, *, key: bool = False, exact: bool = False) -> RenderableType:
+    """A worksheet (blanks as ___), or with key=True every cell filled in."""
+    problem = sheet.problem
+    template = problem.template
+    parts: list[RenderableType] = []
+    heading = Text(f"{template.title}", style="bold")
+    heading.append(f"   {problem.variant}", style="")
+    if key:
+        heading.append("   ANSWER KEY", style="bold")
+    parts.append(heading)
+    if template.summary:
+        parts.append(Text(template.summary))
+    for note in template.notes:
+        parts.append(Text(f"Note: {note}"))
+    parts.append(Text(""))
+    parts.append(Text("Given", style="bold"))
+    legend = [f"{name}: {g.label}" for name, g in template.givens.items() if g.label]
+    if legend:
+        parts.append(Text("; ".join(legend)))
+    given_tables = []
+    for name, given in template.givens.items():
+        arr = problem.givens[name]
+        given_tables.append(
+            quantity_table(
+                name,
+                sheet.shape(name),
+                lambda i, j, a=arr: _number_text(a[i, j], None),
+                rows_spec=given.rows,
+                cols_spec=given.cols,
+            )
+        )
+    parts.append(Columns(given_tables, padding=(0, 2)))
+    parts.append(Text(""))
+    parts.append(Text("Compute" if not key else "Steps", style="bold"))
+    for n, step in enumerate(sheet.asked(), start=1):
+        line = Text(f"{n}. {step.label}")
+        if step.decimals is not None:
+            line.append(f"   (round to {_places(step.decimals)})")
+        parts.append(line)
+    parts.append(Text(""))
+    step_tables = []
+    for step in sheet.asked():
+        value = problem.values[step.name]
+        exact_value = problem.exact[step.name]
+        mask = sheet.blanks[step.name]
+
+        def cell(i: int, j: int, v: np.ndarray = value, e: np.ndarray = exact_value, m: np.ndarray = mask,
+                 d: int | None = step.decimals) -> Text:
+            if m[i, j] and not key:
+                return Text(BLANK)
+            text = _number_text(v[i, j], d)
+            if key and exact and d is not None:
+                frac = format_fraction(e[i, j]) if e.dtype == object else None
+                if frac and "/" in frac:
+                    text.append(f" ({frac})")
+            return text
+
+        step_tables.append(
+            quantity_table(step.name, sheet.shape(step.name), cell, rows_spec=step.rows, cols_spec=step.cols)
+        )
+    parts.append(Columns(step_tables, padding=(0, 2)))
+    if not key:
+        parts.append(Text(f"{sheet.blank_count()} blank cells ({sheet.policy}). Variant {problem.variant}."))
+    return Group(*parts)
+
+
+def _places(decimals: int) -> str:
+    if decimals == 0:
+        return "whole numbers"
+    return "1 decimal" if decimals == 1 else f"{decimals} decimals"
+
+
+def report_renderable(report: Report, *, reveal: bool = True) -> RenderableType:
+    """Per-step ✓/✗ grids and the score."""
+    parts: list[RenderableType] = []
+    title = Text(f"{report.title}", style="bold")
+    title.append(f"   {report.variant}")
+    parts.append(title)
+    if report.source:
+        parts.append(Text(f"answers: {report.source}"))
+    parts.append(Text(""))
+    tables = []
+    for step in report.steps:
+        if not step.cells:
+            continue
+        marks = {(c.row, c.col): c for c in step.cells}
+
+        def cell(i: int, j: int, marks: dict[tuple[int, int], Any] = marks) -> Text:
+            c = marks.get((i, j))
+            if c is None:
+                return Text("·")
+            return Text({"right": "✓", "wrong": "✗", "missing": "?"}[c.status])
+
+        tables.append(
+            quantity_table(
+                step.name,
+                step.shape,
+                cell,
+                title=f"{step.name}  {step.right}/{len(step.cells)}",
+                rows_spec=step.rows,
+                cols_spec=step.cols,
+            )
+        )
+    parts.append(Columns(tables, padding=(0, 2)))
+    problems = [c for s in report.steps for c in s.cells if c.status != "right"]
+    if problems:
+        parts.append(Text(""))
+        for c in problems:
+            if c.status == "missing":
+                parts.append(Text(f"? {c.cell}: no answer"))
+            elif reveal:
+                parts.append(Text(f"✗ {c.cell}: you wrote {c.given}, expected {c.expected} (accepted: {c.accepted})"))
+            else:
+                parts.append(Text(f"✗ {c.cell}: you wrote {c.given}"))
+    parts.append(Text(""))
+    parts.append(Text(f"Score: {report.score:g}/{report.max_score:g}", style="bold"))
+    return Group(*parts)

@@ -1,0 +1,90 @@
+"""A sheet: a solved problem plus which cells the learner must fill in.
+
+Blank patterns (CONVENTIONS.md):
+    all    every computed cell is blank
+    layer  one missing value per layer (the same cell through a layer's steps)
+    one    exactly one blank in the whole exercise
+    none   nothing blank: the answer key
+The cells chosen for `layer` and `one` come from a generator seeded by the variant, so the
+same variant id always blanks the same cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import Problem
+from .errors import NnhandError
+from .template import BLANK_POLICIES, Step
+from .values import Shape, grid_shape
+
+_BLANK_STREAM = 0x626C616E6B  # "blank": keeps blank choices apart from the givens' stream
+
+
+@dataclass
+class Sheet:
+    problem: Problem
+    policy: str
+    blanks: dict[str, np.ndarray]  # asked step -> bool (rows, cols): True where the learner writes
+
+    @property
+    def variant(self) -> str:
+        return str(self.problem.variant)
+
+    def asked(self) -> Iterator[Step]:
+        return (s for s in self.problem.template.steps if s.asked)
+
+    def blank_count(self) -> int:
+        return int(sum(int(mask.sum()) for mask in self.blanks.values()))
+
+    def shape(self, name: str) -> Shape:
+        return self.problem.shapes[name]
+
+
+def make_sheet(problem: Problem, policy: str | None = None) -> Sheet:
+    template = problem.template
+    policy = policy or template.blanks_default
+    if policy not in BLANK_POLICIES:
+        raise NnhandError(f"unknown blank pattern '{policy}'", where="--blanks", fix=f"Use {', '.join(BLANK_POLICIES)}")
+    if policy not in template.blanks_allowed:
+        raise NnhandError(
+            f"{template.id} does not offer the blank pattern '{policy}'",
+            where="--blanks",
+            fix=f"It offers: {', '.join(template.blanks_allowed)}",
+        )
+    asked = [s for s in template.steps if s.asked]
+    grids = {s.name: grid_shape(problem.shapes[s.name]) for s in asked}
+    if policy == "all":
+        blanks = {s.name: np.ones(grids[s.name], dtype=bool) for s in asked}
+    elif policy == "none":
+        blanks = {s.name: np.zeros(grids[s.name], dtype=bool) for s in asked}
+    else:
+        blanks = {s.name: np.zeros(grids[s.name], dtype=bool) for s in asked}
+        rng = np.random.default_rng([_variant_number(problem), _BLANK_STREAM])
+        layers: dict[str, list[Step]] = {}
+        for s in asked:
+            layers.setdefault(s.layer, []).append(s)
+        groups = list(layers.values())
+        if policy == "one":
+            groups = [[groups[int(rng.integers(len(groups)))][-1]]]
+        for group in groups:
+            rows, cols = grids[group[0].name]
+            cell = (int(rng.integers(rows)), int(rng.integers(cols)))
+            for s in group:
+                r, c = grids[s.name]
+                if (r, c) != (rows, cols):
+                    cell_s = (int(rng.integers(r)), int(rng.integers(c)))
+                else:
+                    cell_s = cell
+                blanks[s.name][cell_s] = True
+    return Sheet(problem, policy, blanks)
+
+
+def _variant_number(problem: Problem) -> int:
+    variant = problem.variant
+    if variant.seed is not None:
+        return variant.seed
+    return int(variant.digest or "0", 16)

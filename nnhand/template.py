@@ -1,0 +1,533 @@
+"""Templates: YAML files that describe an exercise as data, validated and compiled once.
+
+See the README ("Writing a template") for the format. Every error names the file and
+the key at fault and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .distributions import Distribution, fixed_distribution, parse_distribution
+from .errors import EvaluationError, ExpressionError, TemplateError
+from .expr import Expr, compile_expr, evaluate_scalar
+from .values import Shape, declared_shape, grid_shape
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+MAX_DIM = 16  # rows or columns of any quantity
+MAX_CELLS = 256  # cells of any quantity: beyond this no one computes it by hand
+MAX_FILE_BYTES = 256 * 1024
+BLANK_POLICIES = ("all", "layer", "one", "none")
+DEFAULT_BOUND = 49  # CONVENTIONS.md: the largest forward answer in published exercises
+
+TOP_KEYS = {
+    "id", "version", "title", "summary", "tags", "credits", "params", "givens", "steps",
+    "constraints", "blanks", "bound", "notes", "realism",
+}  # fmt: skip
+PARAM_KEYS = {"default", "min", "max", "doc"}
+GIVEN_KEYS = {"shape", "dist", "fixed", "label", "rows", "cols", "distinct_rows"}
+STEP_KEYS = {"name", "expr", "label", "round", "asked", "layer", "bound", "rows", "cols", "hint", "shape"}
+CONSTRAINT_KEYS = {"expr", "why"}
+REALISM_KEYS = {"relu_zeroes_some", "relu_not_dead"}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: int
+    low: int
+    high: int
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Given:
+    name: str
+    shape: tuple[Any, ...]  # each entry a whole number or a size expression over params
+    dist: Distribution
+    label: str = ""
+    rows: tuple[str, ...] | str | None = None  # row labels, or a prefix such as "x"
+    cols: tuple[str, ...] | str | None = None
+    distinct_rows: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    expr: Expr
+    label: str
+    decimals: int | None = None  # declared rounding; None: exact (whole numbers, or exact decimals)
+    asked: bool = True
+    layer: str = ""
+    bound: int | None = None  # forward answers must stay within ±bound
+    relu_input: Expr | None = None  # for `relu(...)` steps: the pre-activation, for realism checks
+    rows: tuple[str, ...] | str | None = None
+    cols: tuple[str, ...] | str | None = None
+    hint: str = ""
+    shape: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    expr: Expr
+    why: str
+
+
+@dataclass
+class Template:
+    id: str
+    version: int
+    title: str
+    summary: str
+    tags: tuple[str, ...]
+    credits: str
+    path: Path
+    params: dict[str, Param]
+    givens: dict[str, Given]
+    steps: list[Step]
+    constraints: list[Constraint]
+    blanks_default: str
+    blanks_allowed: tuple[str, ...]
+    notes: tuple[str, ...]
+    relu_zeroes_some: bool = True
+    relu_not_dead: bool = True
+    _shapes: dict[tuple[tuple[str, int], ...], dict[str, Shape]] = field(default_factory=dict, repr=False)
+
+    @functools.cached_property
+    def rounds(self) -> bool:
+        """Whether any step declares a rounding (then the exact chain differs from the key)."""
+        return any(s.decimals is not None for s in self.steps)
+
+    @property
+    def asked_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.asked]
+
+    def step(self, name: str) -> Step:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def resolve_params(self, overrides: Mapping[str, int] | None = None, where: str = "--param") -> dict[str, int]:
+        """Defaults with overrides applied, each checked against its allowed range."""
+        values = {name: p.default for name, p in self.params.items()}
+        for name, value in (overrides or {}).items():
+            if name not in self.params:
+                known = ", ".join(self.params) or "none"
+                raise TemplateError(
+                    f"{self.id} has no param '{name}'", where=where, fix=f"Its params: {known}"
+                )
+            p = self.params[name]
+            if not p.low <= value <= p.high:
+                raise TemplateError(
+                    f"{name}={value} is out of range", where=where, fix=f"Choose {p.low} to {p.high}"
+                )
+            values[name] = value
+        return values
+
+    def given_grid(self, name: str, params: Mapping[str, int]) -> tuple[int, int]:
+        return grid_shape(self.shapes(params)[name])
+
+    def shapes(self, params: Mapping[str, int]) -> dict[str, Shape]:
+        """The declared shape of every given and step for these params (steps by a dry run)."""
+        key = tuple(sorted(params.items()))
+        if key not in self._shapes:
+            self._shapes[key] = _infer_shapes(self, dict(params))
+        return self._shapes[key]
+
+
+# ----------------------------------------------------------------------------- loading
+
+_CACHE: dict[tuple[str, float], Template] = {}
+
+
+def load_template(path: Path) -> Template:
+    """Read, validate and compile a template file (cached per file and modification time)."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise TemplateError(f"cannot read the template ({exc.strerror})", where=str(path)) from None
+    key = (str(path.resolve()), stat.st_mtime)
+    if key in _CACHE:
+        return _CACHE[key]
+    if stat.st_size > MAX_FILE_BYTES:
+        raise TemplateError(f"larger than {MAX_FILE_BYTES // 1024} KiB: not a template", where=str(path))
+    data = _read_yaml(path)
+    template = _build(data, path)
+    template.shapes(template.resolve_params())  # a dry run catches shape errors at load time
+    _CACHE[key] = template
+    return template
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TemplateError("not UTF-8 text", where=str(path)) from None
+    except OSError as exc:
+        raise TemplateError(f"cannot read the template ({exc.strerror})", where=str(path)) from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TemplateError(f"YAML syntax error: {problem}", where=where, fix="Fix the YAML at that line") from None
+
+
+class _Reader:
+    """Validation helpers that know which file and key they are reading."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def where(self, key: str) -> str:
+        return f"{self.path}: {key}" if key else str(self.path)
+
+    def fail(self, key: str, message: str, fix: str | None = None) -> TemplateError:
+        return TemplateError(message, where=self.where(key), fix=fix)
+
+    def mapping(self, value: Any, key: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(key, f"expected a mapping, got {_kind(value)}")
+        return value
+
+    def keys(self, value: Mapping[str, Any], allowed: set[str], key: str) -> None:
+        for k in value:
+            if k not in allowed:
+                close = difflib.get_close_matches(str(k), allowed, n=1)
+                fix = f"Did you mean '{close[0]}'?" if close else f"Allowed: {', '.join(sorted(allowed))}"
+                raise self.fail(f"{key}.{k}" if key else str(k), "unknown key", fix=fix)
+
+    def integer(self, value: Any, key: str, low: int | None = None, high: int | None = None) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.fail(key, f"expected a whole number, got {_kind(value)}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise self.fail(key, f"{value} is out of range", fix=f"Use {low} to {high}")
+        return value
+
+    def text(self, value: Any, key: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(key, f"expected text, got {_kind(value)}")
+        return value
+
+    def labels(self, value: Any, key: str) -> tuple[str, ...] | str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
+            return tuple(str(v) for v in value)
+        raise self.fail(key, "labels are a prefix ('x' gives x1, x2, ...) or a list of names")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _build(data: Any, path: Path) -> Template:
+    r = _Reader(path)
+    if data is None:
+        raise r.fail("", "the file is empty", fix="A template needs id, version, title, givens and steps")
+    top = r.mapping(data, "")
+    r.keys(top, TOP_KEYS, "")
+    for required in ("id", "version", "title", "givens", "steps"):
+        if required not in top:
+            raise r.fail(required, "missing", fix="A template needs id, version, title, givens and steps")
+    tid = r.text(top["id"], "id")
+    if not ID_PATTERN.match(tid):
+        raise r.fail("id", f"'{tid}' is not kebab-case", fix="Use lowercase words joined by '-'")
+    if tid != path.stem:
+        raise r.fail("id", f"'{tid}' differs from the file name '{path.stem}'", fix=f"Name the file {tid}.yaml")
+    version = r.integer(top["version"], "version", 1, 10**6)
+    tags = top.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise r.fail("tags", "expected a list of words")
+
+    params = _params(r, top.get("params") or {})
+    param_values = {n: p.default for n, p in params.items()}
+    givens = _givens(r, top["givens"], params)
+    for name, given in givens.items():  # shapes must evaluate for the defaults
+        _shape_of(r, f"givens.{name}.shape", given.shape, param_values)
+
+    bound = top.get("bound", DEFAULT_BOUND)
+    if bound is not None:
+        bound = r.integer(bound, "bound", 1, 10**6)
+    known = set(params) | set(givens)
+    steps = _steps(r, top["steps"], known, bound)
+    known |= {s.name for s in steps}
+    constraints = _constraints(r, top.get("constraints") or [], known)
+
+    blanks = r.mapping(top.get("blanks") or {}, "blanks")
+    r.keys(blanks, {"default", "allowed"}, "blanks")
+    allowed = tuple(blanks.get("allowed") or BLANK_POLICIES)
+    for policy in allowed:
+        if policy not in BLANK_POLICIES:
+            raise r.fail("blanks.allowed", f"unknown blank pattern '{policy}'", fix=f"Use {', '.join(BLANK_POLICIES)}")
+    default = blanks.get("default", "all")
+    if default not in allowed:
+        raise r.fail("blanks.default", f"'{default}' is not among the allowed patterns {list(allowed)}")
+
+    notes = top.get("notes") or []
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise r.fail("notes", "expected a list of sentences")
+    realism = r.mapping(top.get("realism") or {}, "realism")
+    r.keys(realism, REALISM_KEYS, "realism")
+    for k, v in realism.items():
+        if not isinstance(v, bool):
+            raise r.fail(f"realism.{k}", "expected true or false")
+    if not any(s.asked for s in steps):
+        raise r.fail("steps", "no step is asked", fix="Leave 'asked' at its default (true) for at least one step")
+
+    return Template(
+        id=tid,
+        version=version,
+        title=r.text(top["title"], "title"),
+        summary=r.text(top.get("summary", ""), "summary"),
+        tags=tuple(tags),
+        credits=r.text(top.get("credits", ""), "credits"),
+        path=path,
+        params=params,
+        givens=givens,
+        steps=steps,
+        constraints=constraints,
+        blanks_default=default,
+        blanks_allowed=allowed,
+        notes=tuple(notes),
+        relu_zeroes_some=realism.get("relu_zeroes_some", True),
+        relu_not_dead=realism.get("relu_not_dead", True),
+    )
+
+
+def _name(r: _Reader, name: Any, key: str) -> str:
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise r.fail(key, f"'{name}' is not a valid name", fix="Use letters, digits and '_', starting with a letter")
+    from .ops import OPS
+
+    if name in OPS:
+        raise r.fail(key, f"'{name}' is the name of an op", fix="Choose another name")
+    return name
+
+
+def _params(r: _Reader, raw: Any) -> dict[str, Param]:
+    params: dict[str, Param] = {}
+    for name, spec in r.mapping(raw, "params").items():
+        key = f"params.{name}"
+        _name(r, name, key)
+        if isinstance(spec, int) and not isinstance(spec, bool):
+            spec = {"default": spec, "min": spec, "max": spec}
+        spec = r.mapping(spec, key)
+        r.keys(spec, PARAM_KEYS, key)
+        if "default" not in spec:
+            raise r.fail(f"{key}.default", "missing")
+        default = r.integer(spec["default"], f"{key}.default", 1, MAX_DIM)
+        low = r.integer(spec.get("min", default), f"{key}.min", 0, MAX_DIM)
+        high = r.integer(spec.get("max", default), f"{key}.max", low, MAX_DIM)
+        if not low <= default <= high:
+            raise r.fail(f"{key}.default", f"{default} is outside min..max ({low}..{high})")
+        params[name] = Param(name, default, low, high, str(spec.get("doc", "")))
+    return params
+
+
+def _givens(r: _Reader, raw: Any, params: Mapping[str, Param]) -> dict[str, Given]:
+    givens: dict[str, Given] = {}
+    for name, spec in r.mapping(raw, "givens").items():
+        key = f"givens.{name}"
+        _name(r, name, key)
+        if name in params:
+            raise r.fail(key, f"'{name}' is already a param")
+        spec = r.mapping(spec, key)
+        r.keys(spec, GIVEN_KEYS, key)
+        shape = _shape_spec(r, spec.get("shape", []), f"{key}.shape")
+        if "fixed" in spec and "dist" in spec:
+            raise r.fail(key, "give either 'dist' or 'fixed', not both")
+        if "fixed" in spec:
+            dist = fixed_distribution(spec["fixed"], r.where(f"{key}.fixed"))
+        elif "dist" in spec:
+            dist = parse_distribution(spec["dist"], r.where(f"{key}.dist"))
+        else:
+            raise r.fail(key, "needs a 'dist' (e.g. dist: weights) or a 'fixed' value")
+        # Duplicate rows are duplicate neurons: only a weight matrix has rows that are neurons.
+        distinct = spec.get("distinct_rows", dist.preset == "weights" and len(shape) == 2)
+        if not isinstance(distinct, bool):
+            raise r.fail(f"{key}.distinct_rows", "expected true or false")
+        givens[name] = Given(
+            name=name,
+            shape=shape,
+            dist=dist,
+            label=str(spec.get("label", "")),
+            rows=r.labels(spec.get("rows"), f"{key}.rows"),
+            cols=r.labels(spec.get("cols"), f"{key}.cols"),
+            distinct_rows=distinct,
+        )
+    if not givens:
+        raise r.fail("givens", "a template needs at least one given")
+    return givens
+
+
+def _shape_spec(r: _Reader, raw: Any, key: str) -> tuple[Any, ...]:
+    if not isinstance(raw, list) or len(raw) > 2:
+        raise r.fail(key, "a shape is [] (a number), [n] (a column vector) or [rows, cols]")
+    for entry in raw:
+        if not isinstance(entry, (int, str)) or isinstance(entry, bool):
+            raise r.fail(key, f"'{entry}' is not a size: use a whole number or a param name")
+    return tuple(raw)
+
+
+def _shape_of(r: _Reader, key: str, spec: tuple[Any, ...], params: Mapping[str, int]) -> Shape:
+    dims = []
+    for entry in spec:
+        if isinstance(entry, int):
+            dims.append(entry)
+        else:
+            try:
+                dims.append(evaluate_scalar(entry, params))
+            except ExpressionError as exc:
+                raise r.fail(key, exc.message, fix="Sizes are whole numbers or expressions over params") from None
+    shape = tuple(dims)
+    rows, cols = grid_shape(shape)
+    if not (1 <= rows <= MAX_DIM and 1 <= cols <= MAX_DIM) or rows * cols > MAX_CELLS:
+        raise r.fail(key, f"shape {list(shape)} is too large or empty", fix=f"Keep each size within 1..{MAX_DIM}")
+    return shape
+
+
+def _steps(r: _Reader, raw: Any, known: set[str], bound: int | None) -> list[Step]:
+    if not isinstance(raw, list) or not raw:
+        raise r.fail("steps", "expected a list of steps, each with a name and an expr")
+    steps: list[Step] = []
+    seen = set(known)
+    for i, spec in enumerate(raw):
+        key = f"steps[{i + 1}]"
+        if isinstance(spec, Mapping) and len(spec) == 1 and "name" not in spec:
+            ((short_name, short_expr),) = spec.items()  # the short form  - h: relu(W @ x + b)
+            spec = {"name": short_name, "expr": short_expr}
+        spec = r.mapping(spec, key)
+        r.keys(spec, STEP_KEYS, key)
+        if "name" not in spec or "expr" not in spec:
+            raise r.fail(key, "a step needs a 'name' and an 'expr'")
+        name = _name(r, spec["name"], f"{key}.name")
+        key = f"steps.{name}"
+        if name in seen:
+            raise r.fail(key, f"'{name}' is already defined", fix="Give every given, param and step its own name")
+        source = r.text(spec["expr"], f"{key}.expr")
+        try:
+            expr = compile_expr(source, seen)
+        except ExpressionError as exc:
+            raise r.fail(f"{key}.expr", exc.message, fix=exc.fix) from None
+        decimals = spec.get("round")
+        if decimals is not None:
+            decimals = r.integer(decimals, f"{key}.round", 0, 6)
+        asked = spec.get("asked", True)
+        if not isinstance(asked, bool):
+            raise r.fail(f"{key}.asked", "expected true or false")
+        step_bound = spec.get("bound", bound)
+        if step_bound is not None:
+            step_bound = r.integer(step_bound, f"{key}.bound", 1, 10**6)
+        shape = _shape_spec(r, spec["shape"], f"{key}.shape") if "shape" in spec else None
+        steps.append(
+            Step(
+                name=name,
+                expr=expr,
+                label=str(spec.get("label") or f"{name} = {source}"),
+                decimals=decimals,
+                asked=asked,
+                layer=str(spec.get("layer", name)),
+                bound=step_bound,
+                relu_input=_relu_input(source, seen),
+                rows=r.labels(spec.get("rows"), f"{key}.rows"),
+                cols=r.labels(spec.get("cols"), f"{key}.cols"),
+                hint=str(spec.get("hint", "")),
+                shape=shape,
+            )
+        )
+        seen.add(name)
+    return steps
+
+
+def _relu_input(source: str, known: set[str]) -> Expr | None:
+    """For `relu(<pre-activation>)`, the pre-activation compiled on its own."""
+    tree = ast.parse(source.strip(), mode="eval").body
+    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "relu" and tree.args:
+        segment = ast.get_source_segment(source.strip(), tree.args[0])
+        if segment:
+            return compile_expr(segment, known)
+    return None
+
+
+def _constraints(r: _Reader, raw: Any, known: set[str]) -> list[Constraint]:
+    if not isinstance(raw, list):
+        raise r.fail("constraints", "expected a list of expressions (each may have a 'why')")
+    out = []
+    for i, spec in enumerate(raw):
+        key = f"constraints[{i + 1}]"
+        if isinstance(spec, str):
+            spec = {"expr": spec}
+        spec = r.mapping(spec, key)
+        r.keys(spec, CONSTRAINT_KEYS, key)
+        source = r.text(spec.get("expr"), f"{key}.expr")
+        try:
+            expr = compile_expr(source, known)
+        except ExpressionError as exc:
+            raise r.fail(f"{key}.expr", exc.message, fix=exc.fix) from None
+        out.append(Constraint(expr, str(spec.get("why") or source)))
+    return out
+
+
+def _infer_shapes(template: Template, params: dict[str, int]) -> dict[str, Shape]:
+    """Declared shapes of givens, and of steps by evaluating them once on stand-in values."""
+    from .values import constant
+
+    r = _Reader(template.path)
+    shapes: dict[str, Shape] = {}
+    env: dict[str, np.ndarray] = {k: constant(v) for k, v in params.items()}
+    for name, given in template.givens.items():
+        shape = _shape_of(r, f"givens.{name}.shape", given.shape, params)
+        shapes[name] = shape
+        size = (1, *grid_shape(shape))
+        try:
+            value = given.dist.typical(size)
+        except ValueError:
+            value = np.zeros(0)
+        if value.shape != size:
+            raise r.fail(f"givens.{name}.fixed", f"the fixed value does not have the shape {list(shape)}")
+        env[name] = value
+    for step in template.steps:
+        try:
+            value = step.expr(env)
+        except EvaluationError as exc:
+            raise r.fail(f"steps.{step.name}.expr", exc.message, fix=exc.fix) from None
+        if value.ndim != 3 or value.shape[0] != 1:
+            raise r.fail(f"steps.{step.name}.expr", "does not give a single value per instance")
+        grid = (value.shape[1], value.shape[2])
+        if step.shape is not None:
+            declared = _shape_of(r, f"steps.{step.name}.shape", step.shape, params)
+            if grid_shape(declared) != grid:
+                raise r.fail(
+                    f"steps.{step.name}.shape", f"declared {list(declared)} but the expression gives {grid[0]}x{grid[1]}"
+                )
+            shapes[step.name] = declared
+        else:
+            shapes[step.name] = declared_shape(grid)
+        rows, cols = grid
+        if rows > MAX_DIM or cols > MAX_DIM or rows * cols > MAX_CELLS:
+            raise r.fail(f"steps.{step.name}", f"gives a {rows}x{cols} value: too large to compute by hand")
+        env[step.name] = value
+    return shapes

@@ -1,0 +1,40 @@
+"""Shared fixtures: every template on the search path, a pinned console, golden files."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from nnhand.render import console
+from nnhand.resources import template_files
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+UPDATE_GOLDEN = os.environ.get("NNHAND_UPDATE_GOLDEN") == "1"
+TEMPLATE_IDS = sorted(template_files())
+
+
+def render_text(renderable: object, width: int = 80) -> str:
+    """Render through a pinned console: fixed width, no colour, no terminal."""
+    buffer = io.StringIO()
+    console(file=buffer, width=width, color=False).print(renderable)
+    return buffer.getvalue()
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare with tests/golden/<name>; NNHAND_UPDATE_GOLDEN=1 rewrites it instead."""
+    path = GOLDEN / name
+    if UPDATE_GOLDEN or not path.exists():
+        if not UPDATE_GOLDEN and os.environ.get("CI"):
+            pytest.fail(f"golden file {path} is missing; run NNHAND_UPDATE_GOLDEN=1 pytest")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{name} drifted; NNHAND_UPDATE_GOLDEN=1 pytest regenerates it"
+
+
+@pytest.fixture(params=TEMPLATE_IDS)
+def template_id(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
