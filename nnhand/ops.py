@@ -369,3 +369,8 @@ def nonzero_cols(x: Array) -> Array:
 def describe_ops() -> list[tuple[str, str]]:
     """(name, first doc line) of every registered op, for the README and errors."""
     return sorted((op.name, op.doc) for op in OPS.values())
+
+
+# Ops of the network exercises (attention, routing, retrieval) and of the lecture topics
+# live in their own modules; importing them here registers them with OPS.
+from . import ops_lecture, ops_network  # noqa: E402,F401

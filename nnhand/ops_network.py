@@ -1,0 +1,3 @@
+"""Ops for the network exercises of the seeds (attention, expert routing, retrieval)."""
+
+from __future__ import annotations
