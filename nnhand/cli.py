@@ -118,16 +118,20 @@ ProblemsDir = Annotated[
         envvar="NNHAND_PROBLEMS",
         help="A folder of your own templates (<id>.yaml); repeatable. Also NNHAND_PROBLEMS.",
         show_envvar=False,
+        metavar="DIR",
     ),
 ]
 TemplateArg = Annotated[
-    str, typer.Argument(help="A template id (see 'nnhand list').", autocompletion=complete_template)
+    str,
+    typer.Argument(
+        help="A template id (see 'nnhand list').", autocompletion=complete_template, metavar="TEMPLATE", show_default=False
+    ),
 ]
 SeedOpt = Annotated[
-    int | None, typer.Option("--seed", "-s", help="Seed of the variant; omitted: a fresh one, printed.", min=0)
+    int | None, typer.Option("--seed", "-s", help="Seed of the variant; omitted: a fresh one, printed.", min=0, metavar="N")
 ]
 ParamOpt = Annotated[
-    list[str] | None, typer.Option("--param", "-p", help="Change a size, e.g. --param n_hidden=5; repeatable.")
+    list[str] | None, typer.Option("--param", "-p", help="Change a size, e.g. --param n_hidden=5; repeatable.", metavar="NAME=N")
 ]
 
 
@@ -210,7 +214,7 @@ def gen(
         Blanks | None, typer.Option("--blanks", "-b", help="Which cells to blank (default: the template's).")
     ] = None,
     answers: Annotated[
-        Path | None, typer.Option("--answers", "-a", help="Also write an answer file to fill in.", dir_okay=False)
+        Path | None, typer.Option("--answers", "-a", help="Also write an answer file to fill in.", metavar="FILE")
     ] = None,
     fmt: Annotated[SheetFormat, typer.Option("--format", "-f", help="terminal or json.")] = SheetFormat.terminal,
     problems_dir: ProblemsDir = None,
@@ -247,7 +251,7 @@ def key(
     seed: SeedOpt = None,
     param: ParamOpt = None,
     givens: Annotated[
-        Path | None, typer.Option("--givens", "-g", help="Solve for your own numbers (YAML or JSON mapping).")
+        Path | None, typer.Option("--givens", "-g", help="Solve for your own numbers (YAML or JSON mapping).", metavar="FILE")
     ] = None,
     fmt: Annotated[KeyFormat, typer.Option("--format", "-f", help="table, yaml or json.")] = KeyFormat.table,
     exact: Annotated[bool, typer.Option("--exact", help="Show exact fractions beside rounded cells.")] = False,
@@ -277,7 +281,7 @@ def key(
 @app.command()
 @handled
 def check(
-    answers: Annotated[Path, typer.Argument(help="An answer file (made by nnhand gen --answers).")],
+    answers: Annotated[Path, typer.Argument(help="An answer file (made by nnhand gen --answers).", metavar="FILE", show_default=False)],
     trust_givens: Annotated[
         bool, typer.Option("--trust-givens", help="Grade against the givens in the file even if they differ.")
     ] = False,
@@ -305,6 +309,29 @@ def check(
 
         console().print(report_renderable(report, reveal=reveal))
     raise typer.Exit(int(report.exit_code))
+
+
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+COMPLETION_FILES = {"bash": "nnhand.bash", "zsh": "_nnhand", "fish": "nnhand.fish"}
+
+
+@app.command()
+@handled
+def completion(shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish.")]) -> None:
+    """Print the shell completion script (the files in completions/ are this output)."""
+    print(completion_script(shell.value), end="")
+
+
+def completion_script(shell: str) -> str:
+    from typer._completion_shared import get_completion_script
+
+    script = get_completion_script(prog_name="nnhand", complete_var="_NNHAND_COMPLETE", shell=shell)
+    return script.rstrip("\n") + "\n"
 
 
 def run() -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .answers import read_answer_file
 from .engine import Problem, Variant, rebuild, solve
-from .errors import AnswerFileError, ExitCode, NnhandError
+from .errors import AnswerFileError, ExitCode, NnhandError, TemplateNotFoundError
 from .reading import CellError, cell_name, grid_cells, read_grid, read_number
 from .resources import find_template
 from .sheet import Sheet, make_sheet
@@ -106,7 +106,10 @@ def grade_data(
     data: Mapping[str, Any], where: str, problems_dirs: Iterable[str] = (), trust_givens: bool = False
 ) -> tuple[Report, Sheet]:
     variant = Variant.parse(data.get("variant"), where=f"{where}: variant")
-    template = load_template(find_template(variant.template, problems_dirs))
+    try:
+        template = load_template(find_template(variant.template, problems_dirs))
+    except TemplateNotFoundError as exc:
+        raise AnswerFileError(exc.message, where=f"{where}: variant", fix=exc.fix) from None
     givens = data.get("givens")
     if givens is not None and not isinstance(givens, Mapping):
         raise AnswerFileError("'givens' should be a mapping of names to values", where=where)

@@ -1,0 +1,1 @@
+complete --command nnhand --no-files --arguments "(env _NNHAND_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) nnhand)" --condition "env _NNHAND_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) nnhand"

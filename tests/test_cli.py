@@ -1,0 +1,312 @@
+"""The command line: every exit code, and every kind of bad input the foundation issue lists.
+
+Bad input must give a one-paragraph message on stderr naming the file or cell and the fix,
+exit code 2, no traceback, and nothing written half-way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from nnhand.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), env=env)
+
+
+def assert_bad_input(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.startswith("nnhand: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+def write_answers(tmp_path: Path, template: str = "hidden-layer", seed: int = 7, blanks: str = "all") -> Path:
+    path = tmp_path / "answers.yaml"
+    result = run("gen", template, "--seed", str(seed), "--blanks", blanks, "--answers", str(path))
+    assert result.exit_code == 0, result.stderr
+    return path
+
+
+def fill_with_key(path: Path, template: str, seed: int, change: dict[str, object] | None = None) -> None:
+    """Fill an answer file with the key (optionally changing some answers)."""
+    key = yaml.safe_load(run("key", template, "--seed", str(seed), "--format", "yaml").stdout)
+    data = yaml.safe_load(path.read_text())
+    for name in data["answers"]:
+        data["answers"][name] = key["answers"][name]
+    data["answers"].update(change or {})
+    path.write_text(yaml.safe_dump(data))
+
+
+# ----------------------------------------------------------------------------- success paths
+
+
+def test_version_and_module_entry_point() -> None:
+    from nnhand import __version__
+
+    assert run("--version").stdout.strip() == f"nnhand {__version__}"
+    proc = subprocess.run([sys.executable, "-m", "nnhand", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"nnhand {__version__}"
+
+
+def test_list_shows_the_seven_basic_templates() -> None:
+    result = run("list", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    ids = {row["id"] for row in json.loads(result.stdout)}
+    assert {"matmul", "single-neuron", "four-neurons", "hidden-layer", "batch", "mlp", "backprop"} <= ids
+    table = run("list").stdout
+    assert "hidden-layer" in table and "Hidden layer" in table
+
+
+def test_gen_prints_variant_steps_and_blanks() -> None:
+    result = run("gen", "hidden-layer", "--seed", "7")
+    assert result.exit_code == 0, result.stderr
+    assert "hidden-layer@1#7" in result.stdout
+    assert "h = ReLU(z1)" in result.stdout and "z2 = W2·h + b2" in result.stdout
+    assert "___" in result.stdout
+    assert "\x1b[" not in result.stdout  # not a terminal: clean text
+
+
+def test_gen_without_seed_prints_the_fresh_seed() -> None:
+    result = run("gen", "matmul")
+    assert result.exit_code == 0
+    seed = result.stderr.split("fresh seed ")[1].split(":")[0]
+    assert f"matmul@1#{seed}" in result.stdout
+    again = run("gen", "matmul", "--seed", seed)
+    assert again.stdout == result.stdout
+
+
+def test_gen_params_change_sizes_and_the_variant_id() -> None:
+    result = run("gen", "matmul", "--seed", "3", "--param", "m=2", "--param", "n=3", "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["variant"] == "matmul@1#3,m=2,n=3"
+    assert len(data["givens"]["A"]) == 2 and len(data["givens"]["B"][0]) == 3
+    assert_bad_input(run("gen", "matmul", "--param", "m=99"), "--param", "m=99", "1 to 6")
+    assert_bad_input(run("gen", "matmul", "--param", "zz=2"), "no param 'zz'")
+    assert_bad_input(run("gen", "matmul", "--param", "m"), "name=value")
+
+
+def test_check_exit_codes_right_wrong_missing(tmp_path: Path) -> None:
+    path = write_answers(tmp_path, "hidden-layer", 7)
+    missing = run("check", str(path))
+    assert missing.exit_code == 1 and "Score: 0/13" in missing.stdout
+    fill_with_key(path, "hidden-layer", 7)
+    right = run("check", str(path))
+    assert right.exit_code == 0, right.stdout + right.stderr
+    assert "Score: 13/13" in right.stdout
+    key = yaml.safe_load(run("key", "hidden-layer", "--seed", "7", "--format", "yaml").stdout)
+    wrong_y = [key["answers"]["y"][0] + 1, key["answers"]["y"][1]]
+    fill_with_key(path, "hidden-layer", 7, {"y": wrong_y})
+    wrong = run("check", str(path))
+    assert wrong.exit_code == 1
+    assert "Score: 12/13" in wrong.stdout and "✗ y[1]" in wrong.stdout
+    report = json.loads(run("check", str(path), "--format", "json").stdout)
+    assert report["score"] == 12 and report["max_score"] == 13
+    hidden = json.loads(run("check", str(path), "--format", "json", "--no-reveal").stdout)
+    cell = [c for s in hidden["steps"] for c in s["cells"] if c["status"] == "wrong"][0]
+    assert "expected" not in cell
+
+
+def test_check_accepts_within_declared_rounding_only(tmp_path: Path) -> None:
+    """backprop gradients are exact tenths: 0.3 is right, 0.31 is wrong."""
+    path = write_answers(tmp_path, "backprop", 3)
+    fill_with_key(path, "backprop", 3)
+    assert run("check", str(path)).exit_code == 0
+    data = yaml.safe_load(path.read_text())
+    data["answers"]["dz3"][0] = data["answers"]["dz3"][0] + 0.01
+    path.write_text(yaml.safe_dump(data))
+    result = run("check", str(path))
+    assert result.exit_code == 1 and "dz3[1]" in result.stdout
+
+
+def test_key_formats_and_givens(tmp_path: Path) -> None:
+    as_yaml = yaml.safe_load(run("key", "backprop", "--seed", "7", "--format", "yaml").stdout)
+    as_json = json.loads(run("key", "backprop", "--seed", "7", "--format", "json").stdout)
+    assert as_yaml == as_json
+    assert set(as_yaml) >= {"template", "variant", "givens", "answers"}
+    assert as_yaml["variant"] == "backprop@1#7"
+    assert len(as_yaml["answers"]["dW1"]) == 4 and len(as_yaml["answers"]["dW1"][0]) == 3
+    table = run("key", "backprop", "--seed", "7")
+    assert table.exit_code == 0 and "ANSWER KEY" in table.stdout and "___" not in table.stdout
+    givens = tmp_path / "mine.yaml"
+    givens.write_text("w: [1, -1, 1]\nx: [2, 1, 3]\nb: -5\n")
+    mine = yaml.safe_load(run("key", "single-neuron", "--givens", str(givens), "--format", "yaml").stdout)
+    assert mine["answers"] == {"z": -1, "a": 0}
+    assert mine["variant"].startswith("single-neuron@1#givens-")
+    as_json_file = tmp_path / "mine.json"
+    as_json_file.write_text(json.dumps({"w": [1, -1, 1], "x": [2, 1, 3], "b": -5}))
+    again = yaml.safe_load(run("key", "single-neuron", "--givens", str(as_json_file), "--format", "yaml").stdout)
+    assert again["variant"] == mine["variant"]
+
+
+def test_givens_variant_round_trip_and_tamper_detection(tmp_path: Path) -> None:
+    givens = tmp_path / "mine.yaml"
+    givens.write_text("w: [1, -1, 1]\nx: [2, 1, 3]\nb: -5\n")
+    key = yaml.safe_load(run("key", "single-neuron", "--givens", str(givens), "--format", "yaml").stdout)
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(yaml.safe_dump({"variant": key["variant"], "givens": key["givens"], "answers": {"z": -1, "a": 0}}))
+    assert run("check", str(answers)).exit_code == 0
+    key["givens"]["b"] = -4
+    answers.write_text(yaml.safe_dump({"variant": key["variant"], "givens": key["givens"], "answers": {"z": 0, "a": 0}}))
+    assert_bad_input(run("check", str(answers)), "do not match the digest")
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_unknown_template_suggests_the_closest() -> None:
+    assert_bad_input(run("gen", "hiden-layer"), "unknown template 'hiden-layer'", "hidden-layer")
+    assert_bad_input(run("key", "no-such-template"), "unknown template")
+
+
+def make_template(tmp_path: Path, body: str, name: str = "mine") -> Path:
+    folder = tmp_path / "problems"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.yaml").write_text(body)
+    return folder
+
+
+GOOD = """\
+id: mine
+version: 1
+title: Mine
+givens:
+  W: {shape: [2, 2], dist: weights}
+  x: {shape: [2], dist: inputs}
+steps:
+  - {name: z, expr: "W @ x"}
+"""
+
+
+def test_instructor_templates_from_problems_dir_and_env(tmp_path: Path) -> None:
+    folder = make_template(tmp_path, GOOD)
+    result = run("gen", "mine", "--seed", "1", "--problems-dir", str(folder))
+    assert result.exit_code == 0, result.stderr
+    assert "mine@1#1" in result.stdout
+    result = run("gen", "mine", "--seed", "1", env={"NNHAND_PROBLEMS": str(folder)})
+    assert result.exit_code == 0, result.stderr
+    assert "mine" in run("list", "--problems-dir", str(folder)).stdout
+    assert_bad_input(run("list", "--problems-dir", str(tmp_path / "nope")), "no such folder")
+
+
+@pytest.mark.parametrize(
+    ("body", "fragments"),
+    [
+        ("id: mine\nversion: 1\ntitle: [unclosed\n", ["mine.yaml:", "YAML syntax error"]),
+        (GOOD.replace("version: 1", "version: one"), ["version", "whole number"]),
+        (GOOD.replace("title: Mine", "title: Mine\ncolour: red"), ["colour", "unknown key"]),
+        (GOOD.replace("dist: inputs", "dist: gaussian"), ["givens.x.dist", "unknown distribution"]),
+        (GOOD.replace("id: mine", "id: other"), ["differs from the file name"]),
+        (GOOD.replace("steps:\n  - {name: z, expr: \"W @ x\"}\n", "steps: []\n"), ["steps"]),
+        (GOOD.replace('"W @ x"', '"W @ y"'), ["steps.z.expr", "unknown name 'y'"]),
+        (GOOD.replace('"W @ x"', '"x @ W"'), ["steps.z.expr", "cannot multiply"]),
+        (GOOD.replace('"W @ x"', "\"__import__('os')\""), ["steps.z.expr", "__import__"]),
+        (GOOD.replace('"W @ x"', '"W.__class__"'), ["steps.z.expr", "attribute"]),
+        (GOOD.replace('"W @ x"', '"x.shape"'), ["steps.z.expr", "attribute"]),
+        (GOOD.replace('"W @ x"', '"open(x)"'), ["steps.z.expr", "not a registered op"]),
+        (GOOD.replace('"W @ x"', '"9**9**9"'), ["steps.z.expr", "power"]),
+        (GOOD.replace('"W @ x"', '"x ** 99"'), ["steps.z.expr", "too large"]),
+        (GOOD.replace('"W @ x"', '"[c for c in x]"'), ["steps.z.expr", "comprehensions"]),
+        (GOOD.replace('"W @ x"', '"lambda: 1"'), ["steps.z.expr", "lambda"]),
+        (GOOD.replace('"W @ x"', '"relu(x, x)"'), ["relu() takes 1"]),
+        (GOOD.replace('"W @ x"', '"x / 3"'), ["steps.z", "round"]),
+        (GOOD + "constraints:\n  - expr: all(z > 1000)\n    why: impossible\n", ["no instance", "impossible"]),
+    ],
+)
+def test_bad_templates(tmp_path: Path, body: str, fragments: list[str]) -> None:
+    folder = make_template(tmp_path, body)
+    assert_bad_input(run("gen", "mine", "--seed", "1", "--problems-dir", str(folder)), *fragments)
+
+
+def test_bad_givens_files(tmp_path: Path) -> None:
+    path = tmp_path / "g.yaml"
+    cases = {
+        "w: [1, -1, 1]\nx: [2, 1, 3]\nb: -5\nq: 1\n": "unknown given 'q'",
+        "w: [1, -1, 1]\nx: [2, 1, 3]\n": "missing given 'b'",
+        "w: [1, -1]\nx: [2, 1, 3]\nb: -5\n": "w",
+        "w: [1, -1, one]\nx: [2, 1, 3]\nb: -5\n": "w[3]",
+        "w: [1, -1, 1]\nx: [2, 1, 3]\nb: [[1, 2]]\n": "b",
+        "- 1\n- 2\n": "mapping",
+        "w: [1, -1, 1\n": "YAML",
+    }
+    for text, fragment in cases.items():
+        path.write_text(text)
+        assert_bad_input(run("key", "single-neuron", "--givens", str(path)), str(path), fragment)
+    assert_bad_input(run("key", "single-neuron", "--givens", str(tmp_path / "none.yaml")), "no such file")
+
+
+def test_bad_answer_files(tmp_path: Path) -> None:
+    good = write_answers(tmp_path, "hidden-layer", 7)
+    text = good.read_text()
+    cases: dict[str, tuple[bytes | str, str]] = {
+        "not-yaml": ("variant: [unclosed\n", "not valid YAML"),
+        "list": ("- 1\n- 2\n", "not an nnhand answer file"),
+        "no-variant": ("answers: {}\n", "no 'variant'"),
+        "bad-variant": ("variant: nonsense\n", "not a variant id"),
+        "other-template": (text.replace("hidden-layer@1#7", "matmul@1#7"), "givens"),
+        "other-version": (text.replace("hidden-layer@1#7", "hidden-layer@9#7"), "hidden-layer@9"),
+        "unknown-template": (text.replace("hidden-layer@1#7", "nosuch@1#7"), "unknown template"),
+        "changed-givens": (text.replace("x: [", "x: [9, ", 1).replace(", ", ",", 0), "x"),
+        "aliases": ("variant: &v hidden-layer@1#7\nother: *v\n", "anchor or alias"),
+        "binary": (b"\x00\x01\x02variant", "binary"),
+        "wrong-shape": (text.replace("  z1: [null, null, null, null]", "  z1: [1, 2]"), "z1"),
+        "non-numeric": (text.replace("  z1: [null, null, null, null]", "  z1: [1, abc, 2, 3]"), "z1[2]"),
+        "unknown-answer": (text + "  zz: 1\n", "'zz' is not asked"),
+        "bad-blanks": (text.replace("blanks: all", "blanks: most"), "blank pattern"),
+    }
+    for name, (content, fragment) in cases.items():
+        path = tmp_path / f"{name}.yaml"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        assert_bad_input(run("check", str(path)), str(path), fragment)
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("variant: x\n" + "#" * 1_100_000)
+    assert_bad_input(run("check", str(huge)), "at most 1 MB")
+    assert_bad_input(run("check", str(tmp_path / "absent.yaml")), "no such file")
+    assert_bad_input(run("check", str(tmp_path)), "folder")
+
+
+def test_changed_givens_refused_unless_trusted(tmp_path: Path) -> None:
+    path = write_answers(tmp_path, "single-neuron", 4)
+    data = yaml.safe_load(path.read_text())
+    data["givens"]["b"] = data["givens"]["b"] + 1
+    path.write_text(yaml.safe_dump(data))
+    assert_bad_input(run("check", str(path)), "givens differ", "--trust-givens")
+    trusted = run("check", str(path), "--trust-givens")
+    assert trusted.exit_code == 1  # graded (blank answers: missing), not refused
+
+
+def test_unwritable_answers_path_writes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "dir" / "a.yaml"
+    result = run("gen", "matmul", "--seed", "1", "--answers", str(target))
+    assert_bad_input(result, "does not exist")
+    assert result.stdout == "" and not target.exists()
+    if os.geteuid() != 0:  # root can write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        assert_bad_input(run("gen", "matmul", "--answers", str(locked / "a.yaml")), "cannot write")
+    assert_bad_input(run("gen", "matmul", "--answers", str(tmp_path)), "folder")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run("gen").exit_code == 2
+    assert run("gen", "matmul", "--blanks", "most").exit_code == 2
+    assert run("gen", "matmul", "--seed", "-3").exit_code == 2
+    assert run("frobnicate").exit_code == 2
+    assert_bad_input(run("key", "matmul", "--seed", "1", "--givens", "x.yaml"), "exclude")
