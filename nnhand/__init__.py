@@ -15,7 +15,7 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["__version__", "load", "generate", "solve", "grade", "catalogue"]
+__all__ = ["__version__", "catalogue", "generate", "grade", "load", "solve"]
 
 
 def __getattr__(name: str) -> Any:

@@ -11,6 +11,7 @@ Reading is defensive: size limit, no YAML anchors or aliases, one clear message 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -30,8 +31,10 @@ def answer_file_data(sheet: Sheet, student: str | None = None) -> dict[str, Any]
     answers: dict[str, Any] = {}
     for step in sheet.asked():
         value, mask = problem.values[step.name], sheet.blanks[step.name]
-        cells = [[None if mask[i, j] else to_plain(value[i, j], step.decimals) for j in range(value.shape[1])]
-                 for i in range(value.shape[0])]
+        cells = [
+            [None if mask[i, j] else to_plain(value[i, j], step.decimals) for j in range(value.shape[1])]
+            for i in range(value.shape[0])
+        ]
         answers[step.name] = _shaped(cells, sheet.shape(step.name))
     data: dict[str, Any] = {"variant": str(problem.variant), "blanks": sheet.policy}
     if student:
@@ -56,7 +59,7 @@ def answer_file_text(sheet: Sheet, student: str | None = None) -> str:
     lines = [
         f"# nnhand answer file: {template.title} ({data['variant']})",
         "# Replace every null with your answer: 3, -1, 0.5 or 2/3. Leave the givens as they are.",
-        f"# Check it with: nnhand check {{this file}}",
+        "# Check it with: nnhand check {this file}",
         f"variant: {data['variant']}",
         f"blanks: {data['blanks']}",
     ]
@@ -101,16 +104,16 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     except OSError as exc:
-        raise OutputError(f"cannot write here ({exc.strerror})", where=str(path), fix="Choose a writable folder") from None
+        raise OutputError(
+            f"cannot write here ({exc.strerror})", where=str(path), fix="Choose a writable folder"
+        ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise OutputError(f"cannot write ({exc.strerror})", where=str(path), fix="Choose a writable path") from None
 
 
@@ -122,7 +125,9 @@ def read_answer_file(path: Path) -> dict[str, Any]:
     path = Path(path)
     where = str(path)
     if not path.exists():
-        raise AnswerFileError("no such file", where=where, fix="Check the path (make one with nnhand gen ... --answers FILE)")
+        raise AnswerFileError(
+            "no such file", where=where, fix="Check the path (make one with nnhand gen ... --answers FILE)"
+        )
     if path.is_dir():
         raise AnswerFileError("is a folder, not an answer file", where=where)
     try:
@@ -154,10 +159,10 @@ def parse_answer_text(raw: bytes | str, where: str, require_variant: bool = True
                 mark = event.start_mark
                 raise AnswerFileError(
                     "uses a YAML anchor or alias (& or *)",
-                    where=f"{where}:{mark.line + 1}",
+                    where=f"{where}:{mark.line + 1}" if mark else where,
                     fix="Write every value out in full",
                 )
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark else where
@@ -167,7 +172,8 @@ def parse_answer_text(raw: bytes | str, where: str, require_variant: bool = True
         raise AnswerFileError("is nested too deeply", where=where) from None
     if not isinstance(data, Mapping):
         raise AnswerFileError(
-            "is not a mapping of names to values" if not require_variant
+            "is not a mapping of names to values"
+            if not require_variant
             else "is not an nnhand answer file (expected a mapping with variant, givens and answers)",
             where=where,
             fix="Make one with nnhand gen TEMPLATE --answers FILE",
@@ -177,4 +183,4 @@ def parse_answer_text(raw: bytes | str, where: str, require_variant: bool = True
     return dict(data)
 
 
-__all__ = ["answer_file_text", "answer_file_data", "read_answer_file", "parse_answer_text", "write_atomic", "nested"]
+__all__ = ["answer_file_data", "answer_file_text", "nested", "parse_answer_text", "read_answer_file", "write_atomic"]

@@ -29,8 +29,14 @@ def catalogue(problems_dirs: Iterable[str] = ()) -> list[dict[str, Any]]:
     for template_id, path in sorted(template_files(problems_dirs).items()):
         template = load_template(path)
         rows.append(
-            {"id": template_id, "title": template.title, "tags": list(template.tags),
-             "version": template.version, "summary": template.summary, "path": str(path)}
+            {
+                "id": template_id,
+                "title": template.title,
+                "tags": list(template.tags),
+                "version": template.version,
+                "summary": template.summary,
+                "path": str(path),
+            }
         )
     return rows
 

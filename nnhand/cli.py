@@ -124,14 +124,19 @@ ProblemsDir = Annotated[
 TemplateArg = Annotated[
     str,
     typer.Argument(
-        help="A template id (see 'nnhand list').", autocompletion=complete_template, metavar="TEMPLATE", show_default=False
+        help="A template id (see 'nnhand list').",
+        autocompletion=complete_template,
+        metavar="TEMPLATE",
+        show_default=False,
     ),
 ]
 SeedOpt = Annotated[
-    int | None, typer.Option("--seed", "-s", help="Seed of the variant; omitted: a fresh one, printed.", min=0, metavar="N")
+    int | None,
+    typer.Option("--seed", "-s", help="Seed of the variant; omitted: a fresh one, printed.", min=0, metavar="N"),
 ]
 ParamOpt = Annotated[
-    list[str] | None, typer.Option("--param", "-p", help="Change a size, e.g. --param n_hidden=5; repeatable.", metavar="NAME=N")
+    list[str] | None,
+    typer.Option("--param", "-p", help="Change a size, e.g. --param n_hidden=5; repeatable.", metavar="NAME=N"),
 ]
 
 
@@ -251,7 +256,8 @@ def key(
     seed: SeedOpt = None,
     param: ParamOpt = None,
     givens: Annotated[
-        Path | None, typer.Option("--givens", "-g", help="Solve for your own numbers (YAML or JSON mapping).", metavar="FILE")
+        Path | None,
+        typer.Option("--givens", "-g", help="Solve for your own numbers (YAML or JSON mapping).", metavar="FILE"),
     ] = None,
     fmt: Annotated[KeyFormat, typer.Option("--format", "-f", help="table, yaml or json.")] = KeyFormat.table,
     exact: Annotated[bool, typer.Option("--exact", help="Show exact fractions beside rounded cells.")] = False,
@@ -281,7 +287,9 @@ def key(
 @app.command()
 @handled
 def check(
-    answers: Annotated[Path, typer.Argument(help="An answer file (made by nnhand gen --answers).", metavar="FILE", show_default=False)],
+    answers: Annotated[
+        Path, typer.Argument(help="An answer file (made by nnhand gen --answers).", metavar="FILE", show_default=False)
+    ],
     trust_givens: Annotated[
         bool, typer.Option("--trust-givens", help="Grade against the givens in the file even if they differ.")
     ] = False,

@@ -73,9 +73,7 @@ class Distribution:
             batch, rows, cols = size
             counts = rng.multinomial(self.parts, [1 / rows] * rows, size=(batch, cols))
             out = np.empty(size, dtype=object)
-            out[...] = np.vectorize(lambda k: Fraction(int(k), self.parts), otypes=[object])(
-                np.swapaxes(counts, 1, 2)
-            )
+            out[...] = np.vectorize(lambda k: Fraction(int(k), self.parts), otypes=[object])(np.swapaxes(counts, 1, 2))
             return out
         raise AssertionError(self.kind)
 
@@ -166,9 +164,7 @@ def fixed_distribution(value: Any, where: str) -> Distribution:
     if arr.dtype.kind not in "iuf" or arr.ndim > 2:
         raise TemplateError("fixed takes a number or a rectangular list of numbers", where=where)
     if arr.dtype.kind == "f":
-        arr = to_fractions(np.array([Fraction(repr(float(v))) for v in arr.ravel()], dtype=object)).reshape(
-            arr.shape
-        )
+        arr = to_fractions(np.array([Fraction(repr(float(v))) for v in arr.ravel()], dtype=object)).reshape(arr.shape)
     if arr.ndim == 1:
         arr = arr[:, None]
     return Distribution("fixed", fixed=arr.astype(np.int64) if arr.dtype.kind in "iu" else arr)

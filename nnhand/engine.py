@@ -9,6 +9,7 @@ leading batch axis), so rejection sampling costs a few NumPy calls, not a Python
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -74,9 +75,7 @@ class Variant:
                 where=where,
                 fix="A variant id looks like hidden-layer@1#4821 (template@version#seed)",
             )
-        params = tuple(
-            (k, int(v)) for k, v in (p.split("=") for p in match["params"].split(",") if p)
-        )
+        params = tuple((k, int(v)) for k, v in (p.split("=") for p in match["params"].split(",") if p))
         seed = int(match["seed"]) if match["seed"] is not None else None
         if seed is not None and seed > MAX_SEED:
             raise VariantError(f"the seed in '{text}' is too large", where=where)
@@ -119,9 +118,7 @@ def fresh_seed() -> int:
     return secrets.randbelow(FRESH_SEED_BELOW)
 
 
-def generate(
-    template: Template, seed: int | None = None, params: Mapping[str, int] | None = None
-) -> Problem:
+def generate(template: Template, seed: int | None = None, params: Mapping[str, int] | None = None) -> Problem:
     """Sample the instance of `template` that `seed` determines, and solve it."""
     if seed is None:
         seed = fresh_seed()
@@ -178,14 +175,14 @@ def _prepared(
 ) -> tuple[Plan, dict[str, Shape], dict[str, tuple[int, int]], dict[str, np.ndarray]]:
     """What sampling needs for these params, worked out once per template and params."""
     key = ("sampling", tuple(sorted(values.items())))
-    cached = template._shapes.get(key)  # type: ignore[call-overload]
+    cached = template.cache.get(key)
     if cached is None:
         shapes = template.shapes(values)
         grids = {name: grid_shape(shapes[name]) for name in template.givens}
         base_env = {k: constant(v) for k, v in values.items()}
         cached = (_plan(template), shapes, grids, base_env)
-        template._shapes[key] = cached  # type: ignore[index]
-    return cached  # type: ignore[return-value]
+        template.cache[key] = cached
+    return cached
 
 
 def _pick(batch: np.ndarray, i: int) -> np.ndarray:
@@ -236,7 +233,7 @@ def _checks(template: Template) -> list[Check]:
                 Check(
                     f"{name}: no two equal rows and no all-zero row",
                     frozenset({name}),
-                    lambda env, n=name: ops.distinct_rows(env[n]) & ops.nonzero_rows(env[n]),
+                    functools.partial(_distinct_nonzero_rows, name),
                 )
             )
     for step in template.steps:
@@ -245,7 +242,7 @@ def _checks(template: Template) -> list[Check]:
                 Check(
                     f"{step.name} within ±{step.bound}",
                     frozenset({step.name}),
-                    lambda env, n=step.name, b=step.bound: ops.all_(ops.abs_(env[n]) <= b),
+                    functools.partial(_within, step.name, step.bound),
                 )
             )
     relu_steps = [s for s in template.steps if s.relu_input is not None]
@@ -262,12 +259,29 @@ def _checks(template: Template) -> list[Check]:
         checks.append(Check("a ReLU zeroes at least one cell", needs, zeroes_some))
     if template.relu_not_dead:
         for s in relu_steps:
+            # A column of zeros after a ReLU is an example that is dead from there on: boring.
             checks.append(
-                Check(f"{s.name} is not all zero", frozenset({s.name}), lambda env, n=s.name: ops.any_(env[n] > 0))
+                Check(
+                    f"{s.name} has a positive cell in every column",
+                    frozenset({s.name}),
+                    functools.partial(_alive_columns, s.name),
+                )
             )
     for c in template.constraints:
         checks.append(Check(c.why, c.expr.names, c.expr))
     return checks
+
+
+def _distinct_nonzero_rows(name: str, env: Mapping[str, np.ndarray]) -> np.ndarray:
+    return ops.distinct_rows(env[name]) & ops.nonzero_rows(env[name])
+
+
+def _within(name: str, bound: int, env: Mapping[str, np.ndarray]) -> np.ndarray:
+    return ops.all_(ops.abs_(env[name]) <= bound)
+
+
+def _alive_columns(name: str, env: Mapping[str, np.ndarray]) -> np.ndarray:
+    return ops.all_(np.logical_or.reduce(env[name] > 0, axis=-2, keepdims=True))
 
 
 def _run_plan(
@@ -385,9 +399,7 @@ def solve(
         raise GivensError(
             f"missing given '{missing[0]}'", where=where, fix=f"{template.id} takes: {', '.join(template.givens)}"
         )
-    grids = {
-        name: read_grid(givens[name], shapes[name], f"{where}: {name}") for name in template.givens
-    }
+    grids = {name: read_grid(givens[name], shapes[name], f"{where}: {name}") for name in template.givens}
     base_env = {k: constant(v) for k, v in values.items()}
     env: dict[str, np.ndarray] = dict(base_env)
     env.update({k: v[None] for k, v in grids.items()})
@@ -417,9 +429,7 @@ def givens_digest(problem: Problem) -> str:
 
 
 def _digest_view(problem: Problem) -> dict[str, Any]:
-    return {
-        name: nested(arr, problem.shapes[name], format_fraction) for name, arr in problem.givens.items()
-    }
+    return {name: nested(arr, problem.shapes[name], format_fraction) for name, arr in problem.givens.items()}
 
 
 def rebuild(template: Template, variant: Variant, givens: Mapping[str, Any] | None = None, where: str = "") -> Problem:

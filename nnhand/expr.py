@@ -120,9 +120,7 @@ def compile_expr(source: str, known: Iterable[str]) -> Expr:
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(
-            f"'{source}' is not a valid expression ({exc.msg} at column {exc.offset})"
-        ) from None
+        raise ExpressionError(f"'{source}' is not a valid expression ({exc.msg} at column {exc.offset})") from None
     compiler = _Compiler(source, frozenset(known))
     fn = compiler.compile(tree.body, 0)
     return Expr(source.strip(), frozenset(compiler.names), frozenset(compiler.calls), fn)
@@ -293,7 +291,7 @@ class _Compiler:
         keys = [self._index_part(p) for p in parts]
         if len(keys) == 1:
             keys.append(slice(None))
-        key = (Ellipsis, *keys)
+        key: tuple[Any, ...] = (Ellipsis, *keys)
 
         def subscript(env: Env) -> np.ndarray:
             arr = value(env)

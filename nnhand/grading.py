@@ -84,8 +84,13 @@ class Report:
                     "label": s.label,
                     "right": s.right,
                     "cells": [
-                        {"cell": c.cell, "status": c.status, "given": c.given, "expected": c.expected,
-                         "accepted": c.accepted}
+                        {
+                            "cell": c.cell,
+                            "status": c.status,
+                            "given": c.given,
+                            "expected": c.expected,
+                            "accepted": c.accepted,
+                        }
                         for c in s.cells
                     ],
                 }
@@ -94,9 +99,7 @@ class Report:
         }
 
 
-def check_file(
-    path: Path, problems_dirs: Iterable[str] = (), trust_givens: bool = False
-) -> tuple[Report, Sheet]:
+def check_file(path: Path, problems_dirs: Iterable[str] = (), trust_givens: bool = False) -> tuple[Report, Sheet]:
     """Grade one answer file. Raises NnhandError (exit 2) on bad input."""
     data = read_answer_file(path)
     return grade_data(data, str(path), problems_dirs, trust_givens)
@@ -129,8 +132,11 @@ def grade_data(
             _compare_givens(problem, givens, where)
     policy = data.get("blanks", template.blanks_default)
     if policy not in BLANK_POLICIES:
-        raise AnswerFileError(f"unknown blank pattern '{policy}'", where=f"{where}: blanks",
-                              fix=f"Use {', '.join(BLANK_POLICIES)}, as the sheet was made")
+        raise AnswerFileError(
+            f"unknown blank pattern '{policy}'",
+            where=f"{where}: blanks",
+            fix=f"Use {', '.join(BLANK_POLICIES)}, as the sheet was made",
+        )
     sheet = make_sheet(problem, policy)
     answers = data.get("answers")
     if answers is None:
@@ -141,7 +147,8 @@ def grade_data(
     for name in answers:
         if name not in known:
             raise AnswerFileError(
-                f"'{name}' is not asked in {template.id}", where=f"{where}: answers",
+                f"'{name}' is not asked in {template.id}",
+                where=f"{where}: answers",
                 fix=f"Asked: {', '.join(sorted(known))}",
             )
     return grade_sheet(sheet, answers, where), sheet
@@ -150,8 +157,11 @@ def grade_data(
 def _compare_givens(problem: Problem, givens: Mapping[str, Any], where: str) -> None:
     for name, expected in problem.givens.items():
         if name not in givens:
-            raise AnswerFileError(f"the given '{name}' is missing", where=f"{where}: givens",
-                                  fix="Keep the givens as the sheet printed them")
+            raise AnswerFileError(
+                f"the given '{name}' is missing",
+                where=f"{where}: givens",
+                fix="Keep the givens as the sheet printed them",
+            )
         try:
             written = read_grid(givens[name], problem.shapes[name], f"{where}: givens: {name}")
         except CellError as exc:
@@ -184,9 +194,17 @@ def grade_sheet(sheet: Sheet, answers: Mapping[str, Any], where: str) -> Report:
                 i, j = int(i), int(j)
                 name = cell_name(step.name, shape, i, j)
                 result.cells.append(
-                    _grade_cell(step.name, name, i, j, cells[i][j] if cells else None,
-                                problem.values[step.name][i, j], problem.exact[step.name][i, j],
-                                step.decimals, f"{where}: {name}")
+                    _grade_cell(
+                        step.name,
+                        name,
+                        i,
+                        j,
+                        cells[i][j] if cells else None,
+                        problem.values[step.name][i, j],
+                        problem.exact[step.name][i, j],
+                        step.decimals,
+                        f"{where}: {name}",
+                    )
                 )
         results.append(result)
     template = problem.template
@@ -206,13 +224,18 @@ def tolerance(decimals: int | None) -> Fraction:
     return Fraction(0) if decimals is None else Fraction(1, 2 * 10**decimals)
 
 
-def _grade_cell(step: str, name: str, i: int, j: int, raw: Any, value: Any, exact: Any,
-                decimals: int | None, where: str) -> CellResult:
+def _grade_cell(
+    step: str, name: str, i: int, j: int, raw: Any, value: Any, exact: Any, decimals: int | None, where: str
+) -> CellResult:
     expected = format_number(value, decimals)
     targets = sorted({Fraction(value), Fraction(exact)})
     tol = tolerance(decimals)
     low, high = targets[0] - tol, targets[-1] + tol
-    accepted = expected if tol == 0 and low == high else f"{format_number(low, (decimals or 0) + 1)} to {format_number(high, (decimals or 0) + 1)}"
+    accepted = (
+        expected
+        if tol == 0 and low == high
+        else f"{format_number(low, (decimals or 0) + 1)} to {format_number(high, (decimals or 0) + 1)}"
+    )
     if raw is None:
         return CellResult(step, name, i, j, "missing", expected, None, accepted)
     try:
@@ -223,4 +246,4 @@ def _grade_cell(step: str, name: str, i: int, j: int, raw: Any, value: Any, exac
     return CellResult(step, name, i, j, "right" if ok else "wrong", expected, format_number(number), accepted)
 
 
-__all__ = ["check_file", "grade_data", "grade_sheet", "Report", "NnhandError"]
+__all__ = ["NnhandError", "Report", "check_file", "grade_data", "grade_sheet"]

@@ -1,11 +1,11 @@
 """Answer keys as data: `key --format yaml|json`, manifests and exports read this shape.
 
-    template: hidden-layer
-    variant: hidden-layer@1#7
-    givens:  {name: value}          nested lists in the declared shape; scalars as numbers
-    answers: {name: value}          every computed quantity, rounded as the template states
-    exact:   {name: value}          only for rounded steps: the exact values, as fractions
-    rounding: {name: decimals}      only for rounded steps
+template: hidden-layer
+variant: hidden-layer@1#7
+givens:  {name: value}          nested lists in the declared shape; scalars as numbers
+answers: {name: value}          every computed quantity, rounded as the template states
+exact:   {name: value}          only for rounded steps: the exact values, as fractions
+rounding: {name: decimals}      only for rounded steps
 """
 
 from __future__ import annotations

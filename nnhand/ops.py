@@ -42,9 +42,7 @@ def register(name: str | None = None) -> Callable[[Callable[..., Any]], Callable
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(fn)
-        positional = [
-            p for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
+        positional = [p for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         varargs = any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values())
         keywords = frozenset(p.name for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY)
         required = sum(1 for p in positional if p.default is p.empty)
@@ -249,7 +247,7 @@ def outer(a: Array, b: Array) -> Array:
 @register()
 def aug(x: Array) -> Array:
     """[x ; 1]: append a row of ones, so that [W | b] @ [x ; 1] = W x + b."""
-    ones = np.ones(x.shape[:-2] + (1, x.shape[-1]), dtype=np.int64)
+    ones = np.ones((*x.shape[:-2], 1, x.shape[-1]), dtype=np.int64)
     return vstack(x, ones)
 
 
@@ -269,7 +267,7 @@ def _stack(parts: tuple[Array, ...], axis: int) -> Array:
     if not parts:
         raise EvaluationError("nothing to stack")
     batch = max(p.shape[0] for p in parts)
-    parts = tuple(np.broadcast_to(p, (batch,) + p.shape[1:]) for p in parts)
+    parts = tuple(np.broadcast_to(p, (batch, *p.shape[1:])) for p in parts)
     other = -1 if axis == -2 else -2
     if len({p.shape[other] for p in parts}) != 1:
         raise EvaluationError("blocks to stack do not line up: " + ", ".join(grid(p) for p in parts))
@@ -341,7 +339,7 @@ def min_(x: Array) -> Array:
 def distinct_rows(x: Array) -> Array:
     """True when no two rows are equal (no accidental duplicate neurons)."""
     rows = x.shape[-2]
-    ok = np.ones(x.shape[:-2] + (1, 1), dtype=bool)
+    ok = np.ones((*x.shape[:-2], 1, 1), dtype=bool)
     for i in range(rows):
         for j in range(i + 1, rows):
             ok &= ~np.all(x[..., i : i + 1, :] == x[..., j : j + 1, :], axis=-1, keepdims=True)

@@ -59,6 +59,7 @@ def quantity_table(
     table = Table(
         title=Text(title or name),
         title_justify="left",
+        min_width=len(title or name),
         box=box.SQUARE,
         show_header=len(shape) == 2,
         pad_edge=True,
@@ -126,8 +127,14 @@ def sheet_renderable(sheet: Sheet, *, key: bool = False, exact: bool = False) ->
         exact_value = problem.exact[step.name]
         mask = sheet.blanks[step.name]
 
-        def cell(i: int, j: int, v: np.ndarray = value, e: np.ndarray = exact_value, m: np.ndarray = mask,
-                 d: int | None = step.decimals) -> Text:
+        def cell(
+            i: int,
+            j: int,
+            v: np.ndarray = value,
+            e: np.ndarray = exact_value,
+            m: np.ndarray = mask,
+            d: int | None = step.decimals,
+        ) -> Text:
             if m[i, j] and not key:
                 return Text(BLANK)
             text = _number_text(v[i, j], d)
@@ -159,7 +166,7 @@ def report_renderable(report: Report, *, reveal: bool = True) -> RenderableType:
     title.append(f"   {report.variant}")
     parts.append(title)
     if report.source:
-        parts.append(Text(f"answers: {report.source}"))
+        parts.append(Text(f"answers: {report.source}", no_wrap=True, overflow="ignore"))
     parts.append(Text(""))
     tables = []
     for step in report.steps:

@@ -102,6 +102,7 @@ class Template:
     relu_zeroes_some: bool = True
     relu_not_dead: bool = True
     _shapes: dict[tuple[tuple[str, int], ...], dict[str, Shape]] = field(default_factory=dict, repr=False)
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)  # per-params work of other modules
 
     @functools.cached_property
     def rounds(self) -> bool:
@@ -124,14 +125,10 @@ class Template:
         for name, value in (overrides or {}).items():
             if name not in self.params:
                 known = ", ".join(self.params) or "none"
-                raise TemplateError(
-                    f"{self.id} has no param '{name}'", where=where, fix=f"Its params: {known}"
-                )
+                raise TemplateError(f"{self.id} has no param '{name}'", where=where, fix=f"Its params: {known}")
             p = self.params[name]
             if not p.low <= value <= p.high:
-                raise TemplateError(
-                    f"{name}={value} is out of range", where=where, fix=f"Choose {p.low} to {p.high}"
-                )
+                raise TemplateError(f"{name}={value} is out of range", where=where, fix=f"Choose {p.low} to {p.high}")
             values[name] = value
         return values
 
@@ -181,7 +178,7 @@ def _read_yaml(path: Path) -> Any:
         raise TemplateError(f"cannot read the template ({exc.strerror})", where=str(path)) from None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -238,9 +235,7 @@ class _Reader:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(
-        type(value), type(value).__name__
-    )
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(type(value), type(value).__name__)
 
 
 def _build(data: Any, path: Path) -> Template:
@@ -521,7 +516,8 @@ def _infer_shapes(template: Template, params: dict[str, int]) -> dict[str, Shape
             declared = _shape_of(r, f"steps.{step.name}.shape", step.shape, params)
             if grid_shape(declared) != grid:
                 raise r.fail(
-                    f"steps.{step.name}.shape", f"declared {list(declared)} but the expression gives {grid[0]}x{grid[1]}"
+                    f"steps.{step.name}.shape",
+                    f"declared {list(declared)} but the expression gives {grid[0]}x{grid[1]}",
                 )
             shapes[step.name] = declared
         else:

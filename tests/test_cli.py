@@ -115,7 +115,7 @@ def test_check_exit_codes_right_wrong_missing(tmp_path: Path) -> None:
     report = json.loads(run("check", str(path), "--format", "json").stdout)
     assert report["score"] == 12 and report["max_score"] == 13
     hidden = json.loads(run("check", str(path), "--format", "json", "--no-reveal").stdout)
-    cell = [c for s in hidden["steps"] for c in s["cells"] if c["status"] == "wrong"][0]
+    cell = next(c for s in hidden["steps"] for c in s["cells"] if c["status"] == "wrong")
     assert "expected" not in cell
 
 
@@ -156,10 +156,14 @@ def test_givens_variant_round_trip_and_tamper_detection(tmp_path: Path) -> None:
     givens.write_text("w: [1, -1, 1]\nx: [2, 1, 3]\nb: -5\n")
     key = yaml.safe_load(run("key", "single-neuron", "--givens", str(givens), "--format", "yaml").stdout)
     answers = tmp_path / "answers.yaml"
-    answers.write_text(yaml.safe_dump({"variant": key["variant"], "givens": key["givens"], "answers": {"z": -1, "a": 0}}))
+    answers.write_text(
+        yaml.safe_dump({"variant": key["variant"], "givens": key["givens"], "answers": {"z": -1, "a": 0}})
+    )
     assert run("check", str(answers)).exit_code == 0
     key["givens"]["b"] = -4
-    answers.write_text(yaml.safe_dump({"variant": key["variant"], "givens": key["givens"], "answers": {"z": 0, "a": 0}}))
+    answers.write_text(
+        yaml.safe_dump({"variant": key["variant"], "givens": key["givens"], "answers": {"z": 0, "a": 0}})
+    )
     assert_bad_input(run("check", str(answers)), "do not match the digest")
 
 
@@ -209,7 +213,7 @@ def test_instructor_templates_from_problems_dir_and_env(tmp_path: Path) -> None:
         (GOOD.replace("title: Mine", "title: Mine\ncolour: red"), ["colour", "unknown key"]),
         (GOOD.replace("dist: inputs", "dist: gaussian"), ["givens.x.dist", "unknown distribution"]),
         (GOOD.replace("id: mine", "id: other"), ["differs from the file name"]),
-        (GOOD.replace("steps:\n  - {name: z, expr: \"W @ x\"}\n", "steps: []\n"), ["steps"]),
+        (GOOD.replace('steps:\n  - {name: z, expr: "W @ x"}\n', "steps: []\n"), ["steps"]),
         (GOOD.replace('"W @ x"', '"W @ y"'), ["steps.z.expr", "unknown name 'y'"]),
         (GOOD.replace('"W @ x"', '"x @ W"'), ["steps.z.expr", "cannot multiply"]),
         (GOOD.replace('"W @ x"', "\"__import__('os')\""), ["steps.z.expr", "__import__"]),

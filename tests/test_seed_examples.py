@@ -1,0 +1,148 @@
+"""The worked numbers published in the seeds, as fixed cases (seed 'Deep Learning and
+Neural Network Basics'), and an independent naive solver for every basic template."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from nnhand import api
+from nnhand.engine import generate
+
+
+def as_list(arr: np.ndarray) -> list:
+    return [[Fraction(v) for v in row] for row in arr.tolist()]
+
+
+def test_single_neuron_seed_example() -> None:
+    # w·x + b = (1)(2) + (-1)(1) + (1)(3) + (-5) = -1; ReLU: -1 -> 0
+    problem = api.solve("single-neuron", {"w": [1, -1, 1], "x": [2, 1, 3], "b": -5})
+    assert problem.values["z"].tolist() == [[-1]]
+    assert problem.values["a"].tolist() == [[0]]
+
+
+def test_four_neurons_seed_example() -> None:
+    # 2 - 1 + 3 - 5 = -1;  2 + 1 = 3;  1 + 3 + 1 = 5;  2 + 3 - 2 = 3;  4 * (3 + 1) = 16
+    givens = {"W": [[1, -1, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]], "b": [-5, 0, 1, -2], "x": [2, 1, 3]}
+    problem = api.solve("four-neurons", givens)
+    assert problem.values["z"].ravel().tolist() == [-1, 3, 5, 3]
+    assert problem.values["a"].ravel().tolist() == [0, 3, 5, 3]
+    assert problem.values["params"].tolist() == [[16]]
+
+
+def test_hidden_layer_parameter_count_seed_example() -> None:
+    # 4 * (3 + 1) + 2 * (4 + 1) = 16 + 10 = 26
+    assert generate(api.load("hidden-layer"), 1).values["params"].tolist() == [[26]]
+
+
+def test_seven_layer_seed_example() -> None:
+    """Givens built so that the five published lines hold in the first column:
+    Layer 1: 0x3 + 1x4 + 1x5 = 9          Layer 2: 0x5 + 0x4 + 1x3 + 1x7 + (-1)x9 = 1
+    Layer 3: 1x6 + 2x1 = 8                Layer 4: 0x7 + (-1)x5 + 1x8 = 3
+    Layer 5: 1x2 + 0x3 = 2"""
+    givens = {
+        "X": [[3, 1], [4, 0], [5, 2]],
+        "W1": [[0, 0, 1], [0, 1, 0], [1, 0, 0], [1, 1, 0], [0, 1, 1]],
+        "W2": [[0, 0, -1, 0, 1], [0, 0, 1, 1, -1]],
+        "W3": [[1, 1], [1, -1], [1, 2]],
+        "W4": [[1, -1, 0], [0, -1, 1]],
+        "W5": [[1, 0], [0, 1], [1, 1]],
+        "W6": [[1, 0, 0], [0, 1, -1]],
+        "W7": [[1, 1], [1, -1]],
+    }
+    v = api.solve("mlp", givens).values
+    assert v["H1"][:, 0].tolist() == [5, 4, 3, 7, 9]
+    assert v["H2"][:, 0].tolist() == [6, 1]
+    assert v["H3"][:, 0].tolist() == [7, 5, 8]
+    assert v["H4"][:, 0].tolist() == [2, 3]
+    assert v["H5"][0, 0] == 2
+    assert v["Y"][:, 0].tolist() == [2, 2]  # H5 = [2, 3, 5] -> H6 = ReLU([2, -2]) = [2, 0]
+
+
+def test_backprop_seed_shortcut() -> None:
+    """y_pred = [0.5, 0.5, 0], y_target = [0, 1, 0]  ->  dz3 = [0.5, -0.5, 0]."""
+    template = api.load("backprop")
+    problem = generate(template, 1)
+    givens = problem.nested_givens()
+    givens["y_pred"], givens["y_target"] = [0.5, 0.5, 0], [0, 1, 0]
+    solved = api.solve("backprop", givens)
+    assert as_list(solved.values["dz3"]) == [[Fraction(1, 2)], [Fraction(-1, 2)], [0]]
+
+
+# ----------------------------------------------------------------------------- naive reference
+
+
+def mm(a: list, b: list) -> list:
+    return [[sum(a[i][k] * b[k][j] for k in range(len(b))) for j in range(len(b[0]))] for i in range(len(a))]
+
+
+def add_col(a: list, b: list) -> list:
+    return [[a[i][j] + b[i][0] for j in range(len(a[0]))] for i in range(len(a))]
+
+
+def relu(a: list) -> list:
+    return [[max(v, 0) for v in row] for row in a]
+
+
+def transpose(a: list) -> list:
+    return [list(r) for r in zip(*a)]
+
+
+def naive(template_id: str, g: dict) -> dict:
+    if template_id == "matmul":
+        return {"C": mm(g["A"], g["B"])}
+    if template_id == "single-neuron":
+        z = sum(w[0] * x[0] for w, x in zip(g["w"], g["x"])) + g["b"][0][0]
+        return {"z": [[z]], "a": [[max(z, 0)]]}
+    if template_id == "four-neurons":
+        z = add_col(mm(g["W"], g["x"]), g["b"])
+        return {"z": z, "a": relu(z), "params": [[(len(g["x"]) + 1) * len(g["W"])]]}
+    if template_id in ("hidden-layer", "batch"):
+        x = g.get("x") or g["X"]
+        z1 = add_col(mm(g["W1"], x), g["b1"])
+        h = relu(z1)
+        z2 = add_col(mm(g["W2"], h), g["b2"])
+        out = {"z1": z1, "h": h, "z2": z2, "y": relu(z2)}
+        if template_id == "batch":
+            return {"Z1": z1, "H": h, "Z2": z2, "Y": relu(z2)}
+        out["params"] = [[(len(x) + 1) * len(z1) + (len(z1) + 1) * len(z2)]]
+        return out
+    if template_id == "mlp":
+        out, h = {}, g["X"]
+        for layer in range(1, 8):
+            z = mm(g[f"W{layer}"], h)
+            h = relu(z) if layer < 7 else z
+            out[f"H{layer}" if layer < 7 else "Y"] = h
+        return out
+    if template_id == "backprop":
+        z1 = add_col(mm(g["W1"], g["x"]), g["b1"])
+        a1 = relu(z1)
+        z2 = add_col(mm(g["W2"], a1), g["b2"])
+        a2 = relu(z2)
+        z3 = add_col(mm(g["W3"], a2), g["b3"])
+        dz3 = [[p[0] - t[0]] for p, t in zip(g["y_pred"], g["y_target"])]
+        da2 = mm(transpose(g["W3"]), dz3)
+        dz2 = [[d[0] if z[0] > 0 else 0] for d, z in zip(da2, z2)]
+        da1 = mm(transpose(g["W2"]), dz2)
+        dz1 = [[d[0] if z[0] > 0 else 0] for d, z in zip(da1, z1)]
+        return {
+            "z1": z1, "a1": a1, "z2": z2, "a2": a2, "z3": z3, "dz3": dz3, "db3": dz3,
+            "dW3": mm(dz3, transpose(a2)), "da2": da2, "dz2": dz2, "dW2": mm(dz2, transpose(a1)),
+            "db2": dz2, "da1": da1, "dz1": dz1, "dW1": mm(dz1, transpose(g["x"])), "db1": dz1,
+        }  # fmt: skip
+    raise AssertionError(template_id)
+
+
+@pytest.mark.parametrize(
+    "template_id", ["matmul", "single-neuron", "four-neurons", "hidden-layer", "batch", "mlp", "backprop"]
+)
+def test_solver_matches_a_naive_reference(template_id: str) -> None:
+    template = api.load(template_id)
+    for seed in range(40):
+        problem = generate(template, seed)
+        givens = {name: as_list(value) for name, value in problem.givens.items()}
+        expected = naive(template_id, givens)
+        for name, value in expected.items():
+            assert as_list(problem.values[name]) == value, f"{problem.variant}: {name}"
