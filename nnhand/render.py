@@ -27,11 +27,10 @@ BLANK = "___"
 WIDTH = 80
 
 
-def console(file: Any = None, width: int | None = None, color: bool | None = None) -> Console:
-    """A console for output; a fixed width and no colour make golden files stable."""
-    kwargs: dict[str, Any] = {"file": file, "highlight": False, "soft_wrap": False}
-    if width is not None:
-        kwargs["width"] = width
+def console(file: Any = None, width: int = WIDTH, color: bool | None = None) -> Console:
+    """A console for output. The width is fixed (80), not the terminal's, so that a variant
+    renders to the same text everywhere; colour follows the terminal and NO_COLOR."""
+    kwargs: dict[str, Any] = {"file": file, "highlight": False, "soft_wrap": False, "width": width}
     if color is False:
         kwargs["no_color"] = True
         kwargs["color_system"] = None
