@@ -261,6 +261,7 @@ def key(
     ] = None,
     fmt: Annotated[KeyFormat, typer.Option("--format", "-f", help="table, yaml or json.")] = KeyFormat.table,
     exact: Annotated[bool, typer.Option("--exact", help="Show exact fractions beside rounded cells.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Write every cell as its worked arithmetic.")] = False,
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Print the full answer key of a variant (or of your own givens)."""
@@ -270,18 +271,34 @@ def key(
         raise NnhandError("--givens and --seed exclude each other", fix="Use one of them")
     fresh = seed is None and givens is None
     problem = api.solve_key(template, seed, _params(param), givens, _dirs(problems_dir))
+    worked = None
+    if explain:
+        from .explain import explain_problem
+
+        worked = explain_problem(problem)
     if fmt is KeyFormat.table:
-        from .render import console, sheet_renderable
+        from .render import console, sheet_renderable, worked_renderable
         from .sheet import make_sheet
 
-        console().print(sheet_renderable(make_sheet(problem, "none"), key=True, exact=exact))
+        out = console()
+        out.print(sheet_renderable(make_sheet(problem, "none"), key=True, exact=exact))
+        if worked:
+            out.print(worked_renderable(problem, worked))
     else:
         from .keys import key_data, to_json, to_yaml
 
         data = key_data(problem)
+        if worked:
+            data["worked"] = worked
         print(to_json(data) if fmt is KeyFormat.json else to_yaml(data), end="")
     if fresh:
         _note(f"fresh seed {problem.variant.seed}: repeat this key with --seed {problem.variant.seed}")
+
+
+class Scoring(str, Enum):
+    cell = "cell"
+    step = "step"
+    weighted = "weighted"
 
 
 @app.command()
@@ -294,29 +311,51 @@ def check(
         bool, typer.Option("--trust-givens", help="Grade against the givens in the file even if they differ.")
     ] = False,
     reveal: Annotated[bool, typer.Option("--reveal/--no-reveal", help="Show expected values of wrong cells.")] = True,
+    scoring: Annotated[
+        Scoring | None,
+        typer.Option("--scoring", help="cell (one point a cell), step (all or nothing) or weighted (template points)."),
+    ] = None,
+    ecf: Annotated[
+        bool, typer.Option("--ecf/--no-ecf", help="Credit steps computed right from your own earlier answers.")
+    ] = True,
+    show_reading: Annotated[bool, typer.Option("--show-reading", help="Show how each answer was read.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show the worked arithmetic of wrong cells.")] = False,
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="terminal or json.")] = ReportFormat.terminal,
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Grade an answer file cell by cell: exit 0 all right, 1 something wrong or missing, 2 bad input."""
     from .grading import check_file
 
-    report, _sheet = check_file(answers, _dirs(problems_dir), trust_givens)
+    report, sheet = check_file(answers, _dirs(problems_dir), trust_givens, scoring.value if scoring else None, ecf)
+    explanations = _explanations(report, sheet) if explain and reveal else None
     if fmt is ReportFormat.json:
         import json
 
-        data = report.to_dict()
-        if not reveal:
+        data = report.to_dict(reveal=reveal)
+        if explanations:
             for step in data["steps"]:
                 for cell in step["cells"]:
-                    if cell["status"] != "right":
-                        cell.pop("expected")
-                        cell.pop("accepted")
+                    if cell["cell"] in explanations.get(step["name"], {}):
+                        cell["worked"] = explanations[step["name"]][cell["cell"]]
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         from .render import console, report_renderable
 
-        console().print(report_renderable(report, reveal=reveal))
+        console().print(report_renderable(report, reveal=reveal, show_reading=show_reading, explanations=explanations))
     raise typer.Exit(int(report.exit_code))
+
+
+def _explanations(report: Any, sheet: Any) -> dict[str, dict[str, str]]:
+    from .explain import Explainer
+
+    explainer = Explainer(sheet.problem)
+    out: dict[str, dict[str, str]] = {}
+    for step in report.steps:
+        for cell in step.cells:
+            if cell.status == "wrong":
+                line = explainer.cell(sheet.problem.template.step(step.name), cell.row, cell.col)
+                out.setdefault(step.name, {})[cell.cell] = line
+    return out
 
 
 class Shell(str, Enum):

@@ -41,7 +41,7 @@ def key_data(problem: Problem) -> dict[str, Any]:
 
 def _exact_text(value: Any) -> Any:
     if isinstance(value, float):
-        return value
+        return float(value)  # a plain float: numpy's float64 does not serialise
     text = format_fraction(value)
     return int(text) if "/" not in text else text
 

@@ -1,28 +1,39 @@
 """Reading numbers and grids that people wrote: givens files and answer files.
 
-A cell may be a whole number, a decimal, a fraction ('2/3'), with a Unicode minus or
-surrounding spaces. Errors name the cell (1-based, `H[2,3]`) and say what is accepted.
+Forgiving where the meaning is clear, strict where it is not:
+- a cell: 3, -1.5, 2/3, a Unicode minus (−1), -0, a decimal comma (1,5) where it cannot
+  be a list, surrounding spaces;
+- a vector: a YAML list, a row written where a column is expected (or the reverse), a
+  string "1 2 3" or "1, 2, 3";
+- a matrix: nested lists, a list of row strings, or one bracketed string "[1 2; 3 4]" or
+  "[[1,2],[3,4]]".
+Every reading that is not literal is noted, so a learner can see how an answer was read
+(`check --show-reading`). Errors name the cell (1-based, `H[2,3]`) and what is accepted.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from .errors import NnhandError
-from .values import Shape, grid_shape
+from .values import Shape, format_number, grid_shape
 
 ACCEPTED = "write 3, -1.5 or 2/3"
 MAX_MAGNITUDE = 10**12
 MAX_TEXT = 64
+MAX_STRING = 4000  # a whole matrix written as one string
 _MINUSES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-", "\ufe63": "-", "\uff0d": "-"})
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(/[+-]?(\d+(\.\d*)?|\.\d+))?$")
 
 
 class CellError(NnhandError):
-    """A cell that cannot be read as a number."""
+    """A cell or value that cannot be read as numbers."""
 
 
 def cell_name(name: str, shape: Shape, row: int, col: int) -> str:
@@ -34,20 +45,37 @@ def cell_name(name: str, shape: Shape, row: int, col: int) -> str:
     return f"{name}[{row + 1},{col + 1}]"
 
 
+@dataclass
+class Reading:
+    """The cells of one answer as read: None where left blank; notes on anything not literal."""
+
+    cells: list[list[Fraction | None]]
+    raw: list[list[Any]]
+    notes: list[str] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- one cell
+
+
 def read_number(raw: Any, where: str) -> int | Fraction:
     """One cell as an exact number. Raises CellError naming `where`."""
+    value, _ = _number_and_note(raw, where)
+    return value
+
+
+def _number_and_note(raw: Any, where: str) -> tuple[int | Fraction, str | None]:
     if isinstance(raw, bool):
         raise CellError(f"{str(raw).lower()} is not a number ({ACCEPTED})", where=where)
     if isinstance(raw, int):
         if abs(raw) > MAX_MAGNITUDE:
             raise CellError(f"{raw} is far too large for a hand exercise", where=where)
-        return raw
+        return raw, None
     if isinstance(raw, float):
         if not math.isfinite(raw):
             raise CellError(f"{raw} is not a finite number ({ACCEPTED})", where=where)
         if abs(raw) > MAX_MAGNITUDE:
             raise CellError(f"{raw} is far too large for a hand exercise", where=where)
-        return _whole(Fraction(repr(raw)))
+        return _whole(Fraction(repr(raw))), None
     if isinstance(raw, str):
         return _read_text(raw, where)
     if raw is None:
@@ -55,15 +83,19 @@ def read_number(raw: Any, where: str) -> int | Fraction:
     raise CellError(f"{_describe(raw)} is not a number ({ACCEPTED})", where=where)
 
 
-def _read_text(raw: str, where: str) -> int | Fraction:
-    text = raw.strip().translate(_MINUSES).replace(" ", "")
+def _read_text(raw: str, where: str) -> tuple[int | Fraction, str | None]:
     shown = raw.strip()[:MAX_TEXT]
+    text = raw.strip().translate(_MINUSES).replace(" ", "")
+    note = None
+    if text != raw.strip().replace(" ", ""):
+        note = "Unicode minus read as -"
     if len(text) > MAX_TEXT:
         raise CellError(f'"{shown}..." is not a number ({ACCEPTED})', where=where)
     if text.count(",") == 1 and "." not in text and "/" not in text:
-        text = text.replace(",", ".")  # a decimal comma: 1,5 means 1.5
-    if text.startswith("+"):
-        text = text[1:]
+        text = text.replace(",", ".")  # one comma and no point: a decimal comma
+        note = f'"{shown}" read as {text} (decimal comma)'
+    if not _NUMBER.match(text):
+        raise CellError(f'"{shown}" is not a number ({ACCEPTED})', where=where)
     try:
         if "/" in text:
             num, _, den = text.partition("/")
@@ -74,7 +106,7 @@ def _read_text(raw: str, where: str) -> int | Fraction:
         raise CellError(f'"{shown}" is not a number ({ACCEPTED})', where=where) from None
     if abs(value) > MAX_MAGNITUDE or value.denominator > MAX_MAGNITUDE:
         raise CellError(f'"{shown}" is far too large for a hand exercise', where=where)
-    return _whole(value)
+    return _whole(value), note
 
 
 def _whole(value: Fraction) -> int | Fraction:
@@ -89,39 +121,160 @@ def _describe(raw: Any) -> str:
     return f"{type(raw).__name__} {str(raw)[:MAX_TEXT]!r}"
 
 
-def grid_cells(raw: Any, shape: Shape, name: str, where: str) -> list[list[Any]]:
-    """The raw cells of a value in its declared shape, as rows x cols; checks the nesting."""
+# ----------------------------------------------------------------------------- strings as rows
+
+
+def _split_row(text: str, expected: int) -> list[str] | None:
+    """Split a row written as text ("1 2 3", "1, 2, 3", "1,5 2,5") into `expected` cells."""
+    text = text.strip().strip("[]").strip()
+    if not text:
+        return None
+    candidates = []
+    if "," in text:
+        candidates.append([t for t in (p.strip() for p in text.split(",")) if t])
+    candidates.append(text.split())  # whitespace: keeps decimal commas inside numbers
+    for cells in candidates:
+        if len(cells) == expected:
+            return cells
+    return None
+
+
+def _split_matrix(text: str) -> list[str] | None:
+    """A matrix in one string: "[1 2; 3 4]", "[[1,2],[3,4]]" or "1 2; 3 4". Its rows, or None."""
+    body = text.strip()
+    if len(body) > MAX_STRING:
+        return None
+    if body.startswith("[[") and body.endswith("]]"):
+        return [r.strip(" ,") for r in re.findall(r"\[([^\[\]]*)\]", body[1:-1])]
+    body = body.strip("[]")
+    if ";" in body or "\n" in body:
+        return [r for r in re.split(r"[;\n]", body) if r.strip()]
+    return None
+
+
+# ----------------------------------------------------------------------------- whole values
+
+
+def read_answer(raw: Any, shape: Shape, name: str, where: str) -> Reading:
+    """An answer in its declared shape; blank cells (null) stay None."""
     rows, cols = grid_shape(shape)
-    what = _shape_words(shape)
+    grid, notes = _arrange(raw, shape, name, where)
+    cells: list[list[Fraction | None]] = []
+    for i, row in enumerate(grid):
+        out_row: list[Fraction | None] = []
+        for j, value in enumerate(row):
+            if value is None or (isinstance(value, str) and value.strip() in ("", "~", "null", "?", "_", "___")):
+                out_row.append(None)
+                continue
+            cell = cell_name(name, shape, i, j)
+            number, note = _number_and_note(value, f"{where}: {cell}")
+            if note:
+                notes.append(f"{cell}: {note}")
+            out_row.append(Fraction(number))
+        cells.append(out_row)
+    assert len(cells) == rows and all(len(r) == cols for r in cells)
+    return Reading(cells, grid, notes)
+
+
+def _arrange(raw: Any, shape: Shape, name: str, where: str) -> tuple[list[list[Any]], list[str]]:
+    """The raw cells as rows x cols, accepting the forms in the module docstring."""
+    rows, cols = grid_shape(shape)
+    at = f"{where}: {name}"
+    notes: list[str] = []
     if len(shape) == 0:
-        if isinstance(raw, list) and len(raw) == 1 and not isinstance(raw[0], list):
+        if isinstance(raw, list) and len(raw) == 1 and isinstance(raw[0], list) and len(raw[0]) == 1:
             raw = raw[0]
+        if isinstance(raw, list) and len(raw) == 1 and not isinstance(raw[0], (list, dict)):
+            raw = raw[0]
+        if isinstance(raw, str) and raw.strip().startswith("[") and raw.strip().endswith("]"):
+            raw = raw.strip()[1:-1]
         if isinstance(raw, (list, dict)):
-            raise CellError(f"expected one number, got {_describe(raw)}", where=f"{where}")
-        return [[raw]]
+            raise CellError(f"expected one number, got {_describe(raw)}", where=at, fix=ACCEPTED.capitalize())
+        return [[raw]], notes
+    if isinstance(raw, str):
+        matrix = _split_matrix(raw)
+        if matrix is not None and len(shape) == 2:
+            raw = matrix
+        elif len(shape) == 1 or rows == 1 or cols == 1:
+            cells = _split_row(raw, rows * cols)
+            if cells is None:
+                raise CellError(
+                    f'"{raw.strip()[:MAX_TEXT]}" does not hold {rows * cols} numbers',
+                    where=at,
+                    fix=f"Write {_shape_words(shape)}, e.g. {_example(shape)}",
+                )
+            notes.append(f'{name}: read from the text "{raw.strip()[:MAX_TEXT]}"')
+            raw = cells
+        else:
+            raise CellError(f"expected {_shape_words(shape)}, got text", where=at, fix=f"Write e.g. {_example(shape)}")
     if not isinstance(raw, list):
-        raise CellError(f"expected {what}, got {_describe(raw) if raw is not None else 'nothing'}", where=where)
-    if len(shape) == 1:
-        if len(raw) == rows and all(isinstance(v, list) and len(v) == 1 for v in raw):
-            raw = [v[0] for v in raw]  # written as a column [[1], [2], [3]]
-        if len(raw) == 1 and isinstance(raw[0], list) and len(raw[0]) == rows:
-            raw = raw[0]  # written as a row [[1, 2, 3]]
-        if len(raw) != rows or any(isinstance(v, (list, dict)) for v in raw):
-            raise CellError(f"expected {what}, got {_count(raw)}", where=where)
-        return [[v] for v in raw]
-    if len(raw) != rows or not all(isinstance(r, list) for r in raw):
-        raise CellError(f"expected {what} (a list of {rows} rows), got {_count(raw)}", where=where)
+        raise CellError(
+            f"expected {_shape_words(shape)}, got {_describe(raw) if raw is not None else 'nothing'}",
+            where=at,
+            fix=f"Write e.g. {_example(shape)}",
+        )
+    if len(shape) == 1 or cols == 1 or rows == 1:
+        flat = _flatten_vector(raw, rows * cols, name, notes, column=cols == 1)
+        if flat is not None:
+            return [[v] for v in flat] if cols == 1 else [flat], notes
+        if len(shape) == 1:
+            raise CellError(
+                f"expected {_shape_words(shape)}, got {_count(raw)}", where=at, fix=f"Write e.g. {_example(shape)}"
+            )
+    if len(raw) != rows:
+        raise CellError(
+            f"expected {_shape_words(shape)} ({rows} rows), got {_count(raw)}",
+            where=at,
+            fix=f"Write e.g. {_example(shape)}",
+        )
+    grid = []
     for i, row in enumerate(raw):
-        if len(row) != cols or any(isinstance(v, (list, dict)) for v in row):
-            raise CellError(f"row {i + 1} should hold {cols} numbers, got {_count(row)}", where=where)
-    return [list(r) for r in raw]
+        if isinstance(row, str):
+            cells = _split_row(row, cols)
+            if cells is None:
+                raise CellError(f'row {i + 1} "{row.strip()[:MAX_TEXT]}" does not hold {cols} numbers', where=at)
+            row = cells
+        if not isinstance(row, list) or len(row) != cols or any(isinstance(v, (list, dict)) for v in row):
+            raise CellError(f"row {i + 1} should hold {cols} numbers, got {_count(row)}", where=at)
+        grid.append(list(row))
+    return grid, notes
+
+
+def _flatten_vector(raw: list[Any], size: int, name: str, notes: list[str], column: bool) -> list[Any] | None:
+    """A vector written flat, as a column [[1],[2]] or as a row [[1, 2]]; None if none fits."""
+    if len(raw) == size and not any(isinstance(v, (list, dict)) for v in raw):
+        return raw
+    if len(raw) == size and all(isinstance(v, list) and len(v) == 1 for v in raw):
+        if not column:
+            notes.append(f"{name}: written as a column; read as the row it stands for")
+        return [v[0] for v in raw]
+    if len(raw) == 1 and isinstance(raw[0], list) and len(raw[0]) == size:
+        if column:
+            notes.append(f"{name}: written as a row; read as the column it stands for")
+        return list(raw[0])
+    return None
 
 
 def _shape_words(shape: Shape) -> str:
+    if len(shape) == 0:
+        return "one number"
     if len(shape) == 1:
         return f"a list of {shape[0]} numbers"
     rows, cols = grid_shape(shape)
     return f"a {rows}x{cols} matrix"
+
+
+def _example(shape: Shape) -> str:
+    rows, cols = grid_shape(shape)
+    if len(shape) == 0:
+        return "3"
+    if len(shape) == 1:
+        return "[" + ", ".join(str(i + 1) for i in range(rows)) + "]"
+    return (
+        "["
+        + ", ".join("[" + ", ".join("0" for _ in range(cols)) + "]" for _ in range(min(rows, 2)))
+        + (", ...]" if rows > 2 else "]")
+    )
 
 
 def _count(raw: Any) -> str:
@@ -130,18 +283,25 @@ def _count(raw: Any) -> str:
     return _describe(raw)
 
 
-def read_grid(raw: Any, shape: Shape, where: str) -> np.ndarray:
+def read_grid(raw: Any, shape: Shape, where: str, name: str | None = None) -> np.ndarray:
     """A complete value (every cell a number) as a (rows, cols) exact array."""
-    name = where.rsplit(": ", 1)[-1]
-    cells = grid_cells(raw, shape, name, where)
-    numbers = [
-        [read_number(v, f"{where.rsplit(': ', 1)[0]}: {cell_name(name, shape, i, j)}") for j, v in enumerate(row)]
-        for i, row in enumerate(cells)
-    ]
-    if all(isinstance(v, int) for row in numbers for v in row):
-        return np.array(numbers, dtype=np.int64).reshape(grid_shape(shape))
-    out = np.empty(grid_shape(shape), dtype=object)
-    for i, row in enumerate(numbers):
-        for j, v in enumerate(row):
-            out[i, j] = Fraction(v)
+    if name is None:
+        where, _, name = where.rpartition(": ")
+    reading = read_answer(raw, shape, name, where)
+    rows, cols = grid_shape(shape)
+    for i, row in enumerate(reading.cells):
+        for j, value in enumerate(row):
+            if value is None:
+                raise CellError(f"is empty ({ACCEPTED})", where=f"{where}: {cell_name(name, shape, i, j)}")
+    values = [[Fraction(v or 0) for v in row] for row in reading.cells]
+    if all(v.denominator == 1 for row in values for v in row):
+        return np.array([[int(v) for v in row] for row in values], dtype=np.int64).reshape(rows, cols)
+    out = np.empty((rows, cols), dtype=object)
+    for i, exact_row in enumerate(values):
+        for j, v in enumerate(exact_row):
+            out[i, j] = v
     return out
+
+
+def describe_reading(value: Fraction | None) -> str:
+    return "blank" if value is None else format_number(value, 6)

@@ -158,14 +158,35 @@ def _places(decimals: int) -> str:
     return "1 decimal" if decimals == 1 else f"{decimals} decimals"
 
 
-def report_renderable(report: Report, *, reveal: bool = True) -> RenderableType:
-    """Per-step ✓/✗ grids and the score."""
+def worked_renderable(problem: Any, worked: dict[str, list[str]]) -> RenderableType:
+    """The worked solution: every computed cell as the arithmetic a person writes."""
+    parts: list[RenderableType] = [Text(""), Text("Worked solution", style="bold")]
+    for step in problem.template.steps:
+        if step.name in worked:
+            parts.append(Text(""))
+            parts.append(Text(step.label, style="bold"))
+            parts.extend(Text(f"  {line}") for line in worked[step.name])
+    return Group(*parts)
+
+
+MARKS = {"right": "✓", "ecf": "(✓)", "wrong": "✗", "missing": "?"}
+
+
+def report_renderable(
+    report: Report,
+    *,
+    reveal: bool = True,
+    show_reading: bool = False,
+    explanations: dict[str, dict[str, str]] | None = None,
+) -> RenderableType:
+    """Per-step ✓/✗ grids, what went wrong and why, and the score."""
     parts: list[RenderableType] = []
     title = Text(f"{report.title}", style="bold")
     title.append(f"   {report.variant}")
     parts.append(title)
     if report.source:
-        parts.append(Text(f"answers: {report.source}", no_wrap=True, overflow="ignore"))
+        who = f"   student: {report.student}" if report.student else ""
+        parts.append(Text(f"answers: {report.source}{who}", no_wrap=True, overflow="ignore"))
     parts.append(Text(""))
     tables = []
     for step in report.steps:
@@ -175,9 +196,7 @@ def report_renderable(report: Report, *, reveal: bool = True) -> RenderableType:
 
         def cell(i: int, j: int, marks: dict[tuple[int, int], Any] = marks) -> Text:
             c = marks.get((i, j))
-            if c is None:
-                return Text("·")
-            return Text({"right": "✓", "wrong": "✗", "missing": "?"}[c.status])
+            return Text("·" if c is None else MARKS[c.status])
 
         tables.append(
             quantity_table(
@@ -190,16 +209,51 @@ def report_renderable(report: Report, *, reveal: bool = True) -> RenderableType:
             )
         )
     parts.append(Columns(tables, padding=(0, 2)))
-    problems = [c for s in report.steps for c in s.cells if c.status != "right"]
-    if problems:
-        parts.append(Text(""))
-        for c in problems:
-            if c.status == "missing":
-                parts.append(Text(f"? {c.cell}: no answer"))
-            elif reveal:
-                parts.append(Text(f"✗ {c.cell}: you wrote {c.given}, expected {c.expected} (accepted: {c.accepted})"))
-            else:
-                parts.append(Text(f"✗ {c.cell}: you wrote {c.given}"))
+    parts.append(Text("✓ right   (✓) right from your own earlier answers   ✗ wrong   ? blank   · given"))
+    for step in report.steps:
+        lines = _step_feedback(step, reveal, show_reading, (explanations or {}).get(step.name, {}))
+        if lines:
+            parts.append(Text(""))
+            header = Text(f"{step.label}", style="bold")
+            header.append(f"   {step.right}/{len(step.cells)} cells, {step.score:g}/{step.points:g} points")
+            parts.append(header)
+            parts.extend(lines)
     parts.append(Text(""))
-    parts.append(Text(f"Score: {report.score:g}/{report.max_score:g}", style="bold"))
+    if report.root_cause:
+        parts.append(
+            Text(
+                f"First wrong step: {report.root_cause}. Later steps were checked against your own earlier "
+                "answers: a step computed correctly from them earns its credit."
+            )
+        )
+    parts.append(Text(f"Score: {report.score:g}/{report.max_score:g} ({report.scoring} scoring)", style="bold"))
     return Group(*parts)
+
+
+def _step_feedback(step: Any, reveal: bool, show_reading: bool, explanations: dict[str, str]) -> list[Text]:
+    lines: list[Text] = []
+    for sentence in step.diagnosis:
+        lines.append(Text(f"  → {sentence}"))
+    for c in step.cells:
+        if c.status == "missing":
+            lines.append(Text(f"  ? {c.cell}: no answer"))
+        elif c.status == "ecf":
+            lines.append(
+                Text(f"  (✓) {c.cell}: {c.given} follows from your earlier answers (the key has {c.expected})")
+                if reveal
+                else Text(f"  (✓) {c.cell}: {c.given} follows from your earlier answers")
+            )
+        elif c.status == "wrong":
+            text = f"  ✗ {c.cell}: you wrote {c.given}"
+            if reveal:
+                text += f", expected {c.expected} (accepted: {c.accepted})"
+            lines.append(Text(text))
+            if reveal and c.cell in explanations:
+                lines.append(Text(f"      {explanations[c.cell]}"))
+    if show_reading:
+        for note in step.reading:
+            lines.append(Text(f"  read: {note}"))
+        read = [f"{c.cell} = {c.given}" for c in step.cells if c.given is not None]
+        if read:
+            lines.append(Text("  read as: " + ", ".join(read)))
+    return lines

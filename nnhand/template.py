@@ -32,11 +32,14 @@ DEFAULT_BOUND = 49  # CONVENTIONS.md: the largest forward answer in published ex
 
 TOP_KEYS = {
     "id", "version", "title", "summary", "tags", "credits", "params", "givens", "steps",
-    "constraints", "blanks", "bound", "notes", "realism",
+    "constraints", "blanks", "bound", "notes", "realism", "scoring",
 }  # fmt: skip
 PARAM_KEYS = {"default", "min", "max", "doc"}
 GIVEN_KEYS = {"shape", "dist", "fixed", "label", "rows", "cols", "distinct_rows"}
-STEP_KEYS = {"name", "expr", "label", "round", "asked", "layer", "bound", "rows", "cols", "hint", "shape"}
+STEP_KEYS = {
+    "name", "expr", "label", "round", "asked", "layer", "bound", "rows", "cols", "hint", "shape", "points",
+}  # fmt: skip
+SCORING_MODES = ("cell", "step", "weighted")
 CONSTRAINT_KEYS = {"expr", "why"}
 REALISM_KEYS = {"relu_zeroes_some", "relu_not_dead"}
 
@@ -75,6 +78,7 @@ class Step:
     cols: tuple[str, ...] | str | None = None
     hint: str = ""
     shape: tuple[Any, ...] | None = None
+    points: int = 1  # the step's weight when scoring is "weighted"
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class Template:
     notes: tuple[str, ...]
     relu_zeroes_some: bool = True
     relu_not_dead: bool = True
+    scoring: str = "cell"
     _shapes: dict[tuple[tuple[str, int], ...], dict[str, Shape]] = field(default_factory=dict, repr=False)
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)  # per-params work of other modules
 
@@ -289,6 +294,9 @@ def _build(data: Any, path: Path) -> Template:
     for k, v in realism.items():
         if not isinstance(v, bool):
             raise r.fail(f"realism.{k}", "expected true or false")
+    scoring = top.get("scoring", "cell")
+    if scoring not in SCORING_MODES:
+        raise r.fail("scoring", f"unknown scoring '{scoring}'", fix=f"Use {', '.join(SCORING_MODES)}")
     if not any(s.asked for s in steps):
         raise r.fail("steps", "no step is asked", fix="Leave 'asked' at its default (true) for at least one step")
 
@@ -309,6 +317,7 @@ def _build(data: Any, path: Path) -> Template:
         notes=tuple(notes),
         relu_zeroes_some=realism.get("relu_zeroes_some", True),
         relu_not_dead=realism.get("relu_not_dead", True),
+        scoring=scoring,
     )
 
 
@@ -437,6 +446,7 @@ def _steps(r: _Reader, raw: Any, known: set[str], bound: int | None) -> list[Ste
         if step_bound is not None:
             step_bound = r.integer(step_bound, f"{key}.bound", 1, 10**6)
         shape = _shape_spec(r, spec["shape"], f"{key}.shape") if "shape" in spec else None
+        points = r.integer(spec.get("points", 1), f"{key}.points", 0, 1000)
         steps.append(
             Step(
                 name=name,
@@ -451,6 +461,7 @@ def _steps(r: _Reader, raw: Any, known: set[str], bound: int | None) -> list[Ste
                 cols=r.labels(spec.get("cols"), f"{key}.cols"),
                 hint=str(spec.get("hint", "")),
                 shape=shape,
+                points=points,
             )
         )
         seen.add(name)
