@@ -24,6 +24,21 @@ from .sheet import Sheet
 from .values import format_number, nested, to_plain
 
 MAX_ANSWER_BYTES = 1_000_000
+MAX_DEPTH = 16  # an answer file needs four levels; anything deeper is not one
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether lists and mappings nest deeper than MAX_DEPTH (checked without recursion)."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, Mapping):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
 
 
 def answer_file_data(sheet: Sheet, student: str | None = None) -> dict[str, Any]:
@@ -170,6 +185,8 @@ def parse_answer_text(raw: bytes | str, where: str, require_variant: bool = True
         raise AnswerFileError(f"is not valid YAML: {problem}", where=loc, fix="Fix the YAML at that line") from None
     except RecursionError:
         raise AnswerFileError("is nested too deeply", where=where) from None
+    if _too_deep(data):
+        raise AnswerFileError(f"is nested more than {MAX_DEPTH} levels deep", where=where, fix="Write plain lists")
     if not isinstance(data, Mapping):
         raise AnswerFileError(
             "is not a mapping of names to values"

@@ -358,6 +358,62 @@ def _explanations(report: Any, sheet: Any) -> dict[str, dict[str, str]]:
     return out
 
 
+@app.command()
+@handled
+def practice(
+    template: TemplateArg,
+    seed: SeedOpt = None,
+    param: ParamOpt = None,
+    blanks: Annotated[
+        Blanks | None, typer.Option("--blanks", "-b", help="Which cells to ask (default: the template's).")
+    ] = None,
+    problems_dir: ProblemsDir = None,
+) -> None:
+    """Practise at the prompt: type each blank cell (or a whole row), ? for a hint, s to skip, q to quit."""
+    from . import api
+    from .practice import PracticeSession
+    from .render import console, sheet_renderable
+
+    sheet = api.generate(template, seed, _params(param), blanks.value if blanks else None, _dirs(problems_dir))
+    out = console()
+    out.print(sheet_renderable(sheet))
+    session = PracticeSession(sheet)
+    print("Type each answer (a number, or several for a row); ? for a hint, s to skip, q to quit.")
+    current_step = None
+    try:
+        while not session.done:
+            prompt = session.current
+            assert prompt is not None
+            if prompt.step.name != current_step:
+                current_step = prompt.step.name
+                print(f"\n{prompt.step.label}")
+            try:
+                line = input(f"{prompt.cell} = ")
+            except EOFError:
+                print()
+                break
+            if not sys.stdin.isatty():
+                print(line)  # piped answers: echo them so the transcript reads like a session
+            for reply in session.respond(line):
+                print(f"  {reply.message}")
+    except KeyboardInterrupt:
+        print()
+        _print_summary(session, sheet)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    _print_summary(session, sheet)
+    summary = session.summary()
+    raise typer.Exit(int(ExitCode.OK if summary["right"] == summary["total"] else ExitCode.WRONG))
+
+
+def _print_summary(session: Any, sheet: Any) -> None:
+    s = session.summary()
+    print(
+        f"\n{s['right']}/{s['total']} right, {s['wrong']} wrong, {s['skipped']} skipped, "
+        f"{s['unanswered']} not reached. Variant {sheet.variant}"
+        f" (again: nnhand practice {sheet.problem.template.id} --seed {sheet.problem.variant.seed})."
+    )
+
+
 class Shell(str, Enum):
     bash = "bash"
     zsh = "zsh"

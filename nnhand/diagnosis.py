@@ -136,13 +136,14 @@ def _cell_slips(
                 operands = None
                 continue
             if left.shape[1] == right.shape[0]:
-                for k in range(left.shape[1]):
-                    term = Fraction(left[i, k]) * Fraction(right[k, j])
-                    if term == 0:
-                        continue
+                terms = [(k, Fraction(left[i, k]) * Fraction(right[k, j])) for k in range(left.shape[1])]
+                terms = [(k, t) for k, t in terms if t != 0]
+                # A term left out is the commoner slip, so it is looked for first.
+                for k, term in terms:
                     if abs(given - (want - term)) <= tolerance:
                         found = f"one term is missing from the sum: ({_fmt(left[i, k])})({_fmt(right[k, j])})"
                         break
+                for k, term in terms if found is None else []:
                     if abs(given - (want + term)) <= tolerance:
                         found = f"one term is counted twice: ({_fmt(left[i, k])})({_fmt(right[k, j])})"
                         break

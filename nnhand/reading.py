@@ -75,7 +75,10 @@ def _number_and_note(raw: Any, where: str) -> tuple[int | Fraction, str | None]:
             raise CellError(f"{raw} is not a finite number ({ACCEPTED})", where=where)
         if abs(raw) > MAX_MAGNITUDE:
             raise CellError(f"{raw} is far too large for a hand exercise", where=where)
-        return _whole(Fraction(repr(raw))), None
+        value = Fraction(repr(raw))
+        if value.denominator > MAX_MAGNITUDE:
+            raise CellError(f"{raw} has more decimals than a hand exercise needs", where=where)
+        return _whole(value), None
     if isinstance(raw, str):
         return _read_text(raw, where)
     if raw is None:
@@ -218,6 +221,10 @@ def _arrange(raw: Any, shape: Shape, name: str, where: str) -> tuple[list[list[A
         if flat is not None:
             return [[v] for v in flat] if cols == 1 else [flat], notes
         if len(shape) == 1:
+            if len(raw) == rows * cols:  # the right length, but a cell that is a list or mapping
+                k = next(k for k, v in enumerate(raw) if isinstance(v, (list, dict)))
+                cell = cell_name(name, shape, k if cols == 1 else 0, 0 if cols == 1 else k)
+                raise CellError(f"{_describe(raw[k])} is not a number ({ACCEPTED})", where=f"{where}: {cell}")
             raise CellError(
                 f"expected {_shape_words(shape)}, got {_count(raw)}", where=at, fix=f"Write e.g. {_example(shape)}"
             )

@@ -1,0 +1,173 @@
+"""Practice at the prompt: the learner types each blank cell and hears at once if it is right.
+
+The session is a small state machine that never prints: the CLI feeds it lines and shows
+what it answers. A line may be a number, several numbers (they fill the next blanks of
+the step, e.g. a whole row), `?` for a hint (first which row and column to combine, then
+the products to add), `s` to skip the cell or `q` to quit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from .explain import Explainer
+from .grading import accepted_range, tolerance
+from .reading import CellError, cell_name, read_number
+from .sheet import Sheet
+from .template import Step
+from .values import format_number
+
+
+@dataclass
+class Prompt:
+    step: Step
+    cell: str
+    row: int
+    col: int
+
+
+@dataclass
+class Reply:
+    kind: str  # right | wrong | hint | skip | quit | invalid
+    message: str
+    cell: str | None = None
+
+
+@dataclass
+class PracticeSession:
+    sheet: Sheet
+    prompts: list[Prompt] = field(default_factory=list)
+    position: int = 0
+    right: int = 0
+    wrong: int = 0
+    skipped: int = 0
+    hints_taken: dict[str, int] = field(default_factory=dict)
+    quit: bool = False
+
+    def __post_init__(self) -> None:
+        shapes = self.sheet.problem.shapes
+        for step in self.sheet.asked():
+            mask = self.sheet.blanks[step.name]
+            for i, j in zip(*np.nonzero(mask)):
+                cell = cell_name(step.name, shapes[step.name], int(i), int(j))
+                self.prompts.append(Prompt(step, cell, int(i), int(j)))
+        self._explainer = Explainer(self.sheet.problem)
+
+    @property
+    def current(self) -> Prompt | None:
+        if self.quit or self.position >= len(self.prompts):
+            return None
+        return self.prompts[self.position]
+
+    @property
+    def done(self) -> bool:
+        return self.current is None
+
+    def respond(self, line: str) -> list[Reply]:
+        """What the session says to one line of input."""
+        prompt = self.current
+        if prompt is None:
+            return []
+        text = line.strip()
+        if text.lower() in ("q", "quit", "exit"):
+            self.quit = True
+            return [Reply("quit", "Stopping here.")]
+        if text.lower() in ("s", "skip"):
+            self.skipped += 1
+            self.position += 1
+            return [Reply("skip", f"Skipped {prompt.cell}.", prompt.cell)]
+        if text in ("?", "h", "hint"):
+            return [self.hint(prompt)]
+        if not text:
+            return [Reply("invalid", "Type a number, ? for a hint, s to skip or q to quit.")]
+        parts = [p for p in re.split(r"[\s;]+|,\s+", text) if p]
+        replies: list[Reply] = []
+        step_name = prompt.step.name
+        for part in parts:  # several numbers fill the next blanks of this step (a whole row)
+            prompt = self.current
+            if prompt is None or prompt.step.name != step_name:
+                break
+            try:
+                value = Fraction(read_number(part, prompt.cell))
+            except CellError:
+                replies.append(
+                    Reply("invalid", f'"{part}" is not a number: write 3, -1.5 or 2/3 (or ?, s, q).', prompt.cell)
+                )
+                break
+            replies.append(self._check(prompt, value))
+        return replies
+
+    def _check(self, prompt: Prompt, value: Fraction) -> Reply:
+        problem = self.sheet.problem
+        step = prompt.step
+        key = problem.values[step.name][prompt.row, prompt.col]
+        exact = problem.exact[step.name][prompt.row, prompt.col]
+        low, high, accepted = accepted_range([Fraction(key), Fraction(exact)], step.decimals)
+        self.position += 1
+        if low <= value <= high or value == Fraction(exact):
+            self.right += 1
+            return Reply("right", f"✓ {prompt.cell} = {format_number(value, 6)}", prompt.cell)
+        self.wrong += 1
+        tol = tolerance(step.decimals)
+        note = f" (accepted: {accepted})" if tol else ""
+        return Reply(
+            "wrong",
+            f"✗ {prompt.cell}: not {format_number(value, 6)}; it is {format_number(key, step.decimals)}{note}. "
+            f"{self._explainer.cell(step, prompt.row, prompt.col)}",
+            prompt.cell,
+        )
+
+    def hint(self, prompt: Prompt) -> Reply:
+        """First what to combine; asked again, the products to add."""
+        taken = self.hints_taken.get(prompt.cell, 0) + 1
+        self.hints_taken[prompt.cell] = taken
+        worked = self._explainer.cell(prompt.step, prompt.row, prompt.col)
+        steps = worked.split(" = ")
+        if taken == 1:
+            text = (
+                _what_to_combine(prompt, self.sheet.problem.shapes)
+                or prompt.step.hint
+                or f"Compute {prompt.step.label}."
+            )
+            return Reply("hint", f"Hint: {text}", prompt.cell)
+        middle = " = ".join(steps[1:-1]) if len(steps) > 2 else ""
+        if middle:
+            return Reply("hint", f"Hint: {prompt.cell} = {middle} = ?", prompt.cell)
+        return Reply("hint", f"Hint: {prompt.step.label}", prompt.cell)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "right": self.right,
+            "wrong": self.wrong,
+            "skipped": self.skipped,
+            "unanswered": len(self.prompts) - self.position,
+            "total": len(self.prompts),
+        }
+
+
+def _what_to_combine(prompt: Prompt, shapes: dict[str, tuple[int, ...]]) -> str | None:
+    """'Combine row 2 of W1 with column 1 of x, then add b1[2]' for a matrix-product step."""
+    import ast
+
+    source = prompt.step.expr.source
+    tree = ast.parse(source, mode="eval").body
+    wrapper = ""
+    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "relu" and tree.args:
+        wrapper, tree = " Then apply ReLU (a negative becomes 0).", tree.args[0]
+    added = []
+    while isinstance(tree, ast.BinOp) and isinstance(tree.op, (ast.Add, ast.Sub)):
+        added.append(ast.get_source_segment(source, tree.right) or "")
+        tree = tree.left
+    if not (isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.MatMult)):
+        return None
+    left = ast.get_source_segment(source, tree.left)
+    right = ast.get_source_segment(source, tree.right)
+    column = right if len(shapes.get(right or "", (0, 0))) == 1 else f"column {prompt.col + 1} of {right}"
+    text = f"multiply row {prompt.row + 1} of {left} by {column} cell by cell and add up"
+    if added:
+        text += ", then add " + " and ".join(f"{a} (row {prompt.row + 1})" for a in reversed(added))
+    return text[0].upper() + text[1:] + "." + wrapper
