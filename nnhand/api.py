@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .engine import Problem
 from .engine import generate as _generate
 from .engine import solve as _solve
 from .errors import GivensError, NnhandError
-from .grading import Report, check_file, grade_data
 from .resources import find_template, template_files
 from .sheet import Sheet, make_sheet
 from .template import Template, load_template
+
+if TYPE_CHECKING:
+    from .grading import Report
 
 MAX_GIVENS_BYTES = 1_000_000
 
@@ -98,6 +100,8 @@ def grade(
     answers: str | Path | Mapping[str, Any], problems_dirs: Iterable[str] = (), trust_givens: bool = False
 ) -> Report:
     """Grade an answer file (a path) or the same data as a mapping."""
+    from .grading import check_file, grade_data
+
     if isinstance(answers, Mapping):
         return grade_data(answers, "answers", problems_dirs, trust_givens)[0]
     return check_file(Path(answers), problems_dirs, trust_givens)[0]

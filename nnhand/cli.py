@@ -5,8 +5,6 @@ renderer. Only this module imports typer; at module level it imports nothing els
 is slow, so `nnhand --help` and shell completion never load numpy, yaml or rich.
 """
 
-from __future__ import annotations
-
 import functools
 import os
 import sys
@@ -412,6 +410,120 @@ def _print_summary(session: Any, sheet: Any) -> None:
         f"{s['unanswered']} not reached. Variant {sheet.variant}"
         f" (again: nnhand practice {sheet.problem.template.id} --seed {sheet.problem.variant.seed})."
     )
+
+
+class PrintFormat(str, Enum):
+    html = "html"
+    md = "md"
+    pdf = "pdf"
+
+
+@app.command()
+@handled
+def worksheet(
+    templates: Annotated[
+        list[str],
+        typer.Argument(
+            help="Template ids, one exercise each.", autocompletion=complete_template, metavar="TEMPLATE..."
+        ),
+    ],
+    roster: Annotated[
+        Path | None, typer.Option("--roster", "-r", help="CSV with an id column (name, email optional).", metavar="CSV")
+    ] = None,
+    count: Annotated[
+        int | None,
+        typer.Option("--count", "-n", help="Without a roster: this many numbered variants.", min=1, max=5000),
+    ] = None,
+    assignment: Annotated[str, typer.Option("--assignment", help="Name of the assignment (part of every seed).")] = "",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (must not exist, unless --force).")] = Path(
+        "worksheets"
+    ),
+    fmt: Annotated[
+        list[PrintFormat] | None, typer.Option("--format", "-f", help="html, md or pdf; repeatable (default html).")
+    ] = None,
+    blanks: Annotated[Blanks | None, typer.Option("--blanks", "-b", help="Blank pattern for every sheet.")] = None,
+    secret_file: Annotated[
+        Path | None, typer.Option("--secret-file", help="File holding the secret (else NNHAND_SECRET).", metavar="FILE")
+    ] = None,
+    worked: Annotated[bool, typer.Option("--worked", help="Answer keys show the worked arithmetic.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
+    problems_dir: ProblemsDir = None,
+) -> None:
+    """Make a unique variant per student: sheets, answer keys, answer files and a manifest."""
+    import time
+
+    from . import classroom
+
+    start = time.perf_counter()
+    if (roster is None) == (count is None):
+        raise NnhandError("give either --roster CSV or --count N", fix="e.g. --roster class.csv, or --count 30")
+    secret = classroom.read_secret(secret_file)
+    if roster is not None:
+        if secret is None:
+            raise NnhandError(
+                "a roster needs a secret, so that students cannot predict each other's variants",
+                fix="Set NNHAND_SECRET or pass --secret-file FILE (keep it to recompute the variants later)",
+            )
+        if not assignment:
+            raise NnhandError("a roster needs --assignment NAME (part of every student's seed)")
+        students = classroom.read_roster(roster)
+    else:
+        assert count is not None
+        students = classroom.numbered_students(count)
+    if out.exists() and not force:
+        raise NnhandError("already exists", where=str(out), fix="Choose another --out, or pass --force to replace it")
+    batch = classroom.build_assignment(
+        templates, students, assignment or out.name, secret, blanks.value if blanks else None, _dirs(problems_dir)
+    )
+    formats = [f.value for f in fmt] if fmt else ["html"]
+    files = classroom.worksheet_files(batch, formats, worked)
+    classroom.write_folder(out, files, force)
+    _note(
+        f"{len(students)} students x {len(templates)} exercises written to {out}/ "
+        f"({', '.join(formats)}; manifest.json) in {time.perf_counter() - start:.1f} s"
+    )
+
+
+class Per(str, Enum):
+    cell = "cell"
+    step = "step"
+
+
+@app.command()
+@handled
+def grade(
+    manifest: Annotated[Path, typer.Argument(help="The manifest.json nnhand worksheet wrote.", metavar="MANIFEST")],
+    submissions: Annotated[Path, typer.Argument(help="A folder of answer files.", metavar="FOLDER")],
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the grade book (CSV).", metavar="FILE")] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML.", metavar="FILE")] = None,
+    per: Annotated[Per, typer.Option("--per", help="JUnit test cases per cell or per step.")] = Per.cell,
+    feedback: Annotated[
+        Path | None, typer.Option("--feedback", help="Write one feedback file per student here.", metavar="DIR")
+    ] = None,
+    scoring: Annotated[Scoring | None, typer.Option("--scoring", help="cell, step or weighted.")] = None,
+    ecf: Annotated[bool, typer.Option("--ecf/--no-ecf", help="Credit work carried forward.")] = True,
+) -> None:
+    """Grade a folder of answer files against a manifest: grade book, JUnit, feedback."""
+    from . import classroom
+
+    book = classroom.grade_folder(
+        classroom.read_manifest(manifest), submissions, scoring.value if scoring else None, ecf
+    )
+    files: dict[Path, str | bytes] = {}
+    if csv_out is not None:
+        files[csv_out] = classroom.gradebook_csv(book)
+    if junit is not None:
+        from .ci_formats import junit_xml
+
+        files[junit] = junit_xml([s.report for s in book.submissions if s.report is not None], per=per.value)
+    if feedback is not None:
+        files.update({feedback / name: text for name, text in classroom.feedback_files(book).items()})
+    classroom.write_outputs_atomically(files)
+    print(classroom.summary_text(book), end="")
+    perfect = not book.missing() and all(
+        s.report is not None and s.report.exit_code == ExitCode.OK for s in book.submissions
+    )
+    raise typer.Exit(int(ExitCode.OK if perfect else ExitCode.WRONG))
 
 
 class Shell(str, Enum):

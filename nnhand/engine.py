@@ -10,10 +10,7 @@ leading batch axis), so rejection sampling costs a few NumPy calls, not a Python
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import re
-import secrets
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -115,6 +112,8 @@ def _plain_exact(v: Any) -> Any:
 
 
 def fresh_seed() -> int:
+    import secrets
+
     return secrets.randbelow(FRESH_SEED_BELOW)
 
 
@@ -420,6 +419,9 @@ def solve(
 
 def givens_digest(problem: Problem) -> str:
     """A short digest of the givens: the variant id of an instance built from them."""
+    import hashlib
+    import json
+
     canonical = json.dumps(
         {"template": problem.template.id, "params": problem.params, "givens": _digest_view(problem)},
         sort_keys=True,

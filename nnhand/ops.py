@@ -8,7 +8,6 @@ live here too, so a template stays data.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -41,14 +40,15 @@ def register(name: str | None = None) -> Callable[[Callable[..., Any]], Callable
     """Make a function callable from template expressions under `name`."""
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        sig = inspect.signature(fn)
-        positional = [p for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        varargs = any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values())
-        keywords = frozenset(p.name for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY)
-        required = sum(1 for p in positional if p.default is p.empty)
+        # Read the signature off the code object: importing `inspect` costs milliseconds at start-up.
+        code = fn.__code__
+        n_positional = code.co_argcount
+        varargs = bool(code.co_flags & 0x04)  # CO_VARARGS
+        keywords = frozenset(code.co_varnames[n_positional : n_positional + code.co_kwonlyargcount])
+        required = n_positional - len(fn.__defaults__ or ())
         op_name = name or fn.__name__.rstrip("_")
         doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-        OPS[op_name] = Op(op_name, fn, required, -1 if varargs else len(positional), keywords, doc)
+        OPS[op_name] = Op(op_name, fn, required, -1 if varargs else n_positional, keywords, doc)
         return fn
 
     return wrap

@@ -1,3 +1,152 @@
-"""Ops for the network exercises of the seeds (attention, expert routing, retrieval)."""
+"""Ops for the network exercises of the seeds (attention, expert routing, recurrence).
+
+Like every op, each takes arrays of shape (B, rows, cols) -- B candidate instances at
+once -- and broadcasts a batch of 1 (a constant, a param) against the others. The ones
+here are algorithms rather than formulas: a recurrence over time steps, routing tokens to
+experts with a capacity counted in token order, and the stated rounding rule that scales
+attention scores by hand.
+"""
 
 from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from .errors import EvaluationError
+from .ops import _int_arg, grid, hstack, matmul, register, relu, where
+from .values import normalize, round_half_away
+
+Array = np.ndarray
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _whole(arr: Array, what: str) -> Array:
+    """An integer view of an index-like array (expert numbers), or an error."""
+    if arr.dtype.kind in "iub":
+        return arr.astype(np.int64)
+    values = normalize(arr)
+    if values.dtype.kind not in "iu":
+        raise EvaluationError(f"{what} must be whole numbers")
+    return values
+
+
+def _experts(pairs: tuple[Array, ...], rows: int, name: str) -> list[tuple[Array, Array]]:
+    """(E1, c1, E2, c2, ...) as a list of (weights, bias) pairs, checked against the input's rows."""
+    if not pairs or len(pairs) % 2:
+        raise EvaluationError(f"{name}() takes the experts as pairs: E1, c1, E2, c2, ...")
+    experts = list(zip(pairs[0::2], pairs[1::2]))
+    for k, (weights, bias) in enumerate(experts, start=1):
+        if weights.shape[-1] != rows:
+            raise EvaluationError(f"expert {k}: a {grid(weights)} weight matrix cannot take inputs of {rows} rows")
+        if bias.shape[-1] != 1 or bias.shape[-2] != weights.shape[-2]:
+            raise EvaluationError(f"expert {k}: the bias must be a column of {weights.shape[-2]} values")
+    return experts
+
+
+def _choices(route: Array, tokens: int, experts: int, name: str) -> Array:
+    """The 1-based expert numbers of a 1 x T routing row, as integers (B, T), checked."""
+    if route.shape[-2] != 1 or route.shape[-1] != tokens:
+        raise EvaluationError(f"{name}(): the routing must be a 1x{tokens} row, got {grid(route)}")
+    chosen = _whole(route, "expert numbers")[:, 0, :]
+    if chosen.size and (chosen.min() < 1 or chosen.max() > experts):
+        raise EvaluationError(f"{name}(): expert numbers must be 1 to {experts}")
+    return chosen
+
+
+# ----------------------------------------------------------------------------- attention
+
+
+@register()
+def scale_round(x: Array, d: Any) -> Array:
+    """x / d rounded to whole numbers, halves away from zero: one stated rule for scaling scores."""
+    divisor = _int_arg(d, "the divisor")
+    if divisor <= 0:
+        raise EvaluationError("the divisor must be a positive whole number")
+    if x.dtype.kind in "iu":
+        # |x| / d rounded half up, sign restored: integer maths, no floats.
+        magnitude = (2 * np.abs(x) + divisor) // (2 * divisor)
+        return np.where(x < 0, -magnitude, magnitude).astype(np.int64)
+    if x.dtype.kind == "f":
+        raise EvaluationError("scale_round takes exact values (round the scores to whole numbers first)")
+    out = np.empty(x.shape, dtype=object)
+    out.ravel()[:] = [round_half_away(Fraction(v) / divisor, 0) for v in x.ravel().tolist()]
+    return normalize(out)
+
+
+# ----------------------------------------------------------------------------- recurrence
+
+
+@register()
+def rnn_relu(A: Array, B: Array, x: Array, h0: Array) -> Array:
+    """ReLU RNN: h_t = ReLU(A·h_(t-1) + B·x_t) for each column x_t; the h_t side by side."""
+    if A.shape[-1] != A.shape[-2]:
+        raise EvaluationError(f"A must be square (hidden to hidden), got {grid(A)}")
+    if h0.shape[-1] != 1 or h0.shape[-2] != A.shape[-2]:
+        raise EvaluationError(f"h0 must be a column of {A.shape[-2]} values, got {grid(h0)}")
+    if B.shape[-2] != A.shape[-2] or B.shape[-1] != x.shape[-2]:
+        raise EvaluationError(f"B must be {A.shape[-2]}x{x.shape[-2]} (hidden x input), got {grid(B)}")
+    h = h0
+    states = []
+    for t in range(x.shape[-1]):  # one time step after another: h_t needs h_(t-1)
+        h = relu(matmul(A, h) + matmul(B, x[..., t : t + 1]))
+        states.append(normalize(h) if h.dtype == object else h)
+    return hstack(*states)  # hidden x T
+
+
+# ----------------------------------------------------------------------------- experts
+
+
+@register()
+def route_experts(X: Array, choice: Array, *pairs: Array) -> Array:
+    """Each column x_t through the expert choice[t] names (1-based): E_k·x_t + c_k."""
+    weights_and_biases = _experts(pairs, X.shape[-2], "route_experts")
+    rows = {w.shape[-2] for w, _ in weights_and_biases}
+    if len(rows) != 1:
+        raise EvaluationError("route_experts(): every expert must give the same number of rows")
+    chosen = _choices(choice, X.shape[-1], len(weights_and_biases), "route_experts")
+    out: Array | None = None
+    for k, (weights, bias) in enumerate(weights_and_biases, start=1):
+        candidate = matmul(weights, X) + bias  # rows x T: expert k on every token
+        picked = (chosen == k)[:, None, :]
+        out = candidate if out is None else where(picked, candidate, out)
+    assert out is not None
+    return normalize(out) if out.dtype == object else out
+
+
+@register()
+def switch_kept(route: Array, capacity: Any) -> Array:
+    """1 where a token's expert still has room (capacity counted in token order), 0 where it is full."""
+    if route.shape[-2] != 1:
+        raise EvaluationError(f"switch_kept(): the routing must be a row, got {grid(route)}")
+    chosen = _whole(route, "expert numbers")[:, 0, :]  # (B, T)
+    cap = np.asarray(capacity)
+    if cap.size == 1:
+        cap = cap.reshape(1, 1, 1)
+    if cap.ndim != 3 or cap.shape[1:] != (1, 1):
+        raise EvaluationError("switch_kept(): the capacity must be one whole number")
+    limit = _whole(cap, "the capacity")[:, 0, 0]  # (B,) or (1,)
+    kept = np.empty(np.broadcast_shapes(chosen.shape, (limit.shape[0], 1)), dtype=np.int64)
+    for t in range(chosen.shape[-1]):  # greedy, in token order: earlier tokens sent to the same expert
+        earlier = np.sum(chosen[:, :t] == chosen[:, t : t + 1], axis=-1)
+        kept[:, t] = earlier < limit
+    return kept[:, None, :]
+
+
+@register()
+def switch_experts(Z: Array, route: Array, capacity: Any, *pairs: Array) -> Array:
+    """Switch layer: z_t -> E_k·z_t + c_k for k = route[t] while expert k has room, else z_t unchanged."""
+    weights_and_biases = _experts(pairs, Z.shape[-2], "switch_experts")
+    for k, (weights, _) in enumerate(weights_and_biases, start=1):
+        if weights.shape[-2] != Z.shape[-2]:
+            raise EvaluationError(
+                f"switch_experts(): expert {k} must give {Z.shape[-2]} rows, "
+                "so that a token that passes through lines up with the others"
+            )
+    _choices(route, Z.shape[-1], len(weights_and_biases), "switch_experts")
+    processed = route_experts(Z, route, *pairs)
+    kept = switch_kept(route, capacity).astype(bool)  # (B, 1, T): whole columns
+    return where(kept, processed, Z)

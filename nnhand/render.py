@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.columns import Columns
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.text import Text
 
 from .values import Shape, format_fraction, format_number, grid_shape
@@ -37,6 +37,91 @@ def console(file: Any = None, width: int = WIDTH, color: bool | None = None) -> 
     return Console(**kwargs)
 
 
+class Grid:
+    """One quantity as a small boxed table of short strings, drawn line by line.
+
+    rich's Table costs about a millisecond each (it measures every cell twice) and a sheet
+    has a dozen or more, so `gen` spent most of its time drawing; these are plain strings
+    whose widths are known, drawn in the same box style."""
+
+    def __init__(self, title: str, header: list[str] | None, rows: list[tuple[str | None, list[str]]]):
+        self.title = title
+        label_width = max((cell_len(label) for label, _ in rows if label is not None), default=0)
+        ncols = max(len(cells) for _, cells in rows)
+        widths = [
+            max([cell_len(c[j]) for _, c in rows] + ([cell_len(header[j])] if header else [])) for j in range(ncols)
+        ]
+        if rows[0][0] is not None:
+            widths = [label_width, *widths]
+        self.width = max(sum(w + 3 for w in widths) + 1, cell_len(title))
+        pad = self.width - (sum(w + 3 for w in widths) + 1)
+        widths[-1] += pad  # a long title widens the last column
+        labelled = rows[0][0] is not None
+
+        def border(left: str, mid: str, right: str) -> list[tuple[str, str]]:
+            return [(left + mid.join("─" * (w + 2) for w in widths) + right, "")]
+
+        def line(cells: list[str], dim_first: bool) -> list[tuple[str, str]]:
+            out: list[tuple[str, str]] = [("│", "")]
+            for k, (text, w) in enumerate(zip(cells, widths)):
+                out.append((" " + " " * (w - cell_len(text)) + text + " ", "dim" if dim_first and k == 0 else ""))
+                out.append(("│", ""))
+            return out
+
+        self.lines: list[list[tuple[str, str]]] = [[(title + " " * (self.width - cell_len(title)), "")]]
+        self.lines.append(border("┌", "┬", "┐"))
+        if header is not None:
+            self.lines.append(line(([""] if labelled else []) + header, False))
+            self.lines.append(border("├", "┼", "┤"))
+        for label, cells in rows:
+            self.lines.append(line(([label or ""] if labelled else []) + cells, labelled))
+        self.lines.append(border("└", "┴", "┘"))
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.width, self.width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for parts in self.lines:
+            for text, style in parts:
+                yield Segment(text, console.get_style(style) if style else None)
+            yield Segment.line()
+
+
+class SideBySide:
+    """Grids packed left to right, wrapping at the width."""
+
+    def __init__(self, items: list[Grid], gap: int = 2):
+        self.items = items
+        self.gap = gap
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rows: list[list[Grid]] = []
+        used = 0
+        for grid in self.items:
+            if rows and used + self.gap + grid.width <= options.max_width:
+                rows[-1].append(grid)
+                used += self.gap + grid.width
+            else:
+                rows.append([grid])
+                used = grid.width
+        dim = console.get_style("dim")
+        for row in rows:
+            for i in range(max(len(g.lines) for g in row)):
+                last = max(k for k, g in enumerate(row) if i < len(g.lines))
+                segments: list[Segment] = []
+                for k, grid in enumerate(row[: last + 1]):
+                    if k:
+                        segments.append(Segment(" " * self.gap))
+                    if i < len(grid.lines):
+                        segments += [Segment(text, dim if style else None) for text, style in grid.lines[i]]
+                    else:
+                        segments.append(Segment(" " * grid.width))
+                tail = segments[-1]
+                segments[-1] = Segment(tail.text.rstrip(), tail.style)  # no trailing blanks
+                yield from segments
+                yield Segment.line()
+
+
 def labels(spec: tuple[str, ...] | str | None, count: int) -> list[str]:
     if isinstance(spec, tuple) and len(spec) == count:
         return list(spec)
@@ -52,28 +137,21 @@ def quantity_table(
     title: str | None = None,
     rows_spec: tuple[str, ...] | str | None = None,
     cols_spec: tuple[str, ...] | str | None = None,
-) -> Table:
+) -> Grid:
     """One table for one quantity: row and column labels, right-justified cells."""
     rows, cols = grid_shape(shape)
-    table = Table(
-        title=Text(title or name),
-        title_justify="left",
-        min_width=len(title or name),
-        box=box.SQUARE,
-        show_header=len(shape) == 2,
-        pad_edge=True,
-        padding=(0, 1),
-    )
+
+    def text(i: int, j: int) -> str:
+        value = cell_text(i, j)
+        return value.plain if isinstance(value, Text) else str(value)
+
     if len(shape) == 0:
-        table.add_column(justify="right")
-        table.add_row(cell_text(0, 0))
-        return table
-    table.add_column(justify="right", style="dim")
-    for label in labels(cols_spec, cols) if len(shape) == 2 else [name]:
-        table.add_column(Text(label), justify="right")
-    for i, row_label in enumerate(labels(rows_spec, rows)):
-        table.add_row(Text(row_label), *[cell_text(i, j) for j in range(cols)])
-    return table
+        return Grid(title or name, None, [(None, [text(0, 0)])])
+    header = labels(cols_spec, cols) if len(shape) == 2 else None
+    body: list[tuple[str | None, list[str]]] = [
+        (label, [text(i, j) for j in range(cols)]) for i, label in enumerate(labels(rows_spec, rows))
+    ]
+    return Grid(title or name, header, body)
 
 
 def _number_text(value: Any, decimals: int | None) -> Text:
@@ -92,6 +170,10 @@ def sheet_renderable(sheet: Sheet, *, key: bool = False, exact: bool = False) ->
     parts.append(heading)
     if template.summary:
         parts.append(Text(template.summary))
+    shown = [f"{p.name} = {problem.params[p.name]}" + (f" ({p.doc})" if p.doc else "")
+             for p in template.params.values() if p.show]  # fmt: skip
+    if shown:
+        parts.append(Text("; ".join(shown)))
     for note in template.notes:
         parts.append(Text(f"Note: {note}"))
     parts.append(Text(""))
@@ -111,7 +193,7 @@ def sheet_renderable(sheet: Sheet, *, key: bool = False, exact: bool = False) ->
                 cols_spec=given.cols,
             )
         )
-    parts.append(Columns(given_tables, padding=(0, 2)))
+    parts.append(SideBySide(given_tables))
     parts.append(Text(""))
     parts.append(Text("Compute" if not key else "Steps", style="bold"))
     for n, step in enumerate(sheet.asked(), start=1):
@@ -146,7 +228,7 @@ def sheet_renderable(sheet: Sheet, *, key: bool = False, exact: bool = False) ->
         step_tables.append(
             quantity_table(step.name, sheet.shape(step.name), cell, rows_spec=step.rows, cols_spec=step.cols)
         )
-    parts.append(Columns(step_tables, padding=(0, 2)))
+    parts.append(SideBySide(step_tables))
     if not key:
         parts.append(Text(f"{sheet.blank_count()} blank cells ({sheet.policy}). Variant {problem.variant}."))
     return Group(*parts)
@@ -208,7 +290,7 @@ def report_renderable(
                 cols_spec=step.cols,
             )
         )
-    parts.append(Columns(tables, padding=(0, 2)))
+    parts.append(SideBySide(tables))
     parts.append(Text("✓ right   (✓) right from your own earlier answers   ✗ wrong   ? blank   · given"))
     for step in report.steps:
         lines = _step_feedback(step, reveal, show_reading, (explanations or {}).get(step.name, {}))

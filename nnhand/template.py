@@ -7,7 +7,6 @@ the key at fault and says how to fix it.
 from __future__ import annotations
 
 import ast
-import difflib
 import functools
 import re
 from collections.abc import Mapping
@@ -34,7 +33,7 @@ TOP_KEYS = {
     "id", "version", "title", "summary", "tags", "credits", "params", "givens", "steps",
     "constraints", "blanks", "bound", "notes", "realism", "scoring",
 }  # fmt: skip
-PARAM_KEYS = {"default", "min", "max", "doc"}
+PARAM_KEYS = {"default", "min", "max", "doc", "show"}
 GIVEN_KEYS = {"shape", "dist", "fixed", "label", "rows", "cols", "distinct_rows"}
 STEP_KEYS = {
     "name", "expr", "label", "round", "asked", "layer", "bound", "rows", "cols", "hint", "shape", "points",
@@ -51,6 +50,7 @@ class Param:
     low: int
     high: int
     doc: str = ""
+    show: bool = False  # printed among the givens (a capacity, not a size the tables already show)
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,7 @@ class Template:
     relu_zeroes_some: bool = True
     relu_not_dead: bool = True
     scoring: str = "cell"
+    source: str = ""  # the YAML text it was built from (manifests keep it, so grades never drift)
     _shapes: dict[tuple[tuple[str, int], ...], dict[str, Shape]] = field(default_factory=dict, repr=False)
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)  # per-params work of other modules
 
@@ -165,22 +166,30 @@ def load_template(path: Path) -> Template:
         return _CACHE[key]
     if stat.st_size > MAX_FILE_BYTES:
         raise TemplateError(f"larger than {MAX_FILE_BYTES // 1024} KiB: not a template", where=str(path))
-    data = _read_yaml(path)
-    template = _build(data, path)
-    template.shapes(template.resolve_params())  # a dry run catches shape errors at load time
-    _CACHE[key] = template
-    return template
-
-
-def _read_yaml(path: Path) -> Any:
-    import yaml
-
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise TemplateError("not UTF-8 text", where=str(path)) from None
     except OSError as exc:
         raise TemplateError(f"cannot read the template ({exc.strerror})", where=str(path)) from None
+    template = template_from_text(text, path)
+    _CACHE[key] = template
+    return template
+
+
+def template_from_text(text: str, path: Path) -> Template:
+    """Validate and compile template YAML; `path` names it in errors (its stem is the id)."""
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise TemplateError(f"larger than {MAX_FILE_BYTES // 1024} KiB: not a template", where=str(path))
+    template = _build(_parse_yaml(text, path), Path(path))
+    template.source = text
+    template.shapes(template.resolve_params())  # a dry run catches shape errors at load time
+    return template
+
+
+def _parse_yaml(text: str, path: Path) -> Any:
+    import yaml
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         return yaml.load(text, Loader=loader)
@@ -211,6 +220,8 @@ class _Reader:
     def keys(self, value: Mapping[str, Any], allowed: set[str], key: str) -> None:
         for k in value:
             if k not in allowed:
+                import difflib
+
                 close = difflib.get_close_matches(str(k), allowed, n=1)
                 fix = f"Did you mean '{close[0]}'?" if close else f"Allowed: {', '.join(sorted(allowed))}"
                 raise self.fail(f"{key}.{k}" if key else str(k), "unknown key", fix=fix)
@@ -347,7 +358,10 @@ def _params(r: _Reader, raw: Any) -> dict[str, Param]:
         high = r.integer(spec.get("max", default), f"{key}.max", low, MAX_DIM)
         if not low <= default <= high:
             raise r.fail(f"{key}.default", f"{default} is outside min..max ({low}..{high})")
-        params[name] = Param(name, default, low, high, str(spec.get("doc", "")))
+        show = spec.get("show", False)
+        if not isinstance(show, bool):
+            raise r.fail(f"{key}.show", "expected true or false")
+        params[name] = Param(name, default, low, high, str(spec.get("doc", "")), show)
     return params
 
 
@@ -498,7 +512,24 @@ def _constraints(r: _Reader, raw: Any, known: set[str]) -> list[Constraint]:
 
 
 def _infer_shapes(template: Template, params: dict[str, int]) -> dict[str, Shape]:
-    """Declared shapes of givens, and of steps by evaluating them once on stand-in values."""
+    """Declared shapes of givens, and of steps by evaluating them on stand-in values.
+
+    The stand-ins are all ones, then all zeros: a step that only fails on some values
+    (3 ** S with S beyond the exponent bound, a division by zero) still gets its shape;
+    a step that fails on both has an error in its shapes or names, which is reported."""
+    first_error: TemplateError | None = None
+    for stand_in in ("ones", "zeros"):
+        try:
+            return _shapes_with(template, params, stand_in)
+        except TemplateError as exc:
+            first_error = first_error or exc
+            if "givens." in (exc.where or ""):
+                break
+    assert first_error is not None
+    raise first_error
+
+
+def _shapes_with(template: Template, params: dict[str, int], stand_in: str) -> dict[str, Shape]:
     from .values import constant
 
     r = _Reader(template.path)
@@ -514,7 +545,7 @@ def _infer_shapes(template: Template, params: dict[str, int]) -> dict[str, Shape
             value = np.zeros(0)
         if value.shape != size:
             raise r.fail(f"givens.{name}.fixed", f"the fixed value does not have the shape {list(shape)}")
-        env[name] = value
+        env[name] = value if stand_in == "ones" or given.dist.kind == "fixed" else np.zeros_like(value)
     for step in template.steps:
         try:
             value = step.expr(env)
