@@ -394,6 +394,11 @@ def grade_folder(manifest: Manifest, folder: Path, scoring: str | None = None, e
             submission.problem = f"{path}: took longer than {FILE_SECONDS} s to grade; skipped"
         except (RecursionError, MemoryError, OverflowError, ValueError) as exc:
             submission.problem = f"{path}: cannot be graded ({type(exc).__name__})"
+        if submission.problem and submission.student is None:
+            # Unreadable: still place it by its name, so the grade book says "not graded", not "missing".
+            submission.student = _match_student(manifest, {}, path, folder)
+            names = [t for t in manifest.template_ids if t in path.stem]
+            submission.template = max(names, key=len) if names else None
     return book
 
 
