@@ -6,7 +6,8 @@ non-negative. A template names a preset or writes its own:
 
     dist: weights                      # a preset
     dist: {range: [-2, 3]}             # whole numbers, uniform
-    dist: {set: {0: 4, 1: 4, -1: 2}}   # weighted values (relative weights)
+    dist: {range: [0.01, 0.99]}        # decimals: every hundredth in between, exact
+    dist: {set: {0: 4, 1: 4, -1: 2}}   # weighted values (relative weights); decimals allowed
     dist: {values: [1, 2, 3]}          # uniform over a list
     dist: {simplex: 10}                # each column: tenths summing to 1 (a softmax output)
     dist: onehot                       # each column: one 1, zeros elsewhere
@@ -50,6 +51,7 @@ class Distribution:
     fixed: Any = None
     parts: int = 0
     preset: str | None = None
+    scale: int = 1  # a decimal range draws whole numbers of 1/scale
 
     def from_uniform(self, uniforms: np.ndarray) -> np.ndarray:
         """A weighted-set draw from uniforms in [0, 1) (the inverse of the cumulative weights)."""
@@ -60,7 +62,12 @@ class Distribution:
         if self.kind == "set":
             return self.from_uniform(rng.random(size))
         if self.kind == "range":
-            return rng.integers(self.low, self.high, size=size, endpoint=True)
+            whole = rng.integers(self.low, self.high, size=size, endpoint=True)
+            if self.scale == 1:
+                return whole
+            out = np.empty(size, dtype=object)
+            out.ravel()[:] = [Fraction(int(k), self.scale) for k in whole.ravel()]
+            return out
         if self.kind == "fixed":
             return np.broadcast_to(self.fixed, size).copy()
         if self.kind == "onehot":
@@ -89,18 +96,28 @@ class Distribution:
             out = np.zeros(size, dtype=np.int64)
             out[:, 0, :] = 1
             return out
-        return np.ones(size, dtype=np.int64)
+        return np.broadcast_to(self._stand_in(), size).copy()
+
+    def _stand_in(self) -> np.ndarray:
+        """One value the distribution can give: 1 where it can (it divides safely), else the first."""
+        if self.kind == "range":
+            low, high = Fraction(self.low, self.scale), Fraction(self.high, self.scale)
+            value = Fraction(1) if low <= 1 <= high else low
+        else:
+            assert self.values is not None
+            value = Fraction(1) if 1 in self.values.tolist() else Fraction(self.values[0])
+        if value.denominator == 1:
+            return np.array(int(value), dtype=np.int64)
+        out = np.empty((), dtype=object)
+        out[()] = value
+        return out
 
 
 def _weighted(table: Mapping[Any, Any], where: str, preset: str | None = None) -> Distribution:
-    values, weights = [], []
+    values: list[Fraction] = []
+    weights = []
     for value, weight in table.items():
-        try:
-            v = int(value)
-        except (TypeError, ValueError):
-            raise TemplateError(f"'{value}' is not a whole number", where=where) from None
-        if str(v) != str(value).strip() and not isinstance(value, int):
-            raise TemplateError(f"'{value}' is not a whole number", where=where)
+        v = _exact_value(value, where)
         if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
             raise TemplateError(f"the weight of {value} must be a number ≥ 0, got {weight!r}", where=where)
         values.append(v)
@@ -110,7 +127,25 @@ def _weighted(table: Mapping[Any, Any], where: str, preset: str | None = None) -
         raise TemplateError("a weighted set needs at least one value with a positive weight", where=where)
     cdf = np.cumsum(np.array(weights) / total)
     cdf[-1] = 1.0 + 1e-12  # guard against rounding: every draw in [0, 1) finds a value
-    return Distribution("set", values=np.array(values, dtype=np.int64), cdf=cdf, preset=preset)
+    array: np.ndarray
+    if all(v.denominator == 1 for v in values):
+        array = np.array([int(v) for v in values], dtype=np.int64)
+    else:  # decimals such as a drop rate of 0.5: exact fractions, so arithmetic stays exact
+        array = np.array([*values, None], dtype=object)[:-1]  # (the None keeps it one-dimensional)
+    return Distribution("set", values=array, cdf=cdf, preset=preset)
+
+
+def _exact_value(value: Any, where: str) -> Fraction:
+    """A whole number or a short decimal (0.25) from a template, exactly."""
+    if isinstance(value, bool):
+        raise TemplateError(f"'{value}' is not a number", where=where)
+    try:
+        exact = Fraction(repr(value)) if isinstance(value, float) else Fraction(str(value).strip())
+    except (ValueError, ZeroDivisionError):
+        raise TemplateError(f"'{value}' is not a number", where=where) from None
+    if exact.denominator > 10**4:
+        raise TemplateError(f"'{value}' has more than 4 decimals", where=where)
+    return exact
 
 
 def parse_distribution(spec: Any, where: str) -> Distribution:
@@ -131,13 +166,18 @@ def parse_distribution(spec: Any, where: str) -> Distribution:
             if (
                 not isinstance(arg, list)
                 or len(arg) != 2
-                or not all(isinstance(a, int) and not isinstance(a, bool) for a in arg)
+                or not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in arg)
                 or arg[0] > arg[1]
             ):
-                raise TemplateError("range takes [lo, hi], two whole numbers with lo ≤ hi", where=where)
+                raise TemplateError("range takes [lo, hi], two numbers with lo ≤ hi", where=where)
             if max(abs(arg[0]), abs(arg[1])) > 1000:
                 raise TemplateError("range beyond ±1000: not a hand exercise", where=where)
-            return Distribution("range", low=arg[0], high=arg[1])
+            low, high = (_exact_value(a, where) for a in arg)
+            scale = max(low.denominator, high.denominator)
+            if scale == 1:
+                return Distribution("range", low=int(low), high=int(high))
+            # [0.01, 0.99]: every hundredth in between, exactly
+            return Distribution("range", low=int(low * scale), high=int(high * scale), scale=scale)
         if kind == "set":
             if not isinstance(arg, Mapping):
                 raise TemplateError("set takes a mapping {value: weight}", where=where)

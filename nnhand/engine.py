@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .errors import ConstraintError, EvaluationError, GivensError, TemplateError, VariantError
+from .errors import ConstraintError, EvaluationError, GivensError, TemplateError, ValueRangeError, VariantError
 from .template import Template
 from .values import (
     Shape,
     constant,
+    declared_shape,
     format_fraction,
     grid_shape,
     is_finite_decimal,
@@ -138,7 +139,7 @@ def generate(template: Template, seed: int | None = None, params: Mapping[str, i
             steps = {s.name: _pick(survivors[s.name], 0) for s in template.steps}
             exact = _exact_chain(template, base_env, givens, steps)
             variant = Variant(template.id, template.version, seed=seed, params=_non_default(template, values))
-            return Problem(template, variant, values, givens, steps, exact, shapes)
+            return Problem(template, variant, values, givens, steps, exact, _all_shapes(template, shapes, steps))
         batch = min(batch * 4, MAX_BATCH)
     worst = ", ".join(f"'{why}' rejected {n / drawn:.0%}" for why, n in failures.most_common(3))
     raise ConstraintError(
@@ -169,6 +170,20 @@ def _draw_givens(
             env[name] = given.dist.draw(rng, (batch, *grids[name]))
 
 
+def _all_shapes(
+    template: Template, given_shapes: Mapping[str, Shape], steps: Mapping[str, np.ndarray]
+) -> dict[str, Shape]:
+    """Declared shapes of givens and steps; a step's comes from its value (or its `shape:`)."""
+    shapes = dict(given_shapes)
+    for step in template.steps:
+        grid = steps[step.name].shape
+        declared = declared_shape((grid[0], grid[1]))
+        if step.shape is not None and len(step.shape) != len(declared) and grid_shape(declared) == grid:
+            declared = tuple(grid[: len(step.shape)]) if len(step.shape) else ()
+        shapes[step.name] = declared
+    return shapes
+
+
 def _prepared(
     template: Template, values: Mapping[str, int]
 ) -> tuple[Plan, dict[str, Shape], dict[str, tuple[int, int]], dict[str, np.ndarray]]:
@@ -176,7 +191,7 @@ def _prepared(
     key = ("sampling", tuple(sorted(values.items())))
     cached = template.cache.get(key)
     if cached is None:
-        shapes = template.shapes(values)
+        shapes = template.given_shapes(values)
         grids = {name: grid_shape(shapes[name]) for name in template.givens}
         base_env = {k: constant(v) for k, v in values.items()}
         cached = (_plan(template), shapes, grids, base_env)
@@ -291,7 +306,7 @@ def _run_plan(
         if kind == "step":
             try:
                 env[item.name] = _step_value(template, item, env)
-            except EvaluationError:
+            except ValueRangeError:
                 if batch == 1:
                     failures["the steps can be computed"] += 1
                     return None
@@ -329,8 +344,10 @@ def _one_by_one(
 def _step_value(template: Template, step: Any, env: Mapping[str, np.ndarray], rounding: bool = True) -> np.ndarray:
     try:
         value = step.expr(env)
-    except EvaluationError as exc:
-        raise EvaluationError(f"step {step.name} ({step.expr.source}): {exc.message}") from None
+    except ValueRangeError as exc:
+        raise ValueRangeError(f"step {step.name} ({step.expr.source}): {exc.message}") from None
+    except EvaluationError as exc:  # shapes that do not fit: a bug in the template, whatever the values
+        raise TemplateError(f"{exc.message}", where=f"{template.path}: steps.{step.name}.expr", fix=exc.fix) from None
     if step.decimals is not None:
         return round_array(value, step.decimals) if rounding else value
     if value.dtype.kind == "f":
@@ -385,7 +402,7 @@ def solve(
     from .reading import read_grid
 
     values = template.resolve_params(params)
-    shapes = template.shapes(values)
+    shapes = template.given_shapes(values)
     unknown = [k for k in givens if k not in template.givens]
     if unknown:
         raise GivensError(
@@ -406,11 +423,19 @@ def solve(
     for step in template.steps:
         try:
             env[step.name] = _step_value(template, step, env)
-        except EvaluationError as exc:
+        except (EvaluationError, TemplateError) as exc:
             raise GivensError(exc.message, where=where) from None
         steps[step.name] = env[step.name][0]
     exact = _exact_chain(template, base_env, grids, steps)
-    problem = Problem(template, Variant(template.id, template.version), values, grids, steps, exact, shapes)
+    problem = Problem(
+        template,
+        Variant(template.id, template.version),
+        values,
+        grids,
+        steps,
+        exact,
+        _all_shapes(template, shapes, steps),
+    )
     problem.variant = Variant(
         template.id, template.version, digest=givens_digest(problem), params=_non_default(template, values)
     )

@@ -53,6 +53,11 @@ class EvaluationError(TemplateError):
     """An expression that failed while being evaluated (shapes, bounds)."""
 
 
+class ValueRangeError(EvaluationError):
+    """An expression that fails for these values only (a division by zero, an exponent
+    beyond its bound), not for its shapes: another instance may well compute."""
+
+
 class ConstraintError(TemplateError):
     """A template whose constraints no sampled instance satisfies."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EvaluationError
+from .errors import EvaluationError, ValueRangeError
 from .values import normalize, to_fractions
 
 Array = np.ndarray
@@ -98,9 +98,9 @@ def divide(a: Array, b: Array) -> Array:
             try:
                 return np.asarray(a, dtype=np.float64) / np.asarray(b, dtype=np.float64)
             except FloatingPointError as exc:
-                raise EvaluationError("division by zero") from exc
+                raise ValueRangeError("division by zero") from exc
     if np.any(b == 0):
-        raise EvaluationError("division by zero")
+        raise ValueRangeError("division by zero")
     a_exact = to_fractions(a) if a.dtype != object else a
     return normalize(a_exact / b)
 
@@ -111,10 +111,10 @@ def power(base: Array, exponent: Array) -> Array:
         return np.power(np.asarray(base, dtype=np.float64), np.asarray(exponent, dtype=np.float64))
     if exponent.dtype == object:
         if any(isinstance(v, Fraction) and v.denominator != 1 for v in exponent.ravel()):
-            raise EvaluationError("exponents must be whole numbers (round the scores first)")
+            raise ValueRangeError("exponents must be whole numbers (round the scores first)")
         exponent = normalize(exponent)
     if exponent.size and int(np.max(np.abs(exponent))) > MAX_EXPONENT:
-        raise EvaluationError(f"exponent beyond ±{MAX_EXPONENT}: no one computes that by hand")
+        raise ValueRangeError(f"exponent beyond ±{MAX_EXPONENT}: no one computes that by hand")
     if base.dtype != object and np.all(exponent >= 0):
         return np.power(base.astype(np.int64), exponent.astype(np.int64))
     b, e = np.broadcast_arrays(base, exponent)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EvaluationError
+from .errors import EvaluationError, ValueRangeError
 from .ops import _int_arg, colsum, divide, grid, power, register, sigmoid, tanh
 from .values import normalize
 
@@ -42,7 +42,7 @@ def _as_int(x: Array, what: str) -> Array:
         return x.astype(np.int64)
     values = normalize(x) if x.dtype == object else x
     if values.dtype.kind not in "iu":
-        raise EvaluationError(f"{what} must be whole numbers")
+        raise ValueRangeError(f"{what} must be whole numbers")
     return values
 
 
@@ -54,7 +54,7 @@ def log_(x: Array) -> Array:
     """ln x, the natural logarithm (floats: declare a rounding, print a table of the logs used)."""
     values = np.asarray(x, dtype=np.float64)
     if np.any(values <= 0):
-        raise EvaluationError("ln is only defined for positive numbers")
+        raise ValueRangeError("ln is only defined for positive numbers")
     return np.log(values)
 
 
@@ -81,7 +81,7 @@ def onehot(index: Array, size: Any) -> Array:
         raise EvaluationError(f"onehot takes a row of token indices, got {grid(index)}")
     idx = _as_int(index, "token indices")[:, 0, :]  # (B, T)
     if idx.size and (idx.min() < 1 or idx.max() > rows):
-        raise EvaluationError(f"token indices must be 1 to {rows}")
+        raise ValueRangeError(f"token indices must be 1 to {rows}")
     return (idx[:, None, :] == np.arange(1, rows + 1)[None, :, None]).astype(np.int64)
 
 
@@ -97,7 +97,7 @@ def sample(c: Array, r: Array) -> Array:
     below = np.asarray(c <= r, dtype=bool)  # rows whose interval ends at or before r
     picked = (np.sum(below, axis=-2, keepdims=True) + 1).astype(np.int64)
     if np.any(picked > c.shape[-2]):
-        raise EvaluationError("the random number is not below the last cumulative value: no token is picked")
+        raise ValueRangeError("the random number is not below the last cumulative value: no token is picked")
     return picked
 
 
@@ -156,7 +156,7 @@ def multiple_of(x: Array, n: Array) -> Array:
     """True where a cell is a whole multiple of n (so that dividing by n stays whole)."""
     divisor = np.asarray(n)
     if np.any(divisor == 0):
-        raise EvaluationError("multiple_of: the divisor must not be 0")
+        raise ValueRangeError("multiple_of: the divisor must not be 0")
     if x.dtype.kind in "iub" and divisor.dtype.kind in "iub":
         return np.asarray(x.astype(np.int64) % divisor.astype(np.int64) == 0)
     a, b = np.broadcast_arrays(x, divisor)

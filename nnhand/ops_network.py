@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EvaluationError
+from .errors import EvaluationError, ValueRangeError
 from .ops import _int_arg, grid, hstack, matmul, register, relu, where
 from .values import normalize, round_half_away
 
@@ -30,7 +30,7 @@ def _whole(arr: Array, what: str) -> Array:
         return arr.astype(np.int64)
     values = normalize(arr)
     if values.dtype.kind not in "iu":
-        raise EvaluationError(f"{what} must be whole numbers")
+        raise ValueRangeError(f"{what} must be whole numbers")
     return values
 
 
@@ -53,7 +53,7 @@ def _choices(route: Array, tokens: int, experts: int, name: str) -> Array:
         raise EvaluationError(f"{name}(): the routing must be a 1x{tokens} row, got {grid(route)}")
     chosen = _whole(route, "expert numbers")[:, 0, :]
     if chosen.size and (chosen.min() < 1 or chosen.max() > experts):
-        raise EvaluationError(f"{name}(): expert numbers must be 1 to {experts}")
+        raise ValueRangeError(f"{name}(): expert numbers must be 1 to {experts}")
     return chosen
 
 
@@ -71,7 +71,7 @@ def scale_round(x: Array, d: Any) -> Array:
         magnitude = (2 * np.abs(x) + divisor) // (2 * divisor)
         return np.where(x < 0, -magnitude, magnitude).astype(np.int64)
     if x.dtype.kind == "f":
-        raise EvaluationError("scale_round takes exact values (round the scores to whole numbers first)")
+        raise ValueRangeError("scale_round takes exact values (round the scores to whole numbers first)")
     out = np.empty(x.shape, dtype=object)
     out.ravel()[:] = [round_half_away(Fraction(v) / divisor, 0) for v in x.ravel().tolist()]
     return normalize(out)

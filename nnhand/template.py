@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .distributions import Distribution, fixed_distribution, parse_distribution
-from .errors import EvaluationError, ExpressionError, TemplateError
+from .errors import EvaluationError, ExpressionError, TemplateError, ValueRangeError
 from .expr import Expr, compile_expr, evaluate_scalar
 from .values import Shape, declared_shape, grid_shape
 
@@ -138,8 +138,10 @@ class Template:
             values[name] = value
         return values
 
-    def given_grid(self, name: str, params: Mapping[str, int]) -> tuple[int, int]:
-        return grid_shape(self.shapes(params)[name])
+    def given_shapes(self, params: Mapping[str, int]) -> dict[str, Shape]:
+        """The declared shapes of the givens alone (no step is evaluated)."""
+        r = _Reader(self.path)
+        return {n: _shape_of(r, f"givens.{n}.shape", g.shape, params) for n, g in self.givens.items()}
 
     def shapes(self, params: Mapping[str, int]) -> dict[str, Shape]:
         """The declared shape of every given and step for these params (steps by a dry run)."""
@@ -514,19 +516,27 @@ def _constraints(r: _Reader, raw: Any, known: set[str]) -> list[Constraint]:
 def _infer_shapes(template: Template, params: dict[str, int]) -> dict[str, Shape]:
     """Declared shapes of givens, and of steps by evaluating them on stand-in values.
 
-    The stand-ins are all ones, then all zeros: a step that only fails on some values
-    (3 ** S with S beyond the exponent bound, a division by zero) still gets its shape;
-    a step that fails on both has an error in its shapes or names, which is reported."""
-    first_error: TemplateError | None = None
-    for stand_in in ("ones", "zeros"):
-        try:
-            return _shapes_with(template, params, stand_in)
-        except TemplateError as exc:
-            first_error = first_error or exc
-            if "givens." in (exc.where or ""):
-                break
-    assert first_error is not None
-    raise first_error
+    The stand-ins are typical values (ones where the distribution has them), then zeros,
+    then a real sampled instance: a step that only fails on some values (3 ** S beyond
+    the exponent bound, a division by zero) still gets its shape, while an error in shapes
+    or names is reported at once."""
+    try:
+        return _shapes_with(template, params, "typical")
+    except _ValueOnly:
+        pass
+    try:
+        return _shapes_with(template, params, "zeros")
+    except _ValueOnly:
+        pass
+    # Stand-ins trip over values (3 ** (z / T) with z / T not whole, say): sample a real
+    # instance, whose steps compute by construction, and read the shapes off it.
+    from .engine import generate
+
+    return dict(generate(template, 0, params).shapes)
+
+
+class _ValueOnly(Exception):
+    """A stand-in value broke a value-dependent op; the shapes may be fine."""
 
 
 def _shapes_with(template: Template, params: dict[str, int], stand_in: str) -> dict[str, Shape]:
@@ -545,10 +555,14 @@ def _shapes_with(template: Template, params: dict[str, int], stand_in: str) -> d
             value = np.zeros(0)
         if value.shape != size:
             raise r.fail(f"givens.{name}.fixed", f"the fixed value does not have the shape {list(shape)}")
-        env[name] = value if stand_in == "ones" or given.dist.kind == "fixed" else np.zeros_like(value)
+        if stand_in == "zeros" and given.dist.kind != "fixed":
+            value = np.zeros_like(value)
+        env[name] = value
     for step in template.steps:
         try:
             value = step.expr(env)
+        except ValueRangeError:
+            raise _ValueOnly from None
         except EvaluationError as exc:
             raise r.fail(f"steps.{step.name}.expr", exc.message, fix=exc.fix) from None
         if value.ndim != 3 or value.shape[0] != 1:

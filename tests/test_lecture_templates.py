@@ -401,7 +401,7 @@ def test_dropout_naive() -> None:
         drop = g["p"][0][0]
         h = cells(plus_col(mm(g["W1"], g["X"]), g["b1"]), lambda v: max(v, 0))
         mask = cells(g["R"], lambda r, drop=drop: 1 if r > drop else 0)
-        scale = {50: Fraction(2), 33: Fraction(3, 2)}[int(drop)]  # 1/(1 - p) rounded: 2, 1.5
+        scale = {Fraction(1, 2): Fraction(2), Fraction(33, 100): Fraction(3, 2)}[drop]  # 1/(1 - p) rounded: 2, 1.5
         h_drop = zipcells(lambda a, m, scale=scale: a * m * scale, h, mask)
         y = plus_col(mm(g["W2"], h_drop), g["b2"])
         expected = {
@@ -421,10 +421,10 @@ def test_dropout_torch(torch: Any) -> None:
     F = torch.nn.functional
     for p in problems("dropout", TORCH_SEEDS):
         g = givens(p)
-        drop = float(g["p"][0][0]) / 100
+        drop = float(g["p"][0][0])
         X = t64(torch, g["X"]).T  # examples as rows
         hidden = torch.relu(F.linear(X, t64(torch, g["W1"]), t64(torch, g["b1"]).reshape(-1)))
-        random = t64(torch, g["R"]).T / 100
+        random = t64(torch, g["R"]).T
         mask = (random > drop).to(torch.float64)
         # torch's dropout keeps a unit with probability 1 - p and scales it by 1/(1 - p)
         h_drop = hidden * mask / (1 - drop)
@@ -611,7 +611,7 @@ def test_softmax_temperature_naive() -> None:
         for r in probs:
             running += r[0]
             cumulative.append([running])
-        r = g["r"][0][0] / 100
+        r = g["r"][0][0]
         pick = next(k + 1 for k, c in enumerate(cumulative) if r < c[0])
         expected = {"s": s, "E": powers, "S": [[total]], "P": probs, "C": cumulative, "pick": [[Fraction(pick)]]}
         same(p, expected)
@@ -627,7 +627,7 @@ def test_softmax_temperature_torch(torch: Any) -> None:
         close(p, "P", probs)
         cumulative = torch.cumsum(probs, dim=0)
         close(p, "C", cumulative)
-        r = torch.tensor([float(g["r"][0][0]) / 100], dtype=torch.float64)
+        r = torch.tensor([float(g["r"][0][0])], dtype=torch.float64)
         assert int(p.values["pick"][0, 0]) == int(torch.searchsorted(cumulative, r, right=True)) + 1
 
 
