@@ -27,8 +27,8 @@ import numpy as np
 
 from ._version import __version__
 from .answers import parse_answer_text
-from .engine import Problem, Variant, generate, givens_digest
-from .errors import AnswerFileError, NnhandError
+from .engine import Problem, Variant, generate, givens_digest, read_given
+from .errors import AnswerFileError, GivensError, NnhandError
 from .grading import Report, grade_sheet, read_answers
 from .keys import key_data
 from .reading import CellError, cell_name, read_grid
@@ -297,12 +297,12 @@ def _frozen_sheet(manifest: Manifest, student_id: str, template_id: str) -> Shee
     shapes = template.shapes(params)
     where = f"{manifest.path}: {student_id}: {template_id}"
     try:
-        givens = {n: read_grid(v, shapes[n], f"{where}: givens", n) for n, v in entry["givens"].items()}
+        givens = {n: read_given(template, n, v, shapes[n], f"{where}: givens") for n, v in entry["givens"].items()}
         values = {n: read_grid(v, shapes[n], f"{where}: key", n) for n, v in entry["key"].items()}
         exact = dict(values)
         exact.update({n: read_grid(v, shapes[n], f"{where}: exact", n) for n, v in entry.get("exact", {}).items()})
         masks = {n: np.array(m, dtype=bool) for n, m in entry["blank_mask"].items()}
-    except (CellError, KeyError, TypeError, ValueError) as exc:
+    except (CellError, GivensError, KeyError, TypeError, ValueError) as exc:
         raise ManifestError(f"the entry is damaged ({exc})", where=where) from None
     problem = Problem(template, Variant.parse(entry["variant"]), params, givens, values, exact, shapes)
     return Sheet(problem, entry["blanks"], masks)
@@ -471,8 +471,8 @@ def _tampering(sheet: Sheet, data: Mapping[str, Any], where: str) -> str | None:
         if name not in givens:
             return f"the given {name} was removed"
         try:
-            written = read_grid(givens[name], problem.shapes[name], f"{where}: givens", name)
-        except CellError:
+            written = read_given(problem.template, name, givens[name], problem.shapes[name], f"{where}: givens")
+        except (CellError, GivensError):
             return f"the given {name} was changed"
         if not np.array_equal(written.astype(object), expected.astype(object)):
             i, j = (int(v) for v in np.argwhere(written.astype(object) != expected.astype(object))[0])

@@ -52,6 +52,7 @@ class Distribution:
     parts: int = 0
     preset: str | None = None
     scale: int = 1  # a decimal range draws whole numbers of 1/scale
+    phrases: np.ndarray | None = None  # kind "phrases": one row of 1-based word indices per phrase
 
     def from_uniform(self, uniforms: np.ndarray) -> np.ndarray:
         """A weighted-set draw from uniforms in [0, 1) (the inverse of the cumulative weights)."""
@@ -70,6 +71,12 @@ class Distribution:
             return out
         if self.kind == "fixed":
             return np.broadcast_to(self.fixed, size).copy()
+        if self.kind == "phrases":
+            assert self.phrases is not None
+            batch, rows, cols = size
+            if cols == 1:  # a vector: one phrase down the column
+                return self.phrases[rng.integers(len(self.phrases), size=batch)][:, :, None]
+            return self.phrases[rng.integers(len(self.phrases), size=(batch, rows))]  # a phrase per row
         if self.kind == "onehot":
             batch, rows, cols = size
             hot = rng.integers(0, rows, size=(batch, cols))
@@ -96,6 +103,10 @@ class Distribution:
             out = np.zeros(size, dtype=np.int64)
             out[:, 0, :] = 1
             return out
+        if self.kind == "phrases":
+            assert self.phrases is not None
+            first = self.phrases[0]
+            return np.broadcast_to(first[:, None] if size[2] == 1 else first[None, :], size).copy()
         return np.broadcast_to(self._stand_in(), size).copy()
 
     def _stand_in(self) -> np.ndarray:
@@ -146,6 +157,24 @@ def _exact_value(value: Any, where: str) -> Fraction:
     if exact.denominator > 10**4:
         raise TemplateError(f"'{value}' has more than 4 decimals", where=where)
     return exact
+
+
+def phrases_distribution(spec: Any, vocabulary: tuple[str, ...], where: str) -> Distribution:
+    """`{phrases: ["how are you", ...]}`: each row (or a vector) of a word given is one phrase."""
+    if not vocabulary:
+        raise TemplateError("word givens need a top-level 'vocabulary' list", where=where)
+    if not isinstance(spec, list) or len(spec) < 2 or not all(isinstance(p, str) for p in spec):
+        raise TemplateError("phrases takes a list of at least two phrases, e.g. [how are you, who is it]", where=where)
+    rows = []
+    for phrase in spec:
+        words = phrase.split()
+        unknown = [w for w in words if w not in vocabulary]
+        if unknown:
+            raise TemplateError(f"'{unknown[0]}' in '{phrase}' is not in the vocabulary", where=where)
+        rows.append([vocabulary.index(w) + 1 for w in words])
+    if len({len(r) for r in rows}) != 1:
+        raise TemplateError("every phrase needs the same number of words", where=where)
+    return Distribution("phrases", phrases=np.array(rows, dtype=np.int64))
 
 
 def parse_distribution(spec: Any, where: str) -> Distribution:

@@ -97,7 +97,7 @@ class Problem:
 
     def nested_givens(self) -> dict[str, Any]:
         """Givens as plain nested lists in their declared shapes (for YAML, JSON, digests)."""
-        return {name: nested(arr, self.shapes[name], _plain_exact) for name, arr in self.givens.items()}
+        return {name: given_plain(self.template, name, arr, self.shapes[name]) for name, arr in self.givens.items()}
 
 
 def _plain_exact(v: Any) -> Any:
@@ -107,6 +107,41 @@ def _plain_exact(v: Any) -> Any:
     if frac.denominator == 1:
         return int(frac)
     return float(frac) if is_finite_decimal(frac) else format_fraction(frac)
+
+
+def given_plain(template: Template, name: str, arr: np.ndarray, shape: Shape) -> Any:
+    """A given as plain data: numbers, or words (a sentence as one string) for word givens."""
+    if template.givens[name].words:
+        words = nested(arr, shape, lambda v: template.vocabulary[int(v) - 1])
+        if len(shape) == 1:
+            return " ".join(words)
+        return [" ".join(row) for row in words] if len(shape) == 2 else words
+    return nested(arr, shape, _plain_exact)
+
+
+def read_given(template: Template, name: str, raw: Any, shape: Shape, where: str) -> np.ndarray:
+    """A given as a person wrote it (numbers, words, a word -> vector mapping) as a grid."""
+    from .reading import read_grid, read_words
+
+    given = template.givens[name]
+    if given.words:
+        return read_words(raw, shape, template.vocabulary, where, name)
+    if isinstance(raw, Mapping) and isinstance(given.cols, tuple) and given.cols == template.vocabulary:
+        raw = _columns_by_word(raw, template.vocabulary, where, name)
+    return read_grid(raw, shape, where, name)
+
+
+def _columns_by_word(raw: Mapping[str, Any], vocabulary: tuple[str, ...], where: str, name: str) -> list[Any]:
+    """An embedding table written as {word: vector}: the matrix with a column per word."""
+    unknown = [w for w in raw if w not in vocabulary]
+    missing = [w for w in vocabulary if w not in raw]
+    if unknown or missing:
+        problem = f"'{unknown[0]}' is not in the vocabulary" if unknown else f"the word '{missing[0]}' is missing"
+        raise GivensError(problem, where=f"{where}: {name}", fix=f"Give one vector per word: {', '.join(vocabulary)}")
+    columns = [raw[w] for w in vocabulary]
+    if not all(isinstance(c, list) for c in columns) or len({len(c) for c in columns}) != 1:
+        raise GivensError("every word needs a vector of the same length", where=f"{where}: {name}")
+    return [list(row) for row in zip(*columns)]
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -350,6 +385,8 @@ def _step_value(template: Template, step: Any, env: Mapping[str, np.ndarray], ro
         raise TemplateError(f"{exc.message}", where=f"{template.path}: steps.{step.name}.expr", fix=exc.fix) from None
     if step.decimals is not None:
         return round_array(value, step.decimals) if rounding else value
+    if not rounding:
+        return value  # the exact chain may carry thirds from a rounded step upstream
     if value.dtype.kind == "f":
         raise TemplateError(
             f"gives non-exact values such as {float(value.reshape(-1)[0]):.4f}",
@@ -399,8 +436,6 @@ def solve(
     where: str = "givens",
 ) -> Problem:
     """Solve the template for numbers a person supplies (no sampling, no constraints)."""
-    from .reading import read_grid
-
     values = template.resolve_params(params)
     shapes = template.given_shapes(values)
     unknown = [k for k in givens if k not in template.givens]
@@ -415,7 +450,7 @@ def solve(
         raise GivensError(
             f"missing given '{missing[0]}'", where=where, fix=f"{template.id} takes: {', '.join(template.givens)}"
         )
-    grids = {name: read_grid(givens[name], shapes[name], f"{where}: {name}") for name in template.givens}
+    grids = {name: read_given(template, name, givens[name], shapes[name], where) for name in template.givens}
     base_env = {k: constant(v) for k, v in values.items()}
     env: dict[str, np.ndarray] = dict(base_env)
     env.update({k: v[None] for k, v in grids.items()})

@@ -23,9 +23,9 @@ import numpy as np
 
 from .answers import read_answer_file
 from .diagnosis import diagnose
-from .engine import Problem, Variant, rebuild, solve
-from .errors import AnswerFileError, EvaluationError, ExitCode, NnhandError, TemplateNotFoundError
-from .reading import CellError, Reading, cell_name, read_answer, read_grid
+from .engine import Problem, Variant, read_given, rebuild, solve
+from .errors import AnswerFileError, EvaluationError, ExitCode, GivensError, NnhandError, TemplateNotFoundError
+from .reading import CellError, Reading, cell_name, read_answer
 from .resources import find_template
 from .sheet import Sheet, make_sheet
 from .template import BLANK_POLICIES, SCORING_MODES, Step, load_template
@@ -239,8 +239,8 @@ def _compare_givens(problem: Problem, givens: Mapping[str, Any], where: str) -> 
                 fix="Keep the givens as the sheet printed them",
             )
         try:
-            written = read_grid(givens[name], problem.shapes[name], f"{where}: givens", name)
-        except CellError as exc:
+            written = read_given(problem.template, name, givens[name], problem.shapes[name], f"{where}: givens")
+        except (CellError, GivensError) as exc:
             raise AnswerFileError(exc.message, where=exc.where) from None
         if not np.array_equal(written.astype(object), expected.astype(object)):
             diff = np.argwhere(written.astype(object) != expected.astype(object))[0]

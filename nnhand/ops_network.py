@@ -150,3 +150,16 @@ def switch_experts(Z: Array, route: Array, capacity: Any, *pairs: Array) -> Arra
     processed = route_experts(Z, route, *pairs)
     kept = switch_kept(route, capacity).astype(bool)  # (B, 1, T): whole columns
     return where(kept, processed, Z)
+
+
+@register()
+def embed(E: Array, tokens: Array) -> Array:
+    """The embeddings of a row (or column) of tokens: column k of E for word k (1-based), side by side."""
+    index = _whole(tokens, "token indices").reshape(tokens.shape[0], -1)  # (B, n)
+    words = E.shape[-1]
+    if index.size and (int(index.min()) < 1 or int(index.max()) > words):
+        raise ValueRangeError(f"token indices must be 1 to {words}")
+    batch = max(E.shape[0], index.shape[0])
+    table = np.broadcast_to(E, (batch, *E.shape[1:]))
+    picks = np.broadcast_to(index, (batch, index.shape[1])) - 1
+    return np.take_along_axis(table, picks[:, None, :], axis=2)  # (B, dims, n)

@@ -312,3 +312,30 @@ def read_grid(raw: Any, shape: Shape, where: str, name: str | None = None) -> np
 
 def describe_reading(value: Fraction | None) -> str:
     return "blank" if value is None else format_number(value, 6)
+
+
+def read_words(raw: Any, shape: Shape, vocabulary: tuple[str, ...], where: str, name: str) -> np.ndarray:
+    """Words of the vocabulary (a sentence may be one string) as 1-based indices."""
+    rows, cols = grid_shape(shape)
+    accepted = f"use the words {', '.join(vocabulary)}"
+    if isinstance(raw, str) and len(shape) == 2:
+        raw = [part for part in re.split(r"[;\n]", raw) if part.strip()]
+    if isinstance(raw, str) and len(shape) < 2:
+        raw = raw.split() if len(shape) == 1 else raw.strip()
+    if len(shape) == 2 and isinstance(raw, list):
+        raw = [r.split() if isinstance(r, str) else r for r in raw]
+    try:
+        cells = _arrange(raw, shape, name, where)[0]
+    except CellError as exc:
+        raise CellError(exc.message.replace("numbers", "words"), where=exc.where, fix=accepted.capitalize()) from None
+    out = np.zeros((rows, cols), dtype=np.int64)
+    for i, row in enumerate(cells):
+        for j, word in enumerate(row):
+            cell = f"{where}: {cell_name(name, shape, i, j)}"
+            if isinstance(word, int) and not isinstance(word, bool) and 1 <= word <= len(vocabulary):
+                out[i, j] = word
+            elif isinstance(word, str) and word.strip() in vocabulary:
+                out[i, j] = vocabulary.index(word.strip()) + 1
+            else:
+                raise CellError(f"{str(word)[:MAX_TEXT]!r} is not a word of the vocabulary", where=cell, fix=accepted)
+    return out

@@ -184,11 +184,12 @@ def sheet_renderable(sheet: Sheet, *, key: bool = False, exact: bool = False) ->
     given_tables = []
     for name, given in template.givens.items():
         arr = problem.givens[name]
+        vocabulary = template.vocabulary if given.words else None
         given_tables.append(
             quantity_table(
                 name,
                 sheet.shape(name),
-                lambda i, j, a=arr: _number_text(a[i, j], None),
+                lambda i, j, a=arr, v=vocabulary: Text(v[int(a[i, j]) - 1]) if v else _number_text(a[i, j], None),
                 rows_spec=given.rows,
                 cols_spec=given.cols,
             )

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .distributions import Distribution, fixed_distribution, parse_distribution
+from .distributions import Distribution, fixed_distribution, parse_distribution, phrases_distribution
 from .errors import EvaluationError, ExpressionError, TemplateError, ValueRangeError
 from .expr import Expr, compile_expr, evaluate_scalar
 from .values import Shape, declared_shape, grid_shape
@@ -31,10 +31,11 @@ DEFAULT_BOUND = 49  # CONVENTIONS.md: the largest forward answer in published ex
 
 TOP_KEYS = {
     "id", "version", "title", "summary", "tags", "credits", "params", "givens", "steps",
-    "constraints", "blanks", "bound", "notes", "realism", "scoring",
+    "constraints", "blanks", "bound", "notes", "realism", "scoring", "vocabulary",
 }  # fmt: skip
 PARAM_KEYS = {"default", "min", "max", "doc", "show"}
-GIVEN_KEYS = {"shape", "dist", "fixed", "label", "rows", "cols", "distinct_rows"}
+GIVEN_KEYS = {"shape", "dist", "fixed", "label", "rows", "cols", "distinct_rows", "words"}
+WORD_PATTERN = re.compile(r"^[A-Za-z][A-Za-z'-]*$")
 STEP_KEYS = {
     "name", "expr", "label", "round", "asked", "layer", "bound", "rows", "cols", "hint", "shape", "points",
 }  # fmt: skip
@@ -62,6 +63,7 @@ class Given:
     rows: tuple[str, ...] | str | None = None  # row labels, or a prefix such as "x"
     cols: tuple[str, ...] | str | None = None
     distinct_rows: bool = False
+    words: bool = False  # cells are words of the vocabulary (held as 1-based indices)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class Template:
     relu_zeroes_some: bool = True
     relu_not_dead: bool = True
     scoring: str = "cell"
+    vocabulary: tuple[str, ...] = ()  # the words that word givens and `cols: vocabulary` use
     source: str = ""  # the YAML text it was built from (manifests keep it, so grades never drift)
     _shapes: dict[tuple[tuple[str, int], ...], dict[str, Shape]] = field(default_factory=dict, repr=False)
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)  # per-params work of other modules
@@ -277,7 +280,8 @@ def _build(data: Any, path: Path) -> Template:
 
     params = _params(r, top.get("params") or {})
     param_values = {n: p.default for n, p in params.items()}
-    givens = _givens(r, top["givens"], params)
+    vocabulary = _vocabulary(r, top.get("vocabulary"))
+    givens = _givens(r, top["givens"], params, vocabulary)
     for name, given in givens.items():  # shapes must evaluate for the defaults
         _shape_of(r, f"givens.{name}.shape", given.shape, param_values)
 
@@ -331,6 +335,7 @@ def _build(data: Any, path: Path) -> Template:
         relu_zeroes_some=realism.get("relu_zeroes_some", True),
         relu_not_dead=realism.get("relu_not_dead", True),
         scoring=scoring,
+        vocabulary=vocabulary,
     )
 
 
@@ -367,7 +372,20 @@ def _params(r: _Reader, raw: Any) -> dict[str, Param]:
     return params
 
 
-def _givens(r: _Reader, raw: Any, params: Mapping[str, Param]) -> dict[str, Given]:
+def _vocabulary(r: _Reader, raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not 2 <= len(raw) <= 32:
+        raise r.fail("vocabulary", "expected a list of 2 to 32 words")
+    for word in raw:
+        if not isinstance(word, str) or not WORD_PATTERN.match(word):
+            raise r.fail("vocabulary", f"'{word}' is not a word (letters, ' and - only)")
+    if len(set(raw)) != len(raw):
+        raise r.fail("vocabulary", "lists a word twice")
+    return tuple(raw)
+
+
+def _givens(r: _Reader, raw: Any, params: Mapping[str, Param], vocabulary: tuple[str, ...] = ()) -> dict[str, Given]:
     givens: dict[str, Given] = {}
     for name, spec in r.mapping(raw, "givens").items():
         key = f"givens.{name}"
@@ -379,14 +397,22 @@ def _givens(r: _Reader, raw: Any, params: Mapping[str, Param]) -> dict[str, Give
         shape = _shape_spec(r, spec.get("shape", []), f"{key}.shape")
         if "fixed" in spec and "dist" in spec:
             raise r.fail(key, "give either 'dist' or 'fixed', not both")
-        if "fixed" in spec:
+        words = spec.get("words", False)
+        if not isinstance(words, bool):
+            raise r.fail(f"{key}.words", "expected true or false")
+        if words:
+            dist_spec = spec.get("dist")
+            if not isinstance(dist_spec, Mapping) or set(dist_spec) != {"phrases"}:
+                raise r.fail(f"{key}.dist", "a word given draws {phrases: [how are you, ...]}")
+            dist = phrases_distribution(dist_spec["phrases"], vocabulary, r.where(f"{key}.dist"))
+        elif "fixed" in spec:
             dist = fixed_distribution(spec["fixed"], r.where(f"{key}.fixed"))
         elif "dist" in spec:
             dist = parse_distribution(spec["dist"], r.where(f"{key}.dist"))
         else:
             raise r.fail(key, "needs a 'dist' (e.g. dist: weights) or a 'fixed' value")
         # Duplicate rows are duplicate neurons: only a weight matrix has rows that are neurons.
-        distinct = spec.get("distinct_rows", dist.preset == "weights" and len(shape) == 2)
+        distinct = spec.get("distinct_rows", (dist.preset == "weights" or words) and len(shape) == 2)
         if not isinstance(distinct, bool):
             raise r.fail(f"{key}.distinct_rows", "expected true or false")
         givens[name] = Given(
@@ -394,13 +420,23 @@ def _givens(r: _Reader, raw: Any, params: Mapping[str, Param]) -> dict[str, Give
             shape=shape,
             dist=dist,
             label=str(spec.get("label", "")),
-            rows=r.labels(spec.get("rows"), f"{key}.rows"),
-            cols=r.labels(spec.get("cols"), f"{key}.cols"),
+            rows=_labels_or_vocabulary(r, spec.get("rows"), f"{key}.rows", vocabulary),
+            cols=_labels_or_vocabulary(r, spec.get("cols"), f"{key}.cols", vocabulary),
             distinct_rows=distinct,
+            words=words,
         )
     if not givens:
         raise r.fail("givens", "a template needs at least one given")
     return givens
+
+
+def _labels_or_vocabulary(r: _Reader, raw: Any, key: str, vocabulary: tuple[str, ...]) -> tuple[str, ...] | str | None:
+    """Labels; `vocabulary` names the words (an embedding matrix has a column per word)."""
+    if raw == "vocabulary":
+        if not vocabulary:
+            raise r.fail(key, "'vocabulary' labels need a top-level vocabulary list")
+        return vocabulary
+    return r.labels(raw, key)
 
 
 def _shape_spec(r: _Reader, raw: Any, key: str) -> tuple[Any, ...]:
