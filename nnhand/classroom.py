@@ -624,8 +624,10 @@ def write_folder(out: Path, files: Mapping[str, str | bytes], force: bool) -> No
     if out.exists() and not out.is_dir():
         raise NnhandError("exists and is not a folder", where=str(out))
     parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise NnhandError("the folder it goes in does not exist", where=str(out), fix=f"Create {parent} first")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NnhandError(f"cannot create the folder it goes in ({exc.strerror})", where=str(out)) from None
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
     except OSError as exc:

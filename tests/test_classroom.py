@@ -174,3 +174,61 @@ def test_write_folder_is_all_or_nothing(tmp_path: Path) -> None:
     classroom.write_folder(out, {"c.txt": "3"}, force=True)
     assert sorted(p.name for p in out.iterdir()) == ["c.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["hw"]  # nothing left beside it
+
+
+def test_worksheet_then_grade_end_to_end(tmp_path: Path) -> None:
+    (tmp_path / "class.csv").write_text("id,name\nada,Ada Lovelace\nalan,Alan Turing\n")
+    (tmp_path / "secret").write_text("s3cret\n")
+    out = tmp_path / "build" / "hw1"
+    args = ["worksheet", "matmul", "single-neuron", "--roster", str(tmp_path / "class.csv"), "--assignment", "hw1",
+            "--out", str(out), "--secret-file", str(tmp_path / "secret"),
+            "--format", "html", "--format", "md"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    for name in ("sheets.html", "keys.html", "sheets.md", "keys.md", "manifest.json",
+                 "students/ada/sheet.html", "students/ada/key.md", "students/alan/single-neuron.yaml"):  # fmt: skip
+        assert (out / name).is_file(), name
+    html = (out / "sheets.html").read_text()
+    assert "Ada Lovelace" in html and "Alan Turing" in html
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "already exists" in again.stderr and "--force" in again.stderr
+    # the same secret and assignment give the same variants: reproducible by the instructor
+    rerun = runner.invoke(app, [*args, "--force"])
+    assert rerun.exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    variants = [e["variant"] for s in manifest["students"] for e in s["exercises"]]
+    assert len(set(variants)) == 4
+    # students fill in their answer files: ada everything right, alan leaves them blank
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for template in ("matmul", "single-neuron"):
+        data = yaml.safe_load((out / "students" / "ada" / f"{template}.yaml").read_text())
+        key = next(e["key"] for s in manifest["students"] if s["id"] == "ada" for e in s["exercises"]
+                   if e["template"] == template)  # fmt: skip
+        data["answers"] = {k: key[k] for k in data["answers"]}
+        (subs / f"ada-{template}.yaml").write_text(yaml.safe_dump(data))
+        (subs / f"alan-{template}.yaml").write_text((out / "students" / "alan" / f"{template}.yaml").read_text())
+    graded = runner.invoke(app, ["grade", str(out / "manifest.json"), str(subs), "--csv", str(tmp_path / "g.csv")])
+    assert graded.exit_code == 1, graded.stderr
+    rows = {r[0]: r for r in csv.reader(io.StringIO((tmp_path / "g.csv").read_text()))}
+    assert rows["ada"][-2] == "100.0" and rows["alan"][-2] == "0.0"
+
+
+def test_worksheet_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NNHAND_SECRET", raising=False)
+    (tmp_path / "class.csv").write_text("id\na\nb\n")
+    base = ["worksheet", "matmul", "--out", str(tmp_path / "o")]
+    cases = {
+        "a secret": [*base, "--roster", str(tmp_path / "class.csv"), "--assignment", "x"],
+        "either --roster CSV or --count N": base,
+        "unknown template": ["worksheet", "nosuch", "--count", "2", "--out", str(tmp_path / "o")],
+        "named twice": ["worksheet", "matmul", "matmul", "--count", "2", "--out", str(tmp_path / "o")],
+    }
+    for fragment, args in cases.items():
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and fragment in result.stderr, (fragment, result.stderr)
+        assert not (tmp_path / "o").exists()
+    result = runner.invoke(app, ["worksheet", "matmul", "--count", "3", "--out", str(tmp_path / "o"), "--format", "md"])
+    assert result.exit_code == 0, result.stderr
+    ids = [s["id"] for s in json.loads((tmp_path / "o" / "manifest.json").read_text())["students"]]
+    assert ids == ["v1", "v2", "v3"]
