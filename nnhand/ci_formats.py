@@ -1,0 +1,451 @@
+"""Grading results in the shapes that graders and CI systems read (FORMATS.md).
+
+    gradescope_json(report)      Gradescope `results.json`: one test per step
+    gradescope_error_json(msg)   a valid `results.json` (score 0, visible message) for a
+                                 submission that could not be graded at all
+    classroom_json(report)       a GitHub Classroom runner result (base64 for the reporter):
+                                 one test per cell, whose scores sum to the report's score
+    classroom_error(msg)         the same shape with status "error"
+    junit_xml(reports, per)      JUnit XML: one <testsuite> per answer file, one <testcase>
+                                 per cell or per step; `Ungraded` files become <error>s
+
+Library functions: they return strings (or a dict) and never print. Decisions:
+- Gradescope: the top-level `score` is the report's score (it overrides the sum of the
+  tests, so weighted scoring is never re-added). Gradescope takes the assignment's total
+  points from its own settings, not from the file, so there is no top-level max_score;
+  the report's maximum goes to `extra_data`, and `scale_to` rescales every score when the
+  assignment is worth, say, 10 points while the sheet has 65 cells.
+- Classroom: the reporter sums `score` over the tests, so each cell carries its share of
+  its step's score (1 or 0 under cell scoring; under step or weighted scoring the step's
+  points are split among its credited cells, the last one taking the rounding remainder).
+  A test's status says whether the cell itself is right, so a right cell in a step scored
+  all-or-nothing can pass with score 0.
+- `reveal=False` leaves the expected values out of everything a student reads.
+- JSON is written ASCII-only (non-ASCII as \\u escapes), so that no name or file name can
+  make the file unwritable or undecodable.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import shlex
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._version import __version__
+from .grading import CellResult, Report, StepResult
+
+GRADESCOPE_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
+JUNIT_PER = ("cell", "step")
+MAX_MESSAGE = 4000  # characters of an error message that reach a student
+_SCORING_TEXT = {
+    "cell": "one point a cell",
+    "step": "one point a step, all or nothing",
+    "weighted": "the template's points per step, shared among its cells",
+}
+
+
+@dataclass(frozen=True)
+class Ungraded:
+    """An answer file that could not be graded (unreadable, unmatched, changed givens).
+
+    `junit_xml` shows it as a test suite with one errored test case, so a CI view counts it
+    instead of silently dropping it."""
+
+    source: str
+    message: str
+    student: str | None = None
+    template: str | None = None
+
+
+# ----------------------------------------------------------------------------- shared
+
+
+def _num(value: float) -> str:
+    """A score as people write it: 3, 2.5, 0.333333 (never 3.0 or 1e-07)."""
+    text = f"{round(float(value), 6):.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _plain(value: float) -> float | int:
+    """A score for JSON: an int when whole, else a float rounded to 6 places."""
+    value = round(float(value), 6)
+    return int(value) if value == int(value) else value
+
+
+def _asked_steps(report: Report) -> list[StepResult]:
+    return [s for s in report.steps if s.cells]
+
+
+def _cell_line(c: CellResult, reveal: bool) -> str:
+    """One cell as a sentence: what was written and, when revealed, what was expected."""
+    if c.status == "right":
+        return f"{c.cell}: {c.given} is right"
+    if c.status == "ecf":
+        text = f"{c.cell}: {c.given} follows from your own earlier answers"
+        return f"{text} (the key has {c.expected})" if reveal else text
+    if c.status == "missing":
+        return f"{c.cell}: no answer" + (f" (expected {c.expected})" if reveal else "")
+    text = f"{c.cell}: you wrote {c.given}"
+    if reveal:
+        text += f", expected {c.expected}"
+        if c.accepted != c.expected:
+            text += f" (accepted: {c.accepted})"
+    return text
+
+
+def _cell_scores(step: StepResult) -> list[float]:
+    """Each cell's share of the step's score: the credited cells share it equally."""
+    scores = [0.0] * len(step.cells)
+    credited = [i for i, c in enumerate(step.cells) if c.credited]
+    if not credited or step.score == 0:
+        return scores
+    share = round(step.score / len(credited), 6)
+    for i in credited[:-1]:
+        scores[i] = share
+    scores[credited[-1]] = round(step.score - share * (len(credited) - 1), 6)
+    return scores
+
+
+def _clip(message: str) -> str:
+    message = str(message)
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
+
+
+# ----------------------------------------------------------------------------- Gradescope
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
+
+
+def _md(text: str) -> str:
+    """Free text for Markdown: punctuation that would format is backslash-escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def _code(text: str) -> str:
+    """Inline code for names and ids (a backtick inside needs a wider fence)."""
+    text = str(text)
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def _check_visibility(value: str, what: str) -> None:
+    if value not in GRADESCOPE_VISIBILITY:
+        raise ValueError(f"{what} must be one of {', '.join(GRADESCOPE_VISIBILITY)}, not {value!r}")
+
+
+def gradescope_json(
+    report: Report,
+    execution_time: float | None = None,
+    visibility: str = "visible",
+    stdout_visibility: str = "hidden",
+    reveal: bool = True,
+    scale_to: float | None = None,
+) -> str:
+    """A Gradescope results.json for one graded answer file: one test per asked step.
+
+    `scale_to` rescales the scores to the assignment's points (score/max_score*scale_to)."""
+    _check_visibility(visibility, "visibility")
+    _check_visibility(stdout_visibility, "stdout_visibility")
+    if scale_to is not None and not scale_to >= 0:
+        raise ValueError(f"scale_to must be a number of points >= 0, not {scale_to!r}")
+    factor = 1.0
+    if scale_to is not None:
+        factor = scale_to / report.max_score if report.max_score else 0.0
+    tests = []
+    for number, step in enumerate(_asked_steps(report), start=1):
+        passed = all(c.credited for c in step.cells)
+        lines = [f"{step.right}/{len(step.cells)} cells right, {_num(step.score)}/{_num(step.points)} points"]
+        lines += [f"→ {sentence}" for sentence in step.diagnosis]
+        lines += [_cell_line(c, reveal) for c in step.cells if c.status != "right"]
+        tests.append(
+            {
+                "name": step.label or step.name,
+                "number": str(number),
+                "score": _plain(step.score * factor),
+                "max_score": _plain(step.points * factor),
+                "status": "passed" if passed else "failed",
+                "output": "\n".join(lines),
+                "tags": [report.template],
+                "visibility": visibility,
+            }
+        )
+    data: dict[str, Any] = {"score": _plain(report.score * factor)}
+    if execution_time is not None:
+        data["execution_time"] = round(float(execution_time), 3)
+    data.update(
+        {
+            "output": _gradescope_summary(report, factor, scale_to is not None),
+            "output_format": "md",
+            "visibility": visibility,
+            "stdout_visibility": stdout_visibility,
+            "extra_data": {
+                "nnhand_version": __version__,
+                "template": report.template,
+                "variant": report.variant,
+                "scoring": report.scoring,
+                "score": _plain(report.score),
+                "max_score": _plain(report.max_score),
+                "student": report.student,
+            },
+            "tests": tests,
+        }
+    )
+    return json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+
+
+def _gradescope_summary(report: Report, factor: float, scaled: bool) -> str:
+    lines = [f"**{_md(report.title or report.template)}** — variant {_code(report.variant)}", ""]
+    if report.student:
+        lines += [f"Student: {_md(report.student)}", ""]
+    score = f"**Score: {_num(report.score * factor)}/{_num(report.max_score * factor)}**"
+    if scaled:
+        score += f" ({_num(report.score)} of {_num(report.max_score)} on the sheet)"
+    lines.append(f"{score} — {report.scoring} scoring: {_SCORING_TEXT.get(report.scoring, report.scoring)}")
+    steps = _asked_steps(report)
+    cells = [c for s in steps for c in s.cells]
+    wrong = sum(c.status == "wrong" for c in cells)
+    missing = sum(c.status == "missing" for c in cells)
+    ecf = sum(c.status == "ecf" for c in cells)
+    counts = f"{len(cells) - wrong - missing - ecf} of {len(cells)} cells right"
+    if ecf:
+        counts += f", {ecf} right from your own earlier answers"
+    if wrong:
+        counts += f", {wrong} wrong"
+    if missing:
+        counts += f", {missing} blank"
+    lines += ["", counts + "."]
+    if report.root_cause:
+        lines += [
+            "",
+            f"First wrong step: {_code(report.root_cause)}. Later steps were checked against your own "
+            "earlier answers: a step computed correctly from them earns its credit.",
+        ]
+    diagnoses = [(s.name, sentence) for s in steps for sentence in s.diagnosis]
+    if diagnoses:
+        lines += ["", "What went wrong:", ""]
+        lines += [f"- {_code(name)}: {_md(sentence)}" for name, sentence in diagnoses]
+    return "\n".join(lines)
+
+
+def gradescope_error_json(message: str, execution_time: float | None = None, visibility: str = "visible") -> str:
+    """A valid results.json for a submission nnhand could not grade: score 0, the reason shown.
+
+    It never raises for what it is given (an unknown visibility becomes "visible", an
+    unusable execution time is left out): this is the file of last resort."""
+    if visibility not in GRADESCOPE_VISIBILITY:
+        visibility = "visible"
+    data: dict[str, Any] = {"score": 0}
+    if isinstance(execution_time, (int, float)) and math.isfinite(execution_time):
+        data["execution_time"] = round(float(execution_time), 3)
+    data.update(
+        {
+            "output": "nnhand could not grade this submission:\n\n" + _clip(message),
+            "output_format": "text",
+            "visibility": visibility,
+            "stdout_visibility": "hidden",
+            "extra_data": {"nnhand_version": __version__, "error": _clip(message)},
+            "tests": [],
+        }
+    )
+    return json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+
+
+# ----------------------------------------------------------------------------- GitHub Classroom
+
+
+def classroom_result(report: Report, reveal: bool = True) -> dict[str, Any]:
+    """The runner result the Classroom reporter reads: one test per asked cell."""
+    tests: list[dict[str, Any]] = []
+    for step in _asked_steps(report):
+        for c, score in zip(step.cells, _cell_scores(step)):
+            message = _cell_line(c, reveal)
+            if c.status == "wrong" and step.diagnosis:
+                message += " — " + " ".join(step.diagnosis)
+            test: dict[str, Any] = {
+                "name": c.cell,
+                "status": "pass" if c.credited else "fail",
+                "score": _plain(score),
+                "message": message,
+            }
+            if report.source:
+                test["test_code"] = f"nnhand check {shlex.quote(report.source)}"
+                test["filename"] = report.source
+            tests.append(test)
+    return {
+        "version": 1,
+        "status": "pass" if report.exit_code == 0 else "fail",
+        "max_score": _plain(report.max_score),
+        "tests": tests,
+    }
+
+
+def _encode(data: Mapping[str, Any], base64_encode: bool) -> str:
+    text = json.dumps(data, ensure_ascii=True, allow_nan=False)
+    return base64.b64encode(text.encode("utf-8")).decode("ascii") if base64_encode else text
+
+
+def classroom_json(report: Report, base64_encode: bool = True, reveal: bool = True) -> str:
+    """`classroom_result` as JSON, base64-encoded (what the reporter's `*_RESULTS` holds) by default."""
+    return _encode(classroom_result(report, reveal), base64_encode)
+
+
+def classroom_error(message: str, base64_encode: bool = True, max_score: float = 0) -> str:
+    """A runner result with status "error" for a submission that could not be graded.
+
+    Give `max_score` so that the reporter still counts the points missed (0/max)."""
+    data = {
+        "version": 1,
+        "status": "error",
+        "max_score": _plain(max_score),
+        "tests": [{"name": "nnhand check", "status": "error", "score": 0, "message": _clip(message)}],
+    }
+    return _encode(data, base64_encode)
+
+
+# ----------------------------------------------------------------------------- JUnit XML
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _x(text: Any) -> str:
+    """Text XML 1.0 can hold (ElementTree escapes <&"> but passes control characters through)."""
+    return _XML_INVALID.sub("\ufffd", str(text))
+
+
+def junit_xml(
+    reports: Iterable[Report | Ungraded],
+    per: str = "cell",
+    durations: Mapping[str, float] | None = None,
+    name: str = "nnhand",
+) -> str:
+    """JUnit XML: one <testsuite> per answer file, one <testcase> per cell or per step.
+
+    Wrong cells fail with type WrongValue, blank ones with type Missing; an `Ungraded` file
+    is one <testcase> with an <error>. Scores go in each suite's <properties>. `durations`
+    maps an answer file's source to the seconds its grading took (else 0)."""
+    if per not in JUNIT_PER:
+        raise ValueError(f"per must be 'cell' or 'step', not {per!r}")
+    durations = durations or {}
+    root = ET.Element("testsuites", name=_x(name))
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    total_time = 0.0
+    for item in reports:
+        seconds = float(durations.get(item.source, 0.0))
+        if isinstance(item, Ungraded):
+            suite = _ungraded_suite(item)
+        else:
+            suite = _report_suite(item, per)
+        suite.set("time", f"{seconds:.3f}")
+        root.append(suite)
+        total_time += seconds
+        for key in totals:
+            totals[key] += int(suite.get(key, "0"))
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{total_time:.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _properties(suite: ET.Element, values: Sequence[tuple[str, Any]]) -> None:
+    props = ET.SubElement(suite, "properties")
+    for key, value in values:
+        if value is not None:
+            ET.SubElement(props, "property", name=key, value=_x(value))
+
+
+def _report_suite(report: Report, per: str) -> ET.Element:
+    label = f"{report.variant} ({report.student})" if report.student else report.variant
+    suite = ET.Element("testsuite", name=_x(label))
+    if report.source:
+        suite.set("file", _x(report.source))
+    _properties(
+        suite,
+        [
+            ("nnhand.template", report.template),
+            ("nnhand.variant", report.variant),
+            ("nnhand.student", report.student),
+            ("nnhand.source", report.source or None),
+            ("nnhand.scoring", report.scoring),
+            ("nnhand.score", _num(report.score)),
+            ("nnhand.max_score", _num(report.max_score)),
+            ("nnhand.root_cause", report.root_cause),
+        ],
+    )
+    failures = 0
+    count = 0
+    for step in _asked_steps(report):
+        classname = _x(f"{report.template}.{step.name}")
+        if per == "step":
+            count += 1
+            case = ET.SubElement(suite, "testcase", classname=classname, name=_x(step.label or step.name), time="0")
+            failed = [c for c in step.cells if not c.credited]
+            if failed:
+                failures += 1
+                kind = "WrongValue" if any(c.status == "wrong" for c in failed) else "Missing"
+                message = f"{len(failed)} of {len(step.cells)} cells wrong or blank"
+                body = [_cell_line(c, True) for c in failed] + [f"→ {s}" for s in step.diagnosis]
+                failure = ET.SubElement(case, "failure", message=_x(message), type=kind)
+                failure.text = _x("\n".join(body))
+            notes = [_cell_line(c, True) for c in step.cells if c.status == "ecf"]
+            out = ET.SubElement(case, "system-out")
+            out.text = _x("\n".join([f"{step.right}/{len(step.cells)} cells right", *notes]))
+            continue
+        for c in step.cells:
+            count += 1
+            case = ET.SubElement(suite, "testcase", classname=classname, name=_x(c.cell), time="0")
+            if c.status in ("wrong", "missing"):
+                failures += 1
+                got = "nothing" if c.given is None else c.given
+                failure = ET.SubElement(
+                    case,
+                    "failure",
+                    message=_x(f"expected {c.expected}, got {got}"),
+                    type="WrongValue" if c.status == "wrong" else "Missing",
+                )
+                body = [f"cell {c.cell}: expected {c.expected} (accepted: {c.accepted}), got {got}"]
+                if c.status == "wrong":
+                    body += [f"→ {s}" for s in step.diagnosis]
+                failure.text = _x("\n".join(body))
+            elif c.status == "ecf":
+                out = ET.SubElement(case, "system-out")
+                out.text = _x(_cell_line(c, True))
+    for key, value in (("tests", count), ("failures", failures), ("errors", 0), ("skipped", 0)):
+        suite.set(key, str(value))
+    return suite
+
+
+def _ungraded_suite(item: Ungraded) -> ET.Element:
+    label = f"{item.source} ({item.student})" if item.student else item.source
+    suite = ET.Element("testsuite", name=_x(label), file=_x(item.source))
+    _properties(
+        suite,
+        [
+            ("nnhand.template", item.template),
+            ("nnhand.student", item.student),
+            ("nnhand.source", item.source),
+            ("nnhand.score", "0"),
+        ],
+    )
+    case = ET.SubElement(suite, "testcase", classname="nnhand.ungraded", name=_x(item.source), time="0")
+    error = ET.SubElement(case, "error", message=_x(_clip(item.message)), type="UngradedFile")
+    error.text = _x(item.message)
+    for key, value in (("tests", 1), ("failures", 0), ("errors", 1), ("skipped", 0)):
+        suite.set(key, str(value))
+    return suite
+
+
+__all__ = [
+    "Ungraded",
+    "classroom_error",
+    "classroom_json",
+    "classroom_result",
+    "gradescope_error_json",
+    "gradescope_json",
+    "junit_xml",
+]

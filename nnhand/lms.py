@@ -1,0 +1,585 @@
+"""Question banks for learning platforms: Moodle XML, GIFT and QTI 2.1 (FORMATS.md).
+
+    moodle_xml(sheets)   one `category` question per template ($course$/nnhand/<template>),
+                         then one `cloze` question per variant: the givens as tables, the
+                         asked quantities as tables of {1:NUMERICAL:=answer:tolerance} fields,
+                         so each cell is graded on its own
+    gift(sheets)         one question per blank cell (GIFT has one answer block a question)
+    qti21(sheets)        one QTI 2.1 assessmentItem document per variant (a list of strings),
+                         a textEntryInteraction and a response declaration per blank cell
+    zero_answer_warnings(sheets, fmt)   answers a platform is known to grade wrongly
+
+Answers and tolerances follow the grader (grading.py): the key as the sheet rounds it,
+± half a unit of the step's last decimal (`tolerance`), exactly for exact steps. Where
+working without intermediate rounding gives a different rounded answer, that answer is
+accepted as well (a second answer with the same tolerance; nnhand's own grader accepts
+the whole span between the two). An exact step computed from rounded ones (vector-db's
+`index`) is accepted at the key only: the grader also takes the exact fraction and values
+between, which a numerical field cannot express (nor can it take "2/3"). Every blank cell
+is worth one mark, as under the default per-cell scoring.
+
+QTI 2.1 choice: an assessmentItem must be the root of its own file, so `qti21` returns one
+complete XML document per sheet (`qti21_item` builds one); packaging them with an
+imsmanifest.xml into a content-package zip is left to the caller.
+
+Answers of 0 — what `zero_answer_warnings` flags, and why:
+- Canvas (fmt "qti", "qti12", "canvas"): FORMATS.md: Canvas mishandles numerical answers of
+  magnitude below 1e-4, including 0. Every such blank cell is reported (one line per
+  variant). QTI 2.1 ("qti21") gets the same warning: its `equal` check handles 0 per the
+  standard, but such packages are commonly imported into Canvas.
+- Moodle (fmt "moodle", "gift"): no warning, from reading Moodle's qtype_numerical. An
+  absolute ("nominal") tolerance interval is answer ± (tolerance + 10^-precision ·
+  max(1, |answer|)), so tolerance 0 on answer 0 accepts 0 (and -0, 0.0) and nothing else;
+  `is_gradable_response` accepts a response of "0" explicitly (PHP's empty("0") is true,
+  which is why it is spelled out). Two traps are avoided rather than warned about: the
+  GIFT importer drops an answer written as a bare `{#0}` (empty("0") again) and then
+  rejects the question for having no numerical answer — so `gift` always writes the
+  tolerance (`{#0:0}`); and a relative tolerance collapses to nothing at 0 — cloze fields
+  only use absolute ones. One cosmetic quirk remains: `classify_response` uses empty(), so
+  Moodle's response-analysis report lists a student's 0 as "no response"; grades are right.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from .errors import NnhandError
+from .grading import tolerance
+from .reading import cell_name
+from .sheet import Sheet
+from .template import Step
+from .values import Shape, format_fraction, format_number, grid_shape
+
+QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
+QTI_SCHEMA = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+CANVAS_FORMATS = ("qti", "qti12", "canvas", "qti21")
+MOODLE_FORMATS = ("moodle", "gift")
+SMALLEST_SAFE = Fraction(1, 10**4)  # Canvas mishandles numerical answers below this (FORMATS.md)
+
+
+@dataclass(frozen=True)
+class BlankAnswer:
+    """One blank cell as a platform checks it: `answer` ± `tolerance` (and `alternative`)."""
+
+    step: Step
+    row: int
+    col: int
+    cell: str  # "z1[2]"
+    answer: str  # the key as the sheet rounds it: "0.69"
+    tolerance: str  # "0.005"; "0" for exact steps
+    alternative: str | None  # the exact value rounded the same way, when it differs
+    exact: str | None  # the exact value as a fraction ("9/13") when it is not a short decimal
+    value: Fraction  # the key, exactly
+
+
+def blank_answers(sheet: Sheet) -> list[BlankAnswer]:
+    """Every blank cell of a sheet, step by step and row by row, with what to accept."""
+    problem = sheet.problem
+    out = []
+    for step in sheet.asked():
+        mask = sheet.blanks[step.name]
+        shape = sheet.shape(step.name)
+        values, exact = problem.values[step.name], problem.exact[step.name]
+        tol = format_number(tolerance(step.decimals))
+        for i, j in zip(*np.nonzero(mask)):
+            i, j = int(i), int(j)
+            answer = format_number(values[i, j], step.decimals)
+            alternative = None
+            exact_text = None
+            if step.decimals is not None:
+                rounded = format_number(exact[i, j], step.decimals)
+                alternative = rounded if rounded != answer else None
+                if not isinstance(exact[i, j], (float, np.floating)):
+                    text = format_fraction(exact[i, j])
+                    exact_text = text if "/" in text else None
+            out.append(
+                BlankAnswer(
+                    step,
+                    i,
+                    j,
+                    cell_name(step.name, shape, i, j),
+                    answer,
+                    tol,
+                    alternative,
+                    exact_text,
+                    Fraction(answer),
+                )
+            )
+    return out
+
+
+def _answers_of(sheet: Sheet) -> list[BlankAnswer]:
+    answers = blank_answers(sheet)
+    if not answers:
+        raise NnhandError(
+            f"{sheet.variant} has no blank cells to ask",
+            where="--blanks",
+            fix="Export sheets made with the blank pattern all, layer or one",
+        )
+    return answers
+
+
+def _by_template(sheets: Iterable[Sheet]) -> list[tuple[str, list[Sheet]]]:
+    groups: dict[str, list[Sheet]] = {}
+    for sheet in sheets:
+        groups.setdefault(sheet.problem.template.id, []).append(sheet)
+    return list(groups.items())
+
+
+# ----------------------------------------------------------------------------- text of a sheet
+
+
+def _labels(spec: Any, count: int) -> list[str]:
+    if isinstance(spec, tuple) and len(spec) == count:
+        return [str(s) for s in spec]
+    if isinstance(spec, str):
+        return [f"{spec}{i + 1}" for i in range(count)]
+    return [str(i + 1) for i in range(count)]
+
+
+def _given_cells(sheet: Sheet, name: str) -> list[list[str]]:
+    """A given's cells as text: numbers, or the words of a word given."""
+    template = sheet.problem.template
+    arr = sheet.problem.givens[name]
+    words = getattr(template.givens[name], "words", False)
+    vocabulary = getattr(template, "vocabulary", ())
+    rows, cols = grid_shape(sheet.shape(name))
+    if words and vocabulary:
+        return [[str(vocabulary[int(arr[i, j]) - 1]) for j in range(cols)] for i in range(rows)]
+    return [[format_number(arr[i, j]) for j in range(cols)] for i in range(rows)]
+
+
+def _compact(shape: Shape, cells: list[list[str]]) -> str:
+    """A quantity on one line: 5, [3, 3, 2], [[1, 2], [3, 4]]."""
+    if len(shape) == 0:
+        return cells[0][0]
+    if len(shape) == 1:
+        return "[" + ", ".join(row[0] for row in cells) + "]"
+    return "[" + ", ".join("[" + ", ".join(row) + "]" for row in cells) + "]"
+
+
+def _rounding(step: Step) -> str:
+    if step.decimals is None:
+        return ""
+    if step.decimals == 0:
+        return " (round to whole numbers)"
+    return f" (round to {step.decimals} decimal{'s' if step.decimals > 1 else ''})"
+
+
+def _preamble(sheet: Sheet, summary: bool = True) -> list[str]:
+    """Summary, shown params and notes: what a learner needs beyond the numbers."""
+    problem = sheet.problem
+    template = problem.template
+    lines = [template.summary] if template.summary and summary else []
+    shown = [
+        f"{p.name} = {problem.params[p.name]}" + (f" ({p.doc})" if p.doc else "")
+        for p in template.params.values()
+        if p.show
+    ]
+    if shown:
+        lines.append("; ".join(shown))
+    lines += [f"Note: {note}" for note in template.notes]
+    return lines
+
+
+# ----------------------------------------------------------------------------- Moodle XML
+
+_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "{": "&#123;", "}": "&#125;"})
+_CLOZE = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&#34;",
+        "'": "&#39;",
+        "{": "&#123;",
+        "}": "&#125;",
+        "#": "&#35;",
+        "~": "&#126;",
+        "/": "&#47;",
+        "\\": "&#92;",
+    }
+)
+
+
+def _html(text: str) -> str:
+    """Text for HTML question text; braces as character references, so that nothing outside
+    the fields can look like a cloze field to Moodle's parser."""
+    return str(text).translate(_HTML)
+
+
+def cloze_escape(text: str) -> str:
+    """Text for inside a cloze field (answer feedback).
+
+    The characters that end or split a field (} # ~) and the others the Moodle docs list
+    (/ " \\) are written as numeric character references: Moodle's field parser never sees
+    them (its answer pattern deliberately skips the '#' of '&#'), and the importer's
+    html_entity_decode restores them. The docs' backslash escapes are only undone for } and
+    # by the importer, which would leave a visible backslash before the others."""
+    return str(text).translate(_CLOZE)
+
+
+def _cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _xml(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cloze_field(blank: BlankAnswer) -> str:
+    feedback = f"{blank.cell} = {blank.answer}"
+    if blank.exact:
+        feedback += f" (exactly {blank.exact})"
+    field = f"{{1:NUMERICAL:={blank.answer}:{blank.tolerance}#{cloze_escape(feedback)}"
+    if blank.alternative is not None:
+        note = f"{blank.cell} = {blank.alternative}, worked without rounding on the way (the sheet has {blank.answer})"
+        field += f"~={blank.alternative}:{blank.tolerance}#{cloze_escape(note)}"
+    return field + "}"
+
+
+_TABLE = '<table border="1" cellpadding="4" style="border-collapse: collapse; margin-bottom: 1em">'
+
+
+def _html_table(caption: str, shape: Shape, cells: list[list[str]], rows_spec: Any, cols_spec: Any) -> str:
+    """One quantity as an HTML table; `cells` are HTML already (numbers or cloze fields)."""
+    rows, cols = grid_shape(shape)
+    out = [_TABLE, f"<caption>{_html(caption)}</caption>"]
+    if len(shape) == 0:
+        out.append(f"<tr><td>{cells[0][0]}</td></tr>")
+    else:
+        if len(shape) == 2:
+            out.append("<tr><th></th>" + "".join(f"<th>{_html(h)}</th>" for h in _labels(cols_spec, cols)) + "</tr>")
+        for i, label in enumerate(_labels(rows_spec, rows)):
+            out.append(f"<tr><th>{_html(label)}</th>" + "".join(f"<td>{c}</td>" for c in cells[i]) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _cloze_text(sheet: Sheet, answers: Sequence[BlankAnswer]) -> str:
+    problem = sheet.problem
+    template = problem.template
+    parts = [f"<p><strong>{_html(template.title)}</strong> ({_html(sheet.variant)})</p>"]
+    parts += [f"<p>{_html(line)}</p>" for line in _preamble(sheet)]
+    parts.append("<p><strong>Given</strong></p>")
+    legend = [f"{name}: {g.label}" for name, g in template.givens.items() if g.label]
+    if legend:
+        parts.append(f"<p>{_html('; '.join(legend))}</p>")
+    for name, given in template.givens.items():
+        cells = [[_html(c) for c in row] for row in _given_cells(sheet, name)]
+        parts.append(_html_table(name, sheet.shape(name), cells, given.rows, given.cols))
+    parts.append("<p><strong>Compute</strong> (fill in every empty box)</p>")
+    fields = {(b.step.name, b.row, b.col): _cloze_field(b) for b in answers}
+    for n, step in enumerate(sheet.asked(), start=1):
+        rows, cols = grid_shape(sheet.shape(step.name))
+        value = problem.values[step.name]
+        cells = [
+            [fields.get((step.name, i, j)) or _html(format_number(value[i, j], step.decimals)) for j in range(cols)]
+            for i in range(rows)
+        ]
+        parts.append(f"<p>{n}. {_html(step.label)}{_html(_rounding(step))}</p>")
+        parts.append(_html_table(step.name, sheet.shape(step.name), cells, step.rows, step.cols))
+    return "\n".join(parts)
+
+
+def _key_html(sheet: Sheet) -> str:
+    """The answer key as tables, exact fractions beside rounded cells."""
+    problem = sheet.problem
+    parts = [f"<p><strong>Answer key</strong> ({_html(sheet.variant)})</p>"]
+    for step in sheet.asked():
+        rows, cols = grid_shape(sheet.shape(step.name))
+        value, exact = problem.values[step.name], problem.exact[step.name]
+        cells = []
+        for i in range(rows):
+            row = []
+            for j in range(cols):
+                text = format_number(value[i, j], step.decimals)
+                if step.decimals is not None and not isinstance(exact[i, j], (float, np.floating)):
+                    fraction = format_fraction(exact[i, j])
+                    if "/" in fraction:
+                        text += f" ({fraction})"
+                row.append(_html(text))
+            cells.append(row)
+        parts.append(f"<p>{_html(step.label)}{_html(_rounding(step))}</p>")
+        parts.append(_html_table(step.name, sheet.shape(step.name), cells, step.rows, step.cols))
+    return "\n".join(parts)
+
+
+def moodle_xml(sheets: Iterable[Sheet], penalty: float = 0.0) -> str:
+    """A Moodle XML quiz: per template a category question, then a cloze question per variant.
+
+    `penalty` is the fraction lost per extra try in adaptive mode. Raises NnhandError for a
+    sheet with no blank cells (a cloze question needs at least one field)."""
+    if not 0 <= penalty <= 1:
+        raise ValueError(f"penalty must be between 0 and 1, not {penalty!r}")
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
+    for template_id, group in _by_template(sheets):
+        title = group[0].problem.template.title
+        out += [
+            f"  <!-- nnhand: {_xml(title).replace('--', '- -')} ({template_id}), {len(group)} variant(s) -->",
+            '  <question type="category">',
+            f"    <category><text>$course$/nnhand/{_xml(template_id)}</text></category>",
+            f'    <info format="html"><text>{_cdata(f"<p>nnhand: {_html(title)}</p>")}</text></info>',
+            "  </question>",
+        ]
+        for sheet in group:
+            answers = _answers_of(sheet)
+            out += [
+                '  <question type="cloze">',
+                f"    <name><text>{_xml(sheet.variant)}</text></name>",
+                f'    <questiontext format="html"><text>{_cdata(_cloze_text(sheet, answers))}</text></questiontext>',
+                f'    <generalfeedback format="html"><text>{_cdata(_key_html(sheet))}</text></generalfeedback>',
+                f"    <penalty>{penalty:g}</penalty>",
+                "    <hidden>0</hidden>",
+                "  </question>",
+            ]
+    out.append("</quiz>")
+    return "\n".join(out) + "\n"
+
+
+# ----------------------------------------------------------------------------- GIFT
+
+_GIFT_SPECIAL = re.compile(r"([~=#{}:])")
+
+
+def gift_escape(text: str) -> str:
+    """Text for GIFT: a backslash before ~ = # { } : (and before a backslash); newlines as \\n."""
+    text = str(text).replace("\\", "\\\\")
+    text = _GIFT_SPECIAL.sub(r"\\\1", text)
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+
+
+def _gift_given(sheet: Sheet, name: str) -> str:
+    """A given on one line, with its label and any named rows or columns: E (…; columns how, are) = [[…]]."""
+    given = sheet.problem.template.givens[name]
+    notes = [given.label] if given.label else []
+    for what, spec in (("rows", given.rows), ("columns", given.cols)):
+        if isinstance(spec, tuple):
+            notes.append(f"{what} {', '.join(str(s) for s in spec)}")
+    about = f" ({'; '.join(notes)})" if notes else ""
+    return f"{name}{about} = {_compact(sheet.shape(name), _given_cells(sheet, name))}"
+
+
+def _gift_answer(blank: BlankAnswer) -> str:
+    # Always with a tolerance: Moodle's GIFT importer drops a bare {#0} (see the docstring).
+    if blank.alternative is None:
+        return f"#{blank.answer}:{blank.tolerance}"
+    return f"#={blank.answer}:{blank.tolerance} ={blank.alternative}:{blank.tolerance}"
+
+
+def gift(sheets: Iterable[Sheet]) -> str:
+    """GIFT: per template a $CATEGORY line, then one numerical question per blank cell."""
+    out: list[str] = []
+    for template_id, group in _by_template(sheets):
+        title = group[0].problem.template.title
+        out += [
+            f"// nnhand: {title} ({template_id}), {len(group)} variant(s)",
+            f"$CATEGORY: $course$/nnhand/{template_id}",
+            "",
+        ]
+        for sheet in group:
+            answers = _answers_of(sheet)
+            template = sheet.problem.template
+            givens = "; ".join(_gift_given(sheet, name) for name in template.givens)
+            intro = " ".join([f"{template.title} ({sheet.variant}).", *_preamble(sheet, False), f"Given: {givens}."])
+            for blank in answers:
+                step = blank.step
+                text = f"{intro} Compute {step.label}{_rounding(step)}. What is {blank.cell}?"
+                feedback = f"{blank.cell} = {blank.answer}"
+                if blank.exact:
+                    feedback += f" (exactly {blank.exact})"
+                if blank.alternative is not None:
+                    feedback += f"; {blank.alternative} when worked without rounding on the way"
+                out.append(
+                    f"::{gift_escape(f'{sheet.variant} {blank.cell}')}::{gift_escape(text)}"
+                    f"{{{_gift_answer(blank)}####{gift_escape(feedback)}}}"
+                )
+                out.append("")
+    return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------- QTI 2.1
+
+
+def _q(tag: str) -> str:
+    # Tags stay unqualified; the root declares QTI as the default namespace (xmlns) itself,
+    # which leaves ElementTree's global prefix registry alone.
+    return tag
+
+
+def _ncname(text: str) -> str:
+    """An identifier QTI accepts (an XML NCName)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", text)
+    return name if re.match(r"[A-Za-z_]", name) else f"_{name}"
+
+
+def _qti_table(
+    parent: ET.Element, caption: str, shape: Shape, cells: list[list[Any]], rows_spec: Any, cols_spec: Any
+) -> None:
+    """A quantity as an XHTML table inside itemBody; a cell is text or an element to append."""
+    rows, cols = grid_shape(shape)
+    table = ET.SubElement(parent, _q("table"))
+    ET.SubElement(table, _q("caption")).text = caption
+    body = ET.SubElement(table, _q("tbody"))
+    if len(shape) == 2:
+        head = ET.SubElement(body, _q("tr"))
+        ET.SubElement(head, _q("th"))
+        for label in _labels(cols_spec, cols):
+            ET.SubElement(head, _q("th")).text = label
+    row_labels = _labels(rows_spec, rows)
+    for i in range(rows):
+        tr = ET.SubElement(body, _q("tr"))
+        if len(shape):
+            ET.SubElement(tr, _q("th")).text = row_labels[i]
+        for j in range(cols):
+            td = ET.SubElement(tr, _q("td"))
+            cell = cells[i][j]
+            if isinstance(cell, ET.Element):
+                td.append(cell)
+            else:
+                td.text = str(cell)
+
+
+def _equal(tol: str, *operands: ET.Element) -> ET.Element:
+    equal = ET.Element(
+        _q("equal"),
+        toleranceMode="absolute",
+        tolerance=f"{tol} {tol}",
+        includeLowerBound="true",
+        includeUpperBound="true",
+    )
+    equal.extend(operands)
+    return equal
+
+
+def qti21_item(sheet: Sheet) -> str:
+    """One QTI 2.1 assessmentItem (a complete XML document) for one sheet."""
+    answers = _answers_of(sheet)
+    problem = sheet.problem
+    template = problem.template
+    item = ET.Element(
+        _q("assessmentItem"),
+        {
+            "xmlns": QTI_NS,
+            "xmlns:xsi": XSI_NS,
+            "xsi:schemaLocation": f"{QTI_NS} {QTI_SCHEMA}",
+            "identifier": _ncname(f"nnhand_{sheet.variant}"),
+            "title": f"{template.title} {sheet.variant}",
+            "adaptive": "false",
+            "timeDependent": "false",
+        },
+    )
+    ids = {(b.step.name, b.row, b.col): f"R{k}_{b.step.name}" for k, b in enumerate(answers, start=1)}
+    for b in answers:
+        decl = ET.SubElement(
+            item,
+            _q("responseDeclaration"),
+            identifier=ids[(b.step.name, b.row, b.col)],
+            cardinality="single",
+            baseType="float",
+        )
+        ET.SubElement(ET.SubElement(decl, _q("correctResponse")), _q("value")).text = b.answer
+    for ident, default in (("SCORE", "0"), ("MAXSCORE", str(len(answers)))):
+        decl = ET.SubElement(item, _q("outcomeDeclaration"), identifier=ident, cardinality="single", baseType="float")
+        ET.SubElement(ET.SubElement(decl, _q("defaultValue")), _q("value")).text = default
+
+    body = ET.SubElement(item, _q("itemBody"))
+    ET.SubElement(ET.SubElement(body, _q("p")), _q("strong")).text = f"{template.title} ({sheet.variant})"
+    for line in _preamble(sheet):
+        ET.SubElement(body, _q("p")).text = line
+    ET.SubElement(ET.SubElement(body, _q("p")), _q("strong")).text = "Given"
+    legend = [f"{name}: {g.label}" for name, g in template.givens.items() if g.label]
+    if legend:
+        ET.SubElement(body, _q("p")).text = "; ".join(legend)
+    for name, given in template.givens.items():
+        _qti_table(body, name, sheet.shape(name), _given_cells(sheet, name), given.rows, given.cols)
+    ET.SubElement(ET.SubElement(body, _q("p")), _q("strong")).text = "Compute (fill in every empty box)"
+    for n, step in enumerate(sheet.asked(), start=1):
+        rows, cols = grid_shape(sheet.shape(step.name))
+        value = problem.values[step.name]
+        cells: list[list[Any]] = []
+        for i in range(rows):
+            row: list[Any] = []
+            for j in range(cols):
+                response = ids.get((step.name, i, j))
+                if response is None:
+                    row.append(format_number(value[i, j], step.decimals))
+                else:
+                    row.append(ET.Element(_q("textEntryInteraction"), responseIdentifier=response, expectedLength="6"))
+            cells.append(row)
+        ET.SubElement(body, _q("p")).text = f"{n}. {step.label}{_rounding(step)}"
+        _qti_table(body, step.name, sheet.shape(step.name), cells, step.rows, step.cols)
+
+    processing = ET.SubElement(item, _q("responseProcessing"))
+    for b in answers:
+        ident = ids[(b.step.name, b.row, b.col)]
+        check = _equal(
+            b.tolerance, ET.Element(_q("variable"), identifier=ident), ET.Element(_q("correct"), identifier=ident)
+        )
+        if b.alternative is not None:
+            other = ET.Element(_q("baseValue"), baseType="float")
+            other.text = b.alternative
+            either = ET.Element(_q("or"))
+            either.extend([check, _equal(b.tolerance, ET.Element(_q("variable"), identifier=ident), other)])
+            check = either
+        condition = ET.SubElement(ET.SubElement(processing, _q("responseCondition")), _q("responseIf"))
+        condition.append(check)
+        add = ET.SubElement(ET.SubElement(condition, _q("setOutcomeValue"), identifier="SCORE"), _q("sum"))
+        ET.SubElement(add, _q("variable"), identifier="SCORE")
+        ET.SubElement(add, _q("baseValue"), baseType="float").text = "1"
+    ET.indent(item)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(item, encoding="unicode") + "\n"
+
+
+def qti21(sheets: Iterable[Sheet]) -> list[str]:
+    """One QTI 2.1 assessmentItem document per sheet, in order (see the module docstring)."""
+    return [qti21_item(sheet) for sheet in sheets]
+
+
+# ----------------------------------------------------------------------------- zero answers
+
+
+def zero_answer_warnings(sheets: Iterable[Sheet], fmt: str) -> list[str]:
+    """Warnings for answers that `fmt` is known to grade wrongly (see the module docstring).
+
+    fmt: "qti", "qti12", "canvas", "qti21" (answers of magnitude below 1e-4, including 0,
+    are flagged, one line per variant), or "moodle", "gift" (nothing to flag)."""
+    if fmt not in CANVAS_FORMATS + MOODLE_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(CANVAS_FORMATS + MOODLE_FORMATS)}")
+    if fmt in MOODLE_FORMATS:
+        return []
+    warnings = []
+    for sheet in sheets:
+        small = [b for b in blank_answers(sheet) if abs(b.value) < SMALLEST_SAFE]
+        if not small:
+            continue
+        zeros = sum(b.value == 0 for b in small)
+        what = f"{len(small)} answer{'s' if len(small) > 1 else ''}"
+        detail = "0" if zeros == len(small) else "0 or smaller than 1e-4 in magnitude"
+        cells = ", ".join(b.cell for b in small[:12]) + (", …" if len(small) > 12 else "")
+        warnings.append(
+            f"{sheet.variant}: {what} {'is' if len(small) == 1 else 'are'} {detail} ({cells}); Canvas mishandles "
+            "numerical answers below 1e-4, including 0: check these questions after import or grade them by hand"
+        )
+    return warnings
+
+
+__all__ = [
+    "BlankAnswer",
+    "blank_answers",
+    "cloze_escape",
+    "gift",
+    "gift_escape",
+    "moodle_xml",
+    "qti21",
+    "qti21_item",
+    "zero_answer_warnings",
+]
