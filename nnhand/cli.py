@@ -109,6 +109,14 @@ class ReportFormat(str, Enum):
     json = "json"
 
 
+class CheckFormat(str, Enum):
+    terminal = "terminal"
+    json = "json"
+    gradescope = "gradescope"
+    classroom = "classroom"
+    junit = "junit"
+
+
 ProblemsDir = Annotated[
     list[Path] | None,
     typer.Option(
@@ -318,15 +326,43 @@ def check(
     ] = True,
     show_reading: Annotated[bool, typer.Option("--show-reading", help="Show how each answer was read.")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Show the worked arithmetic of wrong cells.")] = False,
-    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="terminal or json.")] = ReportFormat.terminal,
+    fmt: Annotated[
+        CheckFormat, typer.Option("--format", "-f", help="terminal, json, gradescope, classroom or junit.")
+    ] = CheckFormat.terminal,
+    base64: Annotated[bool, typer.Option("--base64", help="classroom: the base64 a Classroom reporter reads.")] = False,
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Grade an answer file cell by cell: exit 0 all right, 1 something wrong or missing, 2 bad input."""
+    import time
+
     from .grading import check_file
 
-    report, sheet = check_file(answers, _dirs(problems_dir), trust_givens, scoring.value if scoring else None, ecf)
+    start = time.perf_counter()
+    try:
+        report, sheet = check_file(answers, _dirs(problems_dir), trust_givens, scoring.value if scoring else None, ecf)
+    except NnhandError as exc:
+        # Graders need a valid file even when grading fails: write one, then fail as usual.
+        from . import ci_formats
+
+        if fmt is CheckFormat.gradescope:
+            print(ci_formats.gradescope_error_json(exc.render(), time.perf_counter() - start))
+        elif fmt is CheckFormat.classroom:
+            print(ci_formats.classroom_error(exc.render(), base64))
+        elif fmt is CheckFormat.junit:
+            print(ci_formats.junit_xml([ci_formats.Ungraded(str(answers), exc.render())]), end="")
+        raise
+    if fmt in (CheckFormat.gradescope, CheckFormat.classroom, CheckFormat.junit):
+        from . import ci_formats
+
+        if fmt is CheckFormat.gradescope:
+            print(ci_formats.gradescope_json(report, time.perf_counter() - start, reveal=reveal))
+        elif fmt is CheckFormat.classroom:
+            print(ci_formats.classroom_json(report, base64, reveal=reveal))
+        else:
+            print(ci_formats.junit_xml([report]), end="")
+        raise typer.Exit(int(report.exit_code))
     explanations = _explanations(report, sheet) if explain and reveal else None
-    if fmt is ReportFormat.json:
+    if fmt is CheckFormat.json:
         import json
 
         data = report.to_dict(reveal=reveal)
@@ -513,9 +549,15 @@ def grade(
     if csv_out is not None:
         files[csv_out] = classroom.gradebook_csv(book)
     if junit is not None:
-        from .ci_formats import junit_xml
+        from .ci_formats import Ungraded, junit_xml
 
-        files[junit] = junit_xml([s.report for s in book.submissions if s.report is not None], per=per.value)
+        items: list[Any] = [
+            s.report
+            if s.report is not None
+            else Ungraded(str(s.path), s.tampered or s.problem or "not graded", s.student, s.template)
+            for s in book.submissions
+        ]
+        files[junit] = junit_xml(items, per=per.value)
     if feedback is not None:
         files.update({feedback / name: text for name, text in classroom.feedback_files(book).items()})
     classroom.write_outputs_atomically(files)
@@ -524,6 +566,46 @@ def grade(
         s.report is not None and s.report.exit_code == ExitCode.OK for s in book.submissions
     )
     raise typer.Exit(int(ExitCode.OK if perfect else ExitCode.WRONG))
+
+
+class ExportFormat(str, Enum):
+    moodle = "moodle"
+    gift = "gift"
+    qti = "qti"
+
+
+@app.command()
+@handled
+def export(
+    template: TemplateArg,
+    count: Annotated[int, typer.Option("--count", "-n", help="How many variants.", min=1, max=1000)] = 10,
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="moodle, gift or qti.")] = ExportFormat.moodle,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the first variant (then +1, +2, ...).", min=0)] = 1,
+    blanks: Annotated[Blanks | None, typer.Option("--blanks", "-b", help="Which cells to ask.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="qti: the folder for one item file per variant.")
+    ] = None,
+    problems_dir: ProblemsDir = None,
+) -> None:
+    """Export variants as a question pool: Moodle XML (cloze), GIFT or QTI 2.1."""
+    from . import api, lms
+
+    dirs = _dirs(problems_dir)
+    sheets = [api.generate(template, seed + k, None, blanks.value if blanks else None, dirs) for k in range(count)]
+    for warning in lms.zero_answer_warnings(sheets, fmt.value):
+        _note(f"warning: {warning}")
+    if fmt is ExportFormat.moodle:
+        print(lms.moodle_xml(sheets), end="")
+    elif fmt is ExportFormat.gift:
+        print(lms.gift(sheets), end="")
+    else:
+        if out is None:
+            raise NnhandError("QTI items are one file each", where="--out", fix="Give --out DIR for the item files")
+        from .classroom import write_folder
+
+        write_folder(out, {f"{s.variant.replace('#', '-').replace('@', '-')}.xml": x
+                           for s, x in zip(sheets, lms.qti21(sheets))}, force=False)  # fmt: skip
+        _note(f"{count} QTI 2.1 items written to {out}/")
 
 
 class Shell(str, Enum):
