@@ -29,13 +29,12 @@ from ._version import __version__
 from .answers import parse_answer_text
 from .engine import Problem, Variant, generate, givens_digest, read_given
 from .errors import AnswerFileError, GivensError, NnhandError
-from .grading import Report, grade_sheet, read_answers
+from .grading import Report, givens_difference, grade_sheet, read_answers
 from .keys import key_data
-from .reading import CellError, cell_name, read_grid
+from .reading import CellError, read_grid
 from .resources import find_template
 from .sheet import Sheet, make_sheet
 from .template import Template, load_template, template_from_text
-from .values import format_number
 
 MANIFEST_SCHEMA = "nnhand-manifest"
 MANIFEST_VERSION = 1
@@ -466,24 +465,7 @@ def _tampering(sheet: Sheet, data: Mapping[str, Any], where: str) -> str | None:
     givens = data.get("givens")
     if not isinstance(givens, Mapping):
         return "the givens were removed"
-    problem = sheet.problem
-    for name, expected in problem.givens.items():
-        if name not in givens:
-            return f"the given {name} was removed"
-        try:
-            written = read_given(problem.template, name, givens[name], problem.shapes[name], f"{where}: givens")
-        except (CellError, GivensError):
-            return f"the given {name} was changed"
-        if not np.array_equal(written.astype(object), expected.astype(object)):
-            i, j = (int(v) for v in np.argwhere(written.astype(object) != expected.astype(object))[0])
-            return (
-                f"the given {cell_name(name, problem.shapes[name], i, j)} was changed "
-                f"({format_number(expected[i, j])} → {format_number(written[i, j])})"
-            )
-    extra = [k for k in givens if k not in problem.givens]
-    if extra:
-        return f"an unknown given {extra[0]} was added"
-    return None
+    return givens_difference(sheet.problem, givens, where)
 
 
 # ----------------------------------------------------------------------------- outputs

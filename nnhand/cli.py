@@ -140,6 +140,10 @@ SeedOpt = Annotated[
     int | None,
     typer.Option("--seed", "-s", help="Seed of the variant; omitted: a fresh one, printed.", min=0, metavar="N"),
 ]
+BlanksOpt = Annotated[
+    Blanks | None,
+    typer.Option("--blanks", "-b", help="Which cells are blank: all, layer, one or none (default: the template's)."),
+]
 ParamOpt = Annotated[
     list[str] | None,
     typer.Option("--param", "-p", help="Change a size, e.g. --param n_hidden=5; repeatable.", metavar="NAME=N"),
@@ -221,9 +225,7 @@ def gen(
     template: TemplateArg,
     seed: SeedOpt = None,
     param: ParamOpt = None,
-    blanks: Annotated[
-        Blanks | None, typer.Option("--blanks", "-b", help="Which cells to blank (default: the template's).")
-    ] = None,
+    blanks: BlanksOpt = None,
     answers: Annotated[
         Path | None, typer.Option("--answers", "-a", help="Also write an answer file to fill in.", metavar="FILE")
     ] = None,
@@ -398,9 +400,7 @@ def practice(
     template: TemplateArg,
     seed: SeedOpt = None,
     param: ParamOpt = None,
-    blanks: Annotated[
-        Blanks | None, typer.Option("--blanks", "-b", help="Which cells to ask (default: the template's).")
-    ] = None,
+    blanks: BlanksOpt = None,
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Practise at the prompt: type each blank cell (or a whole row), ? for a hint, s to skip, q to quit."""
@@ -477,7 +477,7 @@ def worksheet(
     fmt: Annotated[
         list[PrintFormat] | None, typer.Option("--format", "-f", help="html, md or pdf; repeatable (default html).")
     ] = None,
-    blanks: Annotated[Blanks | None, typer.Option("--blanks", "-b", help="Blank pattern for every sheet.")] = None,
+    blanks: BlanksOpt = None,
     secret_file: Annotated[
         Path | None, typer.Option("--secret-file", help="File holding the secret (else NNHAND_SECRET).", metavar="FILE")
     ] = None,
@@ -581,7 +581,7 @@ def export(
     count: Annotated[int, typer.Option("--count", "-n", help="How many variants.", min=1, max=1000)] = 10,
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="moodle, gift or qti.")] = ExportFormat.moodle,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the first variant (then +1, +2, ...).", min=0)] = 1,
-    blanks: Annotated[Blanks | None, typer.Option("--blanks", "-b", help="Which cells to ask.")] = None,
+    blanks: BlanksOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="qti: the folder for one item file per variant.")
     ] = None,

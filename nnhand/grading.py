@@ -230,30 +230,33 @@ def read_answers(sheet: Sheet, answers: Mapping[str, Any], where: str) -> dict[s
     return readings
 
 
-def _compare_givens(problem: Problem, givens: Mapping[str, Any], where: str) -> None:
+def givens_difference(problem: Problem, givens: Mapping[str, Any], where: str) -> str | None:
+    """How the givens a file carries differ from the instance's (the first difference), or None."""
     for name, expected in problem.givens.items():
         if name not in givens:
-            raise AnswerFileError(
-                f"the given '{name}' is missing",
-                where=f"{where}: givens",
-                fix="Keep the givens as the sheet printed them",
-            )
+            return f"the given {name} was removed"
         try:
             written = read_given(problem.template, name, givens[name], problem.shapes[name], f"{where}: givens")
         except (CellError, GivensError) as exc:
-            raise AnswerFileError(exc.message, where=exc.where) from None
+            return f"the given {name} was changed ({exc.message})"
         if not np.array_equal(written.astype(object), expected.astype(object)):
-            diff = np.argwhere(written.astype(object) != expected.astype(object))[0]
-            cell = cell_name(name, problem.shapes[name], int(diff[0]), int(diff[1]))
-            raise AnswerFileError(
-                f"the givens differ from {problem.variant} at {cell} "
-                f"({format_number(written[tuple(diff)])} instead of {format_number(expected[tuple(diff)])})",
-                where=where,
-                fix="Restore the givens the sheet printed, or pass --trust-givens to grade against the file's numbers",
+            i, j = (int(v) for v in np.argwhere(written.astype(object) != expected.astype(object))[0])
+            return (
+                f"the given {cell_name(name, problem.shapes[name], i, j)} was changed "
+                f"({format_number(expected[i, j])} → {format_number(written[i, j])})"
             )
-    unknown = [k for k in givens if k not in problem.givens]
-    if unknown:
-        raise AnswerFileError(f"unknown given '{unknown[0]}'", where=f"{where}: givens")
+    extra = [k for k in givens if k not in problem.givens]
+    return f"an unknown given {extra[0]} was added" if extra else None
+
+
+def _compare_givens(problem: Problem, givens: Mapping[str, Any], where: str) -> None:
+    difference = givens_difference(problem, givens, where)
+    if difference:
+        raise AnswerFileError(
+            f"the givens differ from {problem.variant}: {difference}",
+            where=where,
+            fix="Restore the givens the sheet printed, or pass --trust-givens to grade against the file's numbers",
+        )
 
 
 def tolerance(decimals: int | None) -> Fraction:
