@@ -51,7 +51,7 @@ def answer_file_data(sheet: Sheet, student: str | None = None) -> dict[str, Any]
             for i in range(value.shape[0])
         ]
         answers[step.name] = _shaped(cells, sheet.shape(step.name))
-    data: dict[str, Any] = {"variant": str(problem.variant), "blanks": sheet.policy}
+    data: dict[str, Any] = {"variant": sheet.variant, "blanks": sheet.policy}
     if student:
         data["student"] = student
     data["givens"] = problem.nested_givens()

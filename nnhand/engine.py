@@ -13,7 +13,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from . import ops
 from .errors import ConstraintError, EvaluationError, GivensError, TemplateError, ValueRangeError, VariantError
-from .template import Template
+from .template import BLANK_POLICIES, Template
 from .values import (
     Shape,
     constant,
@@ -40,17 +40,28 @@ MAX_CANDIDATES = 20_000  # draws before a template's constraints are declared un
 MAX_SEED = 2**63 - 1
 FRESH_SEED_BELOW = 1_000_000  # fresh seeds stay short enough to read out and type
 
+TOKEN_LENGTH = 10  # a sealed variant's token: 50 bits of base32, too many to guess or enumerate
+TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 _VARIANT = re.compile(
-    r"^(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)@(?P<version>\d+)#(?:(?P<seed>\d+)|givens-(?P<digest>[0-9a-f]{8}))"
-    r"(?P<params>(?:,[A-Za-z][A-Za-z0-9_]*=\d+)*)$"
+    r"^(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)@(?P<version>\d+)#"
+    r"(?:(?P<seed>\d+)|givens-(?P<digest>[0-9a-f]{8})|sealed-(?P<token>[a-z2-7]{" + str(TOKEN_LENGTH) + r"}))"
+    r"(?P<params>(?:,[A-Za-z][A-Za-z0-9_]*=\d+)*)(?:,blanks=(?P<blanks>[a-z]+))?$"
 )
 
 
 @dataclass(frozen=True)
 class Variant:
-    """`<template>@<version>#<seed>`, or `#givens-<digest>` for instructor-supplied numbers.
+    """Which exercise a sheet is: `<template>@<version>#<source>[,name=value...][,blanks=P]`.
 
-    Non-default params follow as `,name=value` so that the id alone rebuilds the instance.
+    The source is one of
+    - a seed (`#4821`): anyone can rebuild the instance, and its key, from the id;
+    - `givens-<digest>`: numbers a person supplied; the digest lets `check` see they are intact;
+    - `sealed-<token>`: a class variant. The token is opaque (drawn from the instructor's
+      secret or fresh randomness); only the instructor's manifest maps it to its seed, so
+      the id on a student's sheet does not lead to anyone's key.
+    Non-default params follow as `,name=value` so that the id alone rebuilds the instance, and
+    a blank pattern other than the template's default as `,blanks=one`: what is asked is part
+    of the id, never a separate line a student could edit.
     """
 
     template: str
@@ -58,11 +69,27 @@ class Variant:
     seed: int | None = None
     digest: str | None = None
     params: tuple[tuple[str, int], ...] = ()
+    token: str | None = None
+    blanks: str | None = None  # the sheet's blank pattern, when not the template's default
 
     def __str__(self) -> str:
-        source = str(self.seed) if self.seed is not None else f"givens-{self.digest}"
+        if self.token is not None:
+            source = f"sealed-{self.token}"
+        else:
+            source = str(self.seed) if self.seed is not None else f"givens-{self.digest}"
         extra = "".join(f",{k}={v}" for k, v in self.params)
+        if self.blanks:
+            extra += f",blanks={self.blanks}"
         return f"{self.template}@{self.version}#{source}{extra}"
+
+    @property
+    def instance(self) -> Variant:
+        """The id of the instance alone (without the sheet's blank pattern)."""
+        return replace(self, blanks=None) if self.blanks else self
+
+    def sealed(self, token: str) -> Variant:
+        """The same instance under an opaque token in place of its seed."""
+        return replace(self, seed=None, digest=None, token=token)
 
     @classmethod
     def parse(cls, text: Any, where: str = "variant") -> Variant:
@@ -77,7 +104,14 @@ class Variant:
         seed = int(match["seed"]) if match["seed"] is not None else None
         if seed is not None and seed > MAX_SEED:
             raise VariantError(f"the seed in '{text}' is too large", where=where)
-        return cls(match["id"], int(match["version"]), seed, match["digest"], params)
+        if len(match["version"]) > 7 or any(v > 10**6 for _, v in params):
+            raise VariantError(f"'{text}' holds a number too large for a variant id", where=where)
+        blanks = match["blanks"]
+        if blanks is not None and blanks not in BLANK_POLICIES:
+            raise VariantError(
+                f"'{blanks}' in '{text}' is not a blank pattern", where=where, fix=f"Use {', '.join(BLANK_POLICIES)}"
+            )
+        return cls(match["id"], int(match["version"]), seed, match["digest"], params, match["token"], blanks)
 
 
 @dataclass
@@ -509,6 +543,11 @@ def rebuild(template: Template, variant: Variant, givens: Mapping[str, Any] | No
     if givens is None:
         raise VariantError(f"{variant} was built from givens, and none are given", where=where or "variant")
     problem = solve(template, givens, params, where=f"{where}: givens" if where else "givens")
+    if variant.token is not None:
+        # A sealed class variant: only the instructor's manifest knows its seed, so a file is
+        # solved from the givens it carries (`grade` compares them with the manifest).
+        problem.variant = variant.instance
+        return problem
     if problem.variant.digest != variant.digest:
         raise VariantError(
             f"the givens do not match the digest in {variant}",

@@ -166,10 +166,10 @@ def layout(page: Page) -> Layout:
     worked = []
     if page.key and page.worked:
         worked = [(s.label, list(page.worked[s.name])) for s in template.steps if s.name in page.worked]
-    footer = "" if page.key else f"{sheet.blank_count()} blank cells ({sheet.policy}). Variant {problem.variant}."
+    footer = "" if page.key else f"{sheet.blank_count()} blank cells ({sheet.policy}). Variant {sheet.variant}."
     return Layout(
         title=template.title,
-        variant=str(problem.variant),
+        variant=str(problem.variant.instance) if page.key else sheet.variant,
         student=page.student,
         key=page.key,
         summary=template.summary or "",

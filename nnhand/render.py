@@ -164,7 +164,7 @@ def sheet_renderable(sheet: Sheet, *, key: bool = False, exact: bool = False) ->
     template = problem.template
     parts: list[RenderableType] = []
     heading = Text(f"{template.title}", style="bold")
-    heading.append(f"   {problem.variant}", style="")
+    heading.append(f"   {problem.variant.instance if key else sheet.variant}", style="")
     if key:
         heading.append("   ANSWER KEY", style="bold")
     parts.append(heading)
@@ -231,7 +231,7 @@ def sheet_renderable(sheet: Sheet, *, key: bool = False, exact: bool = False) ->
         )
     parts.append(SideBySide(step_tables))
     if not key:
-        parts.append(Text(f"{sheet.blank_count()} blank cells ({sheet.policy}). Variant {problem.variant}."))
+        parts.append(Text(f"{sheet.blank_count()} blank cells ({sheet.policy}). Variant {sheet.variant}."))
     return Group(*parts)
 
 

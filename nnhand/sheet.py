@@ -12,7 +12,7 @@ same variant id always blanks the same cells.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,7 +32,11 @@ class Sheet:
 
     @property
     def variant(self) -> str:
-        return str(self.problem.variant)
+        """The sheet's id: the instance's variant, with the blank pattern if not the default."""
+        variant = self.problem.variant.instance
+        if self.policy != self.problem.template.blanks_default:
+            variant = replace(variant, blanks=self.policy)
+        return str(variant)
 
     def asked(self) -> Iterator[Step]:
         return (s for s in self.problem.template.steps if s.asked)
@@ -84,7 +88,10 @@ def make_sheet(problem: Problem, policy: str | None = None) -> Sheet:
 
 
 def _variant_number(problem: Problem) -> int:
+    """What the blank choices are seeded from: public in the id, so `check` finds the same cells."""
     variant = problem.variant
     if variant.seed is not None:
         return variant.seed
+    if variant.token is not None:
+        return int.from_bytes(variant.token.encode(), "big")
     return int(variant.digest or "0", 16)
