@@ -8,6 +8,7 @@ live here too, so a template stays data.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import EvaluationError, ValueRangeError
-from .values import normalize, to_fractions
+from .values import INT_LIMIT, MAX_DIGITS, MAX_INNER, normalize, to_fractions
 
 Array = np.ndarray
 
@@ -58,14 +59,36 @@ def register(name: str | None = None) -> Callable[[Callable[..., Any]], Callable
 
 
 def _int_arg(value: Any, what: str) -> int:
-    """A scalar argument (a literal or a param) as a Python int."""
+    """A scalar argument (a literal or a param) as a Python int within ±INT_LIMIT."""
     arr = np.asarray(value)
     if arr.size != 1:
         raise EvaluationError(f"{what} must be a single whole number")
-    item = arr.reshape(-1)[0]
+    item = arr.reshape(-1).tolist()[0]
+    if isinstance(item, float) and not item.is_integer():  # also NaN and ±inf
+        raise EvaluationError(f"{what} must be a whole number, not {item}")
     if isinstance(item, Fraction) and item.denominator != 1:
         raise EvaluationError(f"{what} must be a whole number, not {item}")
-    return int(item)
+    number = int(item)
+    if not -INT_LIMIT <= number <= INT_LIMIT:
+        raise EvaluationError(f"{what} is beyond ±{INT_LIMIT:,}")
+    return number
+
+
+def _size_arg(value: Any, what: str) -> int:
+    """A count of rows or columns an op builds: 1 to MAX_INNER, checked before allocating."""
+    size = _int_arg(value, what)
+    if not 1 <= size <= MAX_INNER:
+        raise EvaluationError(f"{what} must be 1 to {MAX_INNER}, not {size}", fix="A hand exercise has small blocks")
+    return size
+
+
+def _magnitude(arr: Array) -> int:
+    """The largest |cell| of an exact array (0 for none), as a Python int rounded up."""
+    if not arr.size:
+        return 0
+    if arr.dtype.kind in "iub":
+        return max(int(arr.max()), -int(arr.min()))
+    return max(math.ceil(abs(Fraction(v))) for v in arr.ravel().tolist())
 
 
 def _elementwise(arr: Array, fn: Callable[[Any], Any], dtype: Any = object) -> Array:
@@ -82,23 +105,37 @@ def grid(arr: Array) -> str:
 # ----------------------------------------------------------------------------- arithmetic
 
 
-def matmul(a: Array, b: Array) -> Array:
+def matmul(a: Array, b: Array, bounded: bool = False) -> Array:
+    """a @ b; `bounded`: its cells are known to stay within ±INT_LIMIT (expr.static_bound)."""
     if a.shape[-1] != b.shape[-2]:
         raise EvaluationError(
             f"cannot multiply a {grid(a)} matrix by a {grid(b)} matrix: "
             f"the first has {a.shape[-1]} columns, the second {b.shape[-2]} rows"
         )
-    return normalize(a @ b) if (a.dtype == object or b.dtype == object) else a @ b
+    if a.shape[-1] > MAX_INNER:  # int64 cells within ±INT_LIMIT: a sum of MAX_INNER products fits
+        raise EvaluationError(f"a product over {a.shape[-1]} terms: at most {MAX_INNER}")
+    product = a @ b
+    if bounded and product.dtype.kind == "i":
+        return product
+    return normalize(product)  # int64 too: a product beyond ±INT_LIMIT moves to exact Fractions
+
+
+def _finite(result: Array, what: str) -> Array:
+    """A float result, or ValueRangeError where it overflowed or is not a number."""
+    if not np.all(np.isfinite(result)):
+        raise ValueRangeError(f"{what} gives a number too large for a float, or not a number")
+    return result
 
 
 def divide(a: Array, b: Array) -> Array:
     """Exact division: integers give fractions, never floats."""
     if a.dtype.kind == "f" or b.dtype.kind == "f":
-        with np.errstate(divide="raise", invalid="raise"):
+        with np.errstate(divide="raise", invalid="raise", over="ignore"):
             try:
-                return np.asarray(a, dtype=np.float64) / np.asarray(b, dtype=np.float64)
+                quotient = np.asarray(a, dtype=np.float64) / np.asarray(b, dtype=np.float64)
             except FloatingPointError as exc:
                 raise ValueRangeError("division by zero") from exc
+        return _finite(quotient, "a division")
     if np.any(b == 0):
         raise ValueRangeError("division by zero")
     a_exact = to_fractions(a) if a.dtype != object else a
@@ -106,20 +143,35 @@ def divide(a: Array, b: Array) -> Array:
 
 
 def power(base: Array, exponent: Array) -> Array:
-    """base ** exponent with a bounded whole exponent; negative exponents give fractions."""
+    """base ** exponent with a bounded whole exponent; negative exponents give fractions.
+
+    Every bound is checked before any work: |exponent| ≤ MAX_EXPONENT, and a result that
+    could leave int64's exact range is computed with Python integers, or refused when it
+    would have more than MAX_DIGITS digits."""
     if exponent.dtype.kind == "f" or base.dtype.kind == "f":
-        return np.power(np.asarray(base, dtype=np.float64), np.asarray(exponent, dtype=np.float64))
+        with np.errstate(all="ignore"):
+            result = np.power(np.asarray(base, dtype=np.float64), np.asarray(exponent, dtype=np.float64))
+        return _finite(result, "a power (of 0 to a negative exponent, or of a negative number to a fraction)")
     if exponent.dtype == object:
         if any(isinstance(v, Fraction) and v.denominator != 1 for v in exponent.ravel()):
             raise ValueRangeError("exponents must be whole numbers (round the scores first)")
         exponent = normalize(exponent)
-    if exponent.size and int(np.max(np.abs(exponent))) > MAX_EXPONENT:
+    top = _magnitude(exponent)
+    if top > MAX_EXPONENT:
         raise ValueRangeError(f"exponent beyond ±{MAX_EXPONENT}: no one computes that by hand")
-    if base.dtype != object and np.all(exponent >= 0):
+    if base.dtype != object and np.all(exponent >= 0) and _magnitude(base) ** top <= INT_LIMIT:
         return np.power(base.astype(np.int64), exponent.astype(np.int64))
     b, e = np.broadcast_arrays(base, exponent)
+    cells = []
+    for x, y in zip(b.ravel().tolist(), e.ravel().tolist()):
+        x = Fraction(x)
+        if x == 0 and y < 0:
+            raise ValueRangeError("0 to a negative power (a division by zero)")
+        if max(abs(x.numerator), x.denominator).bit_length() * abs(y) > MAX_DIGITS * 10 // 3 + 4:
+            raise ValueRangeError(f"{x} ** {y} has more than {MAX_DIGITS} digits: beyond what nnhand computes exactly")
+        cells.append(x ** int(y))
     out = np.empty(b.shape, dtype=object)
-    out.ravel()[:] = [Fraction(x) ** int(y) for x, y in zip(b.ravel().tolist(), e.ravel().tolist())]
+    out.ravel()[:] = cells
     return normalize(out)
 
 
@@ -143,7 +195,8 @@ def step(x: Array) -> Array:
 @register()
 def sigmoid(x: Array) -> Array:
     """σ(x) = 1 / (1 + e^-x); declare rounding to 2 decimals to read it off the sigmoid table."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+    with np.errstate(over="ignore"):  # e^-x overflows for x below -709: σ is then 0, exactly as a float says
+        return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
 @register()
@@ -155,13 +208,16 @@ def tanh(x: Array) -> Array:
 @register()
 def exp(x: Array) -> Array:
     """e^x (floats; declare a rounding). Hand exercises usually use 3**x instead."""
-    return np.exp(np.asarray(x, dtype=np.float64))
+    with np.errstate(over="ignore"):
+        return _finite(np.exp(np.asarray(x, dtype=np.float64)), "e^x")
 
 
 @register()
 def sqrt(x: Array) -> Array:
     """√x: exact for perfect squares, else a float (declare a rounding)."""
-    if x.dtype.kind in "iu" and np.all(x >= 0):
+    if np.any(x < 0):
+        raise ValueRangeError("the square root of a negative number")
+    if x.dtype.kind in "iu":
         roots = np.rint(np.sqrt(x)).astype(np.int64)
         if np.array_equal(roots * roots, x):
             return roots
@@ -220,11 +276,46 @@ def argmax(x: Array) -> Array:
     return (np.argmax(x, axis=-2)[..., None, :] + 1).astype(np.int64)
 
 
+# Ops whose result is a choice rather than a formula of their inputs, by what decides it: the
+# row of a column's largest value, the sign of a cell (the ReLU mask, a dropout keep), the
+# interval of a cumulative distribution a random number falls in. Where a step calls one, a
+# tie (two largest values, an exact 0, r on a boundary) makes two answers right while the key
+# names one; every template must rule that out with a margin (for a maximum: unique_max), and
+# tests/test_ties.py finds the templates from this table. Routing with capacity is not here:
+# given the routes, the count in token order decides, and a count cannot tie.
+DECIDING_OPS = {"argmax": "maximum", "step": "sign", "sample": "threshold"}
+
+
 @register()
-def argmax_ties(x: Array) -> Array:
-    """1 where a column's largest value appears more than once, else 0 (1 x cols)."""
-    top = np.max(x, axis=-2, keepdims=True)
-    return (np.sum(x == top, axis=-2, keepdims=True) > 1).astype(np.int64)
+def unique_max(x: Array, margin: Any) -> Array:
+    """True for each column whose largest value beats every other by at least margin (1 x cols).
+
+    The constraint behind every argmax that decides something: with a margin m > 0 the row
+    argmax names is the only largest one, and moving each cell by less than m/2 (a rounding,
+    the grader's tolerance) cannot make another row the largest. Columns are examples or
+    tokens, as argmax reads them; a column of one row is always True.
+    """
+    gap = _positive_number(margin, "the margin of unique_max")
+    lead_shape = (*x.shape[:-2], 1, x.shape[-1])
+    if x.shape[-2] < 2:
+        return np.ones(lead_shape, dtype=bool)
+    ordered = np.sort(x, axis=-2)  # ascending down each column (Fractions sort exactly)
+    lead = ordered[..., -1:, :] - ordered[..., -2:-1, :]  # largest minus runner-up
+    whole = lead.dtype.kind in "iu" and gap.denominator == 1  # integer scores: stay in int64
+    return np.asarray(lead >= (int(gap) if whole else gap), dtype=bool).reshape(lead_shape)
+
+
+def _positive_number(value: Any, what: str) -> Fraction:
+    """A scalar argument (a literal such as 0.5, or a param) as an exact positive number."""
+    arr = np.asarray(value)
+    if arr.size != 1 or arr.dtype.kind not in "iufO" or (arr.dtype.kind == "f" and not np.all(np.isfinite(arr))):
+        raise EvaluationError(f"{what} must be a single finite number", fix="Write a literal such as 1 or 0.5")
+    number = Fraction(arr.reshape(-1).tolist()[0])
+    if number <= 0:
+        raise EvaluationError(
+            f"{what} must be above 0, not {number}", fix="A margin of 0 lets two rows tie: write 1, or 0.5"
+        )
+    return number
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -266,6 +357,8 @@ def hstack(*parts: Array) -> Array:
 def _stack(parts: tuple[Array, ...], axis: int) -> Array:
     if not parts:
         raise EvaluationError("nothing to stack")
+    if sum(p.shape[axis] for p in parts) > MAX_INNER:
+        raise EvaluationError(f"stacking gives more than {MAX_INNER} {'rows' if axis == -2 else 'columns'}")
     batch = max(p.shape[0] for p in parts)
     parts = tuple(np.broadcast_to(p, (batch, *p.shape[1:])) for p in parts)
     other = -1 if axis == -2 else -2
@@ -278,13 +371,13 @@ def _stack(parts: tuple[Array, ...], axis: int) -> Array:
 @register()
 def ones(rows: Any, cols: Any = 1) -> Array:
     """A rows x cols block of ones."""
-    return np.ones((1, _int_arg(rows, "rows"), _int_arg(cols, "cols")), dtype=np.int64)
+    return np.ones((1, _size_arg(rows, "rows"), _size_arg(cols, "cols")), dtype=np.int64)
 
 
 @register()
 def zeros(rows: Any, cols: Any = 1) -> Array:
     """A rows x cols block of zeros."""
-    return np.zeros((1, _int_arg(rows, "rows"), _int_arg(cols, "cols")), dtype=np.int64)
+    return np.zeros((1, _size_arg(rows, "rows"), _size_arg(cols, "cols")), dtype=np.int64)
 
 
 @register()
