@@ -16,6 +16,7 @@ non-negative. A template names a preset or writes its own:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -37,6 +38,10 @@ PRESETS: dict[str, dict[int, float]] = {
     "signs": {-1: 1, 1: 1},
 }
 STRUCTURED = ("onehot",)
+MAX_VALUE = 10**6  # the largest magnitude a template may write (a literal in an expression too)
+MAX_DECIMALS = 4
+MAX_WEIGHT = 10**9  # relative weights; beyond this a weight is a typo
+MAX_RANGE = 1000
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,16 @@ class Distribution:
             return out
         raise AssertionError(self.kind)
 
+    def magnitude(self) -> int:
+        """A bound on |every cell| it draws (whole, rounded up): what expr.static_bound starts from."""
+        if self.kind == "range":
+            return -(-max(abs(self.low), abs(self.high)) // self.scale)
+        if self.kind in ("simplex", "onehot"):
+            return 1
+        cells = {"set": self.values, "fixed": self.fixed, "phrases": self.phrases}[self.kind]
+        assert cells is not None
+        return max((int(abs(Fraction(v)).__ceil__()) for v in np.asarray(cells).ravel().tolist()), default=0)
+
     def typical(self, size: tuple[int, int, int]) -> np.ndarray:
         """A deterministic stand-in value (all ones, or the fixed value) for checking shapes."""
         if self.kind == "fixed":
@@ -129,10 +144,8 @@ def _weighted(table: Mapping[Any, Any], where: str, preset: str | None = None) -
     weights = []
     for value, weight in table.items():
         v = _exact_value(value, where)
-        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
-            raise TemplateError(f"the weight of {value} must be a number ≥ 0, got {weight!r}", where=where)
         values.append(v)
-        weights.append(float(weight))
+        weights.append(_weight(weight, v, where))
     total = sum(weights)
     if not values or total <= 0:
         raise TemplateError("a weighted set needs at least one value with a positive weight", where=where)
@@ -146,16 +159,45 @@ def _weighted(table: Mapping[Any, Any], where: str, preset: str | None = None) -
     return Distribution("set", values=array, cdf=cdf, preset=preset)
 
 
+def _weight(weight: Any, value: Fraction, where: str) -> float:
+    """A relative weight: a finite number from 0 to MAX_WEIGHT."""
+    shown = _shown(value)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        raise TemplateError(f"the weight of {shown} must be a number ≥ 0, got {_shown(weight)}", where=where)
+    if isinstance(weight, float) and not math.isfinite(weight):
+        raise TemplateError(f"the weight of {shown} is {weight}: weights are finite numbers", where=where)
+    if not 0 <= weight <= MAX_WEIGHT:
+        raise TemplateError(
+            f"the weight of {shown} must be from 0 to {MAX_WEIGHT:.0e}, got {_shown(weight)}", where=where
+        )
+    return float(weight)
+
+
+def _shown(value: Any) -> str:
+    """A value for a message, cut short (a 4,000-digit number stays readable)."""
+    text = format(value, "g") if isinstance(value, float) else str(value)
+    return text if len(text) <= 24 else text[:20] + "..."
+
+
 def _exact_value(value: Any, where: str) -> Fraction:
-    """A whole number or a short decimal (0.25) from a template, exactly."""
-    if isinstance(value, bool):
-        raise TemplateError(f"'{value}' is not a number", where=where)
+    """A whole number or a short decimal (0.25) from a template, exactly, within ±MAX_VALUE."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Fraction)):
+        raise TemplateError(f"{_shown(value)} is not a number", where=where, fix="Write 1, -2 or 0.25")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise TemplateError(f"'{value}' is not a finite number", where=where, fix="Write 1, -2 or 0.25")
+    if isinstance(value, str) and len(value) > 40:
+        if value.strip().lstrip("+-").isdigit():  # safeio keeps a >4,300-digit integer as its text
+            raise TemplateError(f"{_shown(value)} is too large for a hand exercise", where=where)
+        raise TemplateError(f"'{_shown(value)}' is not a short number", where=where)
     try:
-        exact = Fraction(repr(value)) if isinstance(value, float) else Fraction(str(value).strip())
+        # repr: a float such as 0.1 means the decimal the template wrote, not its binary neighbour
+        exact = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
     except (ValueError, ZeroDivisionError):
-        raise TemplateError(f"'{value}' is not a number", where=where) from None
-    if exact.denominator > 10**4:
-        raise TemplateError(f"'{value}' has more than 4 decimals", where=where)
+        raise TemplateError(f"'{_shown(value)}' is not a number", where=where) from None
+    if abs(exact) > MAX_VALUE:
+        raise TemplateError(f"{_shown(value)} is too large for a hand exercise (beyond ±{MAX_VALUE:,})", where=where)
+    if exact.denominator > 10**MAX_DECIMALS:
+        raise TemplateError(f"'{_shown(value)}' has more than {MAX_DECIMALS} decimals", where=where)
     return exact
 
 
@@ -188,20 +230,21 @@ def parse_distribution(spec: Any, where: str) -> Distribution:
             return _weighted(PRESETS[spec], where, preset=spec)
         if spec == "onehot":
             return Distribution("onehot", preset=spec)
-        raise TemplateError(f"unknown distribution '{spec}'", where=where, fix=f"Use {forms}")
+        raise TemplateError(f"unknown distribution '{_shown(spec)}'", where=where, fix=f"Use {forms}")
     if isinstance(spec, Mapping) and len(spec) == 1:
         ((kind, arg),) = spec.items()
         if kind == "range":
-            if (
-                not isinstance(arg, list)
-                or len(arg) != 2
-                or not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in arg)
-                or arg[0] > arg[1]
-            ):
-                raise TemplateError("range takes [lo, hi], two numbers with lo ≤ hi", where=where)
-            if max(abs(arg[0]), abs(arg[1])) > 1000:
-                raise TemplateError("range beyond ±1000: not a hand exercise", where=where)
+            usage = "range takes [lo, hi], two finite numbers with lo ≤ hi"
+            if not isinstance(arg, list) or len(arg) != 2:
+                raise TemplateError(usage, where=where)
+            for a in arg:
+                if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a):
+                    raise TemplateError(f"{usage}, not {_shown(a)}", where=where)
+                if abs(a) > MAX_RANGE:
+                    raise TemplateError(f"range beyond ±{MAX_RANGE}: not a hand exercise", where=where)
             low, high = (_exact_value(a, where) for a in arg)
+            if low > high:
+                raise TemplateError(usage, where=where)
             scale = max(low.denominator, high.denominator)
             if scale == 1:
                 return Distribution("range", low=int(low), high=int(high))
@@ -213,27 +256,37 @@ def parse_distribution(spec: Any, where: str) -> Distribution:
             return _weighted(arg, where)
         if kind == "values":
             if not isinstance(arg, list) or not arg:
-                raise TemplateError("values takes a non-empty list of whole numbers", where=where)
-            return _weighted({v: 1 for v in arg}, where)
+                raise TemplateError("values takes a non-empty list of numbers", where=where)
+            exact = [_exact_value(v, where) for v in arg]
+            return _weighted({v: exact.count(v) for v in dict.fromkeys(exact)}, where)
         if kind == "simplex":
             if not isinstance(arg, int) or isinstance(arg, bool) or not 1 <= arg <= 100:
                 raise TemplateError("simplex takes the number of parts, e.g. 10 for tenths", where=where)
             return Distribution("simplex", parts=arg)
-    raise TemplateError(f"cannot read the distribution {spec!r}", where=where, fix=f"Use {forms}")
+    raise TemplateError(f"cannot read the distribution {_shown(repr(spec))}", where=where, fix=f"Use {forms}")
 
 
 def fixed_distribution(value: Any, where: str) -> Distribution:
-    """`fixed: 0` (every cell) or `fixed: [[...]]` (the whole value)."""
-    from .values import to_fractions
-
-    try:
-        arr = np.array(value)
-    except ValueError:
-        raise TemplateError("fixed takes a number or a rectangular list of numbers", where=where) from None
-    if arr.dtype.kind not in "iuf" or arr.ndim > 2:
-        raise TemplateError("fixed takes a number or a rectangular list of numbers", where=where)
-    if arr.dtype.kind == "f":
-        arr = to_fractions(np.array([Fraction(repr(float(v))) for v in arr.ravel()], dtype=object)).reshape(arr.shape)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    return Distribution("fixed", fixed=arr.astype(np.int64) if arr.dtype.kind in "iu" else arr)
+    """`fixed: 0` (every cell), `fixed: [1, 2]` (a vector) or `fixed: [[...]]` (a matrix)."""
+    usage = "fixed takes a number, a list of numbers or a list of rows of numbers"
+    if isinstance(value, list):
+        if not value or len(value) > 16 * 16:
+            raise TemplateError(usage, where=where)
+        if all(isinstance(row, list) for row in value):
+            if len({len(row) for row in value}) != 1 or not value[0] or len(value) * len(value[0]) > 16 * 16:
+                raise TemplateError(f"{usage} (every row as long)", where=where)
+            rows = [[_exact_value(v, where) for v in row] for row in value]
+        elif any(isinstance(row, (list, dict)) for row in value):
+            raise TemplateError(usage, where=where)
+        else:
+            rows = [[_exact_value(v, where)] for v in value]  # a vector is a column
+    else:
+        rows = [[_exact_value(value, where)]]
+    cells = [v for row in rows for v in row]
+    arr: np.ndarray
+    if all(v.denominator == 1 for v in cells):
+        arr = np.array([[int(v) for v in row] for row in rows], dtype=np.int64)
+    else:
+        arr = np.empty((len(rows), len(rows[0])), dtype=object)
+        arr.ravel()[:] = cells
+    return Distribution("fixed", fixed=arr)

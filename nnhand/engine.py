@@ -23,7 +23,9 @@ from . import ops
 from .errors import ConstraintError, EvaluationError, GivensError, TemplateError, ValueRangeError, VariantError
 from .template import BLANK_POLICIES, Template
 from .values import (
+    WORK,
     Shape,
+    WorkLimitError,
     constant,
     declared_shape,
     format_fraction,
@@ -32,11 +34,19 @@ from .values import (
     nested,
     normalize,
     round_array,
+    spend,
 )
 
 FIRST_BATCH = 8
 MAX_BATCH = 512
 MAX_CANDIDATES = 20_000  # draws before a template's constraints are declared unsatisfiable
+# Work one generate may spend, in units of about a microsecond (values.spend): an exact
+# (Fraction) cell an op makes is 4 units, a NumPy call 1 per thousand cells. A shipped template
+# spends at most about 100,000 to find an instance, and 5 million when no draw meets its
+# constraints (bce-loss, all 20,000 draws); a template from a stranger that computes far more
+# per draw is stopped, deterministically (a seed stops at the same draw on every machine),
+# instead of running on for hours.
+WORK_LIMIT = 10_000_000
 MAX_SEED = 2**63 - 1
 FRESH_SEED_BELOW = 1_000_000  # fresh seeds stay short enough to read out and type
 
@@ -191,31 +201,68 @@ def generate(template: Template, seed: int | None = None, params: Mapping[str, i
     """Sample the instance of `template` that `seed` determines, and solve it."""
     if seed is None:
         seed = fresh_seed()
-    if not 0 <= seed <= MAX_SEED:
-        raise VariantError(f"seed {seed} is out of range", where="--seed", fix=f"Use 0 to {MAX_SEED}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise VariantError(f"seed {str(seed)[:30]} is out of range", where="--seed", fix=f"Use 0 to {MAX_SEED}")
     values = template.resolve_params(params)
     rng = np.random.Generator(np.random.PCG64(seed))
-    plan, shapes, grids, base_env = _prepared(template, values)
+    plan, shapes, grids, base_env, nodes, fixed = _prepared(template, values)
     failures: Counter[str] = Counter()
-    drawn, batch = 0, FIRST_BATCH
-    while drawn < MAX_CANDIDATES:
-        env: dict[str, np.ndarray] = dict(base_env)
-        _draw_givens(template, grids, rng, batch, env)
-        drawn += batch
-        survivors = _run_plan(template, plan, env, batch, failures)
-        if survivors is not None:
-            givens = {name: _pick(survivors[name], 0) for name in template.givens}
-            steps = {s.name: _pick(survivors[s.name], 0) for s in template.steps}
-            exact = _exact_chain(template, base_env, givens, steps)
-            variant = Variant(template.id, template.version, seed=seed, params=_non_default(template, values))
-            return Problem(template, variant, values, givens, steps, exact, _all_shapes(template, shapes, steps))
-        batch = min(batch * 4, MAX_BATCH)
+    drawn, batch = 0, 1 if fixed else FIRST_BATCH
+    token = WORK.set([0, WORK_LIMIT])
+    try:
+        while drawn < (1 if fixed else MAX_CANDIDATES):
+            env: dict[str, np.ndarray] = dict(base_env)
+            _draw_givens(template, grids, rng, batch, env)
+            drawn += batch
+            spend(nodes * (1 + batch // 64))  # NumPy's share: exact cells are counted as they are made
+            survivors = _run_plan(template, plan, env, batch, failures)
+            if survivors is not None:
+                chosen = _first_exact(template, base_env, survivors, failures)
+                if chosen is not None:
+                    givens, steps, exact = chosen
+                    variant = Variant(template.id, template.version, seed=seed, params=_non_default(template, values))
+                    shapes_all = _all_shapes(template, shapes, steps)
+                    return Problem(template, variant, values, givens, steps, exact, shapes_all)
+            batch = min(batch * 4, MAX_BATCH)
+    except WorkLimitError as exc:
+        worst = ", ".join(f"'{why}' rejected {n}" for why, n in failures.most_common(3))
+        raise ConstraintError(
+            f"gave up after {drawn} draws ({worst or 'no draw computed'}): {exc.message}",
+            where=str(template.path),
+            fix=exc.fix,
+        ) from None
+    finally:
+        WORK.reset(token)
     worst = ", ".join(f"'{why}' rejected {n / drawn:.0%}" for why, n in failures.most_common(3))
+    if fixed:
+        raise ConstraintError(
+            f"every given is fixed, and the one instance they make fails ({worst or 'it does not compute'})",
+            where=str(template.path),
+            fix="Change the fixed values, or draw some givens from a dist",
+        )
     raise ConstraintError(
         f"no instance out of {drawn} draws meets the constraints ({worst or 'every draw failed'})",
         where=str(template.path),
         fix="Relax the constraints or widen the distributions",
     )
+
+
+def _first_exact(
+    template: Template, base_env: Mapping[str, np.ndarray], survivors: Mapping[str, np.ndarray], failures: Counter[str]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+    """The first surviving candidate whose exact chain computes (it may not, behind a rounding:
+    a third squared again and again grows beyond MAX_DIGITS digits): givens, steps, exact."""
+    i = 0
+    while True:
+        givens = {name: _pick(survivors[name], i) for name in template.givens}
+        steps = {s.name: _pick(survivors[s.name], i) for s in template.steps}
+        try:
+            return givens, steps, _exact_chain(template, base_env, givens, steps)
+        except ValueRangeError as exc:
+            failures[exc.message] += 1
+        i += 1
+        if i >= max(v.shape[0] for v in survivors.values()):
+            return None
 
 
 def _draw_givens(
@@ -255,17 +302,27 @@ def _all_shapes(
 
 def _prepared(
     template: Template, values: Mapping[str, int]
-) -> tuple[Plan, dict[str, Shape], dict[str, tuple[int, int]], dict[str, np.ndarray]]:
-    """What sampling needs for these params, worked out once per template and params."""
+) -> tuple[Plan, dict[str, Shape], dict[str, tuple[int, int]], dict[str, np.ndarray], int, bool]:
+    """What sampling needs for these params, worked out once per template and params: the plan,
+    the givens' shapes and grids, the params as arrays, the work of one pass of the plan, and
+    whether every given is fixed (then there is one instance: drawing again would only repeat
+    the verdict)."""
     key = ("sampling", tuple(sorted(values.items())))
     cached = template.cache.get(key)
     if cached is None:
         shapes = template.given_shapes(values)
         grids = {name: grid_shape(shapes[name]) for name in template.givens}
         base_env = {k: constant(v) for k, v in values.items()}
-        cached = (_plan(template), shapes, grids, base_env)
+        plan = _plan(template)
+        fixed = all(g.dist.kind == "fixed" for g in template.givens.values())
+        cached = (plan, shapes, grids, base_env, _plan_nodes(plan), fixed)
         template.cache[key] = cached
     return cached
+
+
+def _plan_nodes(plan: Plan) -> int:
+    """The work of one pass of a plan, in syntax-tree nodes (about one NumPy call each)."""
+    return sum(item.expr.nodes if kind == "step" else item.nodes for kind, item in plan)
 
 
 def _pick(batch: np.ndarray, i: int) -> np.ndarray:
@@ -279,6 +336,8 @@ class Check:
     why: str
     needs: frozenset[str]  # the givens and steps it reads
     test: Callable[[Mapping[str, np.ndarray]], np.ndarray]
+    key: str = ""  # where a template wrote it (constraints[2].expr), for errors
+    nodes: int = 3  # the work of one evaluation, as Expr.nodes
 
 
 # A plan interleaves steps and checks: each check runs as soon as what it reads exists,
@@ -350,8 +409,9 @@ def _checks(template: Template) -> list[Check]:
                     functools.partial(_alive_columns, s.name),
                 )
             )
-    for c in template.constraints:
-        checks.append(Check(c.why, c.expr.names, c.expr))
+    for i, c in enumerate(template.constraints, start=1):
+        test = c.expr.fast or c.expr  # candidates come from the template's distributions: bounds hold
+        checks.append(Check(c.why, c.expr.names, test, f"constraints[{i}].expr", c.expr.nodes))
     return checks
 
 
@@ -372,19 +432,34 @@ def _run_plan(
 ) -> dict[str, np.ndarray] | None:
     """Solve and check a batch of candidates; the surviving candidates' values, or None."""
     for kind, item in plan:
-        if kind == "step":
-            try:
-                env[item.name] = _step_value(template, item, env)
-            except ValueRangeError:
-                if batch == 1:
-                    failures["the steps can be computed"] += 1
-                    return None
+        try:
+            result = _step_value(template, item, env, fast=True) if kind == "step" else item.test(env)
+        except ValueRangeError as exc:  # some candidate's values break an op (a division by zero)
+            if batch == 1:
+                failures[_reason(kind, item, exc)] += 1
+                return None
+            # Find the candidates that break it, one by one for this item only, and go on with
+            # the others as a batch: the survivors, in order, are those a candidate-by-candidate
+            # run would keep, so a seed still gives the same instance.
+            passed = _computable(template, kind, item, env, batch, failures)
+            kept = int(np.count_nonzero(passed))
+            if kept == 0:
+                return None
+            if kept == batch:  # no single candidate breaks it, only the batch: judge them singly
                 return _one_by_one(template, plan, env, batch, failures)
+            _keep(env, passed, batch)
+            batch = kept
+            result = _apply(template, kind, item, env)
+        except EvaluationError as exc:  # a check whose shapes do not fit (steps raise TemplateError)
+            raise TemplateError(exc.message, where=f"{template.path}: {item.key or item.why}", fix=exc.fix) from None
+        if kind == "step":
+            env[item.name] = result
             continue
-        result = item.test(env)
         if result.ndim == 3 and result.shape[1:] != (1, 1):
             result = ops.all_(result)
         passed = result.reshape(-1) if result.shape[0] == batch else np.full(batch, bool(result.reshape(-1)[0]))
+        if passed.dtype != bool:  # a constraint that gives numbers: read as true where nonzero
+            passed = passed.astype(bool)
         kept = int(np.count_nonzero(passed))
         failures[item.why] += batch - kept
         if kept == 0:
@@ -397,29 +472,76 @@ def _run_plan(
     return env
 
 
+def _apply(template: Template, kind: str, item: Any, env: Mapping[str, np.ndarray]) -> np.ndarray:
+    """A plan item on a batch (or one candidate): a step's value, or a check's verdict."""
+    spend(item.expr.nodes if kind == "step" else item.nodes)
+    if kind == "step":
+        return _step_value(template, item, env)
+    try:
+        result: np.ndarray = item.test(env)
+    except ValueRangeError:
+        raise
+    except EvaluationError as exc:  # shapes that do not fit: a bug in the template, whatever the values
+        raise TemplateError(exc.message, where=f"{template.path}: {item.key or item.why}", fix=exc.fix) from None
+    return result
+
+
+def _reason(kind: str, item: Any, exc: ValueRangeError) -> str:
+    return exc.message if kind == "step" else f"{item.why} ({exc.message})"
+
+
+def _computable(
+    template: Template, kind: str, item: Any, env: Mapping[str, np.ndarray], batch: int, failures: Counter[str]
+) -> np.ndarray:
+    """For each candidate of a batch, whether `item` computes for it alone."""
+    passed = np.ones(batch, dtype=bool)
+    for i in range(batch):
+        single = {k: (v[i : i + 1] if v.shape[0] == batch else v) for k, v in env.items()}
+        try:
+            _apply(template, kind, item, single)
+        except ValueRangeError as exc:
+            failures[_reason(kind, item, exc)] += 1
+            passed[i] = False
+    return passed
+
+
+def _keep(env: dict[str, np.ndarray], passed: np.ndarray, batch: int) -> None:
+    for name, value in env.items():
+        if value.shape[0] == batch:
+            env[name] = value[passed]
+
+
 def _one_by_one(
     template: Template, plan: Plan, env: dict[str, np.ndarray], batch: int, failures: Counter[str]
 ) -> dict[str, np.ndarray] | None:
-    """One candidate broke an op's bound (say 3**x with x > 20): judge them one at a time."""
+    """The batch breaks an op's bound that no candidate alone breaks: judge them one at a time."""
+    nodes = _plan_nodes(plan)
     for i in range(batch):
         single = {k: (v[i : i + 1] if v.shape[0] == batch else v) for k, v in env.items()}
         single = {k: v for k, v in single.items() if k in template.givens or k in template.params}
+        spend(nodes)
         result = _run_plan(template, plan, single, 1, failures)
         if result is not None:
             return result
     return None
 
 
-def _step_value(template: Template, step: Any, env: Mapping[str, np.ndarray], rounding: bool = True) -> np.ndarray:
+def _step_value(
+    template: Template, step: Any, env: Mapping[str, np.ndarray], rounding: bool = True, fast: bool = False
+) -> np.ndarray:
+    """A step's value; `fast` (sampling, from the template's own distributions): without the
+    int64 checks its expression has proven needless (Expr.fast)."""
     try:
-        value = step.expr(env)
+        value = step.expr.fast(env) if fast and step.expr.fast is not None else step.expr(env)
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            raise ValueRangeError("a number too large for a float, or not a number (an overflow, 0/0)")
+        if step.decimals is not None and rounding:
+            return round_array(value, step.decimals)
     except ValueRangeError as exc:
-        raise ValueRangeError(f"step {step.name} ({step.expr.source}): {exc.message}") from None
+        raise ValueRangeError(f"step {step.name} ({step.expr.source[:60]}): {exc.message}", fix=exc.fix) from None
     except EvaluationError as exc:  # shapes that do not fit: a bug in the template, whatever the values
         raise TemplateError(f"{exc.message}", where=f"{template.path}: steps.{step.name}.expr", fix=exc.fix) from None
-    if step.decimals is not None:
-        return round_array(value, step.decimals) if rounding else value
-    if not rounding:
+    if step.decimals is not None or not rounding:
         return value  # the exact chain may carry thirds from a rounded step upstream
     if value.dtype.kind == "f":
         raise TemplateError(
@@ -472,7 +594,13 @@ def solve(
     """Solve the template for numbers a person supplies (no sampling, no constraints)."""
     values = template.resolve_params(params)
     shapes = template.given_shapes(values)
-    unknown = [k for k in givens if k not in template.givens]
+    if not isinstance(givens, Mapping):
+        raise GivensError(
+            f"expected a mapping of given names to values, not {type(givens).__name__}",
+            where=where,
+            fix=f"{template.id} takes: {', '.join(template.givens)}",
+        )
+    unknown = [str(k)[:40] for k in givens if k not in template.givens]
     if unknown:
         raise GivensError(
             f"unknown given '{unknown[0]}'",
@@ -484,18 +612,21 @@ def solve(
         raise GivensError(
             f"missing given '{missing[0]}'", where=where, fix=f"{template.id} takes: {', '.join(template.givens)}"
         )
-    grids = {name: read_given(template, name, givens[name], shapes[name], where) for name in template.givens}
+    # Whole numbers beyond ±INT_LIMIT (a person may write 10^12) become exact Fractions, so
+    # that no product of them wraps around in int64.
+    grids = {name: normalize(read_given(template, name, givens[name], shapes[name], where)) for name in template.givens}
     base_env = {k: constant(v) for k, v in values.items()}
     env: dict[str, np.ndarray] = dict(base_env)
     env.update({k: v[None] for k, v in grids.items()})
     steps = {}
-    for step in template.steps:
-        try:
+    try:
+        for step in template.steps:
             env[step.name] = _step_value(template, step, env)
-        except (EvaluationError, TemplateError) as exc:
-            raise GivensError(exc.message, where=where) from None
-        steps[step.name] = env[step.name][0]
-    exact = _exact_chain(template, base_env, grids, steps)
+            steps[step.name] = env[step.name][0]
+        exact = _exact_chain(template, base_env, grids, steps)
+    except (EvaluationError, TemplateError) as exc:
+        message = exc.message if exc.message.startswith("step ") else f"step {step.name}: {exc.message}"
+        raise GivensError(message, where=where, fix=exc.fix) from None
     problem = Problem(
         template,
         Variant(template.id, template.version),

@@ -126,7 +126,8 @@ class Explainer:
             row = a[i if a.shape[0] > 1 else 0]
             col = b[:, j if b.shape[1] > 1 else 0]
             terms = [f"{paren(a)}{paren(b)}" for a, b in zip(row, col)]
-            total = sum((Fraction(a) * Fraction(b) for a, b in zip(row, col)), Fraction(0))
+            # tolist: Python ints, which never overflow (a Fraction of an np.int64 keeps int64 parts)
+            total = sum((Fraction(a) * Fraction(b) for a, b in zip(row.tolist(), col.tolist())), Fraction(0))
             return Part(" + ".join(terms), total)
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
             left, right = self._part(node.left, source, i, j), self._part(node.right, source, i, j)

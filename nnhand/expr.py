@@ -11,6 +11,7 @@ a template from a stranger is safe to load.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import numpy as np
 
 from . import ops
 from .errors import EvaluationError, ExpressionError
-from .values import constant, normalize
+from .values import INT_LIMIT, MAX_INNER, constant, normalize
 
 Env = Mapping[str, np.ndarray]
 Fn = Callable[[Env], np.ndarray]
@@ -29,6 +30,9 @@ MAX_SOURCE = 2000  # characters in one expression
 MAX_DEPTH = 40  # nesting of the syntax tree
 MAX_LITERAL_EXPONENT = 4  # x ** 4 at most; a literal base (3 ** S) may take an array exponent
 MAX_LITERAL = 10**6
+MAX_BASE = 10  # the largest literal base of a power with a computed exponent (3 ** S), and of softmax
+# Ranges of the ops' keyword options: a base as for 3 ** S, a fill value as for a literal.
+OPTION_RANGES = {"base": (2, MAX_BASE)}
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class Expr:
     names: frozenset[str]  # every name it reads
     calls: frozenset[str]  # every op it calls
     fn: Fn
+    nodes: int = 1  # the size of its syntax tree: the number of NumPy calls one evaluation makes, roughly
+    bound: int | None = None  # a proven bound on |every value| it computes, given bounds of its names
+    fast: Fn | None = None  # fn without int64 bound checks: only where `bound` proves them needless
 
     def __call__(self, env: Env) -> np.ndarray:
         return self.fn(env)
@@ -51,16 +58,29 @@ class Expr:
         return None
 
 
-def _checked(symbol: str, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+def _checked(symbol: str, fn: Callable[[Any, Any], Any], bounded: bool = False) -> Callable[[Any, Any], Any]:
+    """The operator `fn` with friendly errors; `bounded`: its int64 results are known to stay
+    within ±INT_LIMIT (static_bound proved it), so the check in normalize is skipped."""
+
     def apply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         try:
-            result = fn(a, b)
+            if a.dtype.kind == "f" or b.dtype.kind == "f":
+                with np.errstate(all="ignore"):  # an overflow gives inf, which rounding refuses by name
+                    result = fn(a, b)
+            else:
+                result = fn(a, b)
         except ValueError as exc:
             raise EvaluationError(
                 f"cannot combine a {ops.grid(a)} and a {ops.grid(b)} with '{symbol}' "
                 "(shapes must match, or one must be a scalar, a row or a column)"
             ) from exc
-        return normalize(result) if isinstance(result, np.ndarray) else result
+        except TypeError as exc:  # NumPy has no '-' for true/false values
+            raise EvaluationError(
+                f"'{symbol}' does not apply to true/false values", fix="Use where(cond, 1, 0) to turn them into numbers"
+            ) from exc
+        if not isinstance(result, np.ndarray) or (bounded and result.dtype.kind == "i"):
+            return result
+        return normalize(result)  # keeps every int64 result within ±INT_LIMIT: the next op cannot wrap
 
     return apply
 
@@ -72,6 +92,13 @@ _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Div: ops.divide,
     ast.MatMult: ops.matmul,
     ast.Pow: ops.power,
+}
+_BOUNDED_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    **_BINOPS,
+    ast.Add: _checked("+", operator.add, bounded=True),
+    ast.Sub: _checked("-", operator.sub, bounded=True),
+    ast.Mult: _checked("*", operator.mul, bounded=True),
+    ast.MatMult: lambda a, b: ops.matmul(a, b, bounded=True),
 }
 _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Lt: _checked("<", operator.lt),
@@ -111,8 +138,12 @@ _FRIENDLY = {
 }
 
 
-def compile_expr(source: str, known: Iterable[str]) -> Expr:
-    """Parse and check `source`; names must be in `known`. Raises ExpressionError."""
+def compile_expr(source: str, known: Iterable[str], bounds: Mapping[str, int | None] | None = None) -> Expr:
+    """Parse and check `source`; names must be in `known`. Raises ExpressionError.
+
+    With `bounds` (a bound on |value| of each name, None where unknown), also prove a bound on
+    every value the expression computes; where every int64 value provably stays within
+    ±INT_LIMIT, `fast` evaluates it without checking that at run time (sampling's hot path)."""
     if not isinstance(source, str) or not source.strip():
         raise ExpressionError("empty expression", fix="Write a formula such as 'relu(W1 @ x + b1)'")
     if len(source) > MAX_SOURCE:
@@ -123,15 +154,81 @@ def compile_expr(source: str, known: Iterable[str]) -> Expr:
         raise ExpressionError(f"'{source}' is not a valid expression ({exc.msg} at column {exc.offset})") from None
     compiler = _Compiler(source, frozenset(known))
     fn = compiler.compile(tree.body, 0)
-    return Expr(source.strip(), frozenset(compiler.names), frozenset(compiler.calls), fn)
+    nodes = sum(1 for _ in ast.walk(tree.body))
+    bound = static_bound(tree.body, bounds) if bounds is not None else None
+    fast = _Compiler(source, frozenset(known), bounded=True).compile(tree.body, 0) if bound is not None else None
+    return Expr(source.strip(), frozenset(compiler.names), frozenset(compiler.calls), fn, nodes, bound, fast)
+
+
+# Ops whose result is bounded by their first argument's bound (times a factor), or by a constant
+# (true/false, an index, a count): enough to prove the common steps of a template int64-safe.
+_SAME_BOUND = {"relu", "abs", "max", "min", "colmax", "causal_mask", "scale_round"}
+_SUM_BOUND = {"colsum": MAX_INNER, "rowsum": MAX_INNER, "cumsum": MAX_INNER, "sum": MAX_INNER * MAX_INNER}
+_SMALL_RESULT = {
+    "step": 1, "argmax": MAX_INNER, "argmax_ties": 1, "all": 1, "any": 1, "count": MAX_INNER * MAX_INNER,
+    "distinct_rows": 1, "distinct_cols": 1, "nonzero_rows": 1, "nonzero_cols": 1, "isin": 1,
+    "multiple_of": 1, "unique_max": 1, "ones": 1, "zeros": 1, "onehot": 1, "switch_kept": 1,
+    "sample": MAX_INNER, "whole_stats": 1,
+}  # fmt: skip
+
+
+def static_bound(node: ast.AST, bounds: Mapping[str, int | None]) -> int | None:
+    """A bound on |every value| `node` computes, from bounds on its names; None where no bound
+    is known or one exceeds INT_LIMIT (then the run-time checks stay on)."""
+    bound = _bound(node, bounds)
+    return bound if bound is not None and bound <= INT_LIMIT else None
+
+
+def _bound(node: ast.AST, bounds: Mapping[str, int | None]) -> int | None:
+    def within(value: int | None) -> int | None:
+        return value if value is not None and value <= INT_LIMIT else None
+
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return math.ceil(abs(value)) if isinstance(value, (int, float)) and math.isfinite(value) else None
+    if isinstance(node, ast.Name):
+        return bounds.get(node.id)
+    if isinstance(node, (ast.Compare, ast.BoolOp)) or (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)):
+        parts = [node.left, *node.comparators] if isinstance(node, ast.Compare) else []
+        parts += node.values if isinstance(node, ast.BoolOp) else []
+        parts += [node.operand] if isinstance(node, ast.UnaryOp) else []
+        return 1 if all(_bound(p, bounds) is not None for p in parts) else None
+    if isinstance(node, ast.UnaryOp):
+        return _bound(node.operand, bounds)
+    if isinstance(node, (ast.Attribute, ast.Subscript)):
+        return _bound(node.value, bounds)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.MatMult)):
+        left, right = _bound(node.left, bounds), _bound(node.right, bounds)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, (ast.Add, ast.Sub)):
+            return within(left + right)
+        return within(left * right * (MAX_INNER if isinstance(node.op, ast.MatMult) else 1))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+        name = node.func.id
+        args = [_bound(a, bounds) for a in node.args]
+        if any(a is None for a in args):
+            return None
+        if name in _SMALL_RESULT:
+            return _SMALL_RESULT[name]
+        if name in _SAME_BOUND:
+            return args[0]
+        if name in _SUM_BOUND:
+            return within(_SUM_BOUND[name] * (args[0] or 0))
+        if name in ("where", "vstack", "hstack"):
+            return max(args[1:] if name == "where" else args, default=0)  # type: ignore[type-var]
+        if name == "aug":
+            return max(args[0] or 0, 1)
+    return None
 
 
 class _Compiler:
-    def __init__(self, source: str, known: frozenset[str]):
+    def __init__(self, source: str, known: frozenset[str], bounded: bool = False):
         self.source = source
         self.known = known
         self.names: set[str] = set()
         self.calls: set[str] = set()
+        self.binops = _BOUNDED_BINOPS if bounded else _BINOPS
 
     def fail(self, what: str, fix: str | None = None) -> ExpressionError:
         return ExpressionError(f"'{self.source}': {what}", fix=fix)
@@ -151,9 +248,9 @@ class _Compiler:
     def _Constant(self, node: ast.Constant, depth: int) -> Fn:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"the literal {value!r} is not a number")
-        if abs(value) > MAX_LITERAL:
-            raise self.fail(f"the literal {value} is beyond ±{MAX_LITERAL}")
+            raise self.fail(f"the literal {str(value)[:40]!r} is not a number")
+        if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > MAX_LITERAL:
+            raise self.fail(f"the literal {str(value)[:40]} is beyond ±{MAX_LITERAL}")
         arr = constant(value)
         return lambda env: arr
 
@@ -175,7 +272,7 @@ class _Compiler:
     # --- operators
 
     def _BinOp(self, node: ast.BinOp, depth: int) -> Fn:
-        op = _BINOPS.get(type(node.op))
+        op = self.binops.get(type(node.op))
         if op is None:
             raise self.fail(f"{_FRIENDLY.get(type(node.op), type(node.op).__name__)} is not allowed")
         if isinstance(node.op, ast.Pow):
@@ -207,7 +304,7 @@ class _Compiler:
     def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> Fn:
         operand = self.compile(node.operand, depth)
         if isinstance(node.op, ast.USub):
-            return lambda env: normalize(-operand(env))
+            return lambda env: _negative(operand(env))
         if isinstance(node.op, ast.UAdd):
             return operand
         if isinstance(node.op, ast.Not):
@@ -268,13 +365,22 @@ class _Compiler:
             if kw.arg is None or kw.arg not in op.keywords:
                 allowed = ", ".join(sorted(op.keywords)) or "none"
                 raise self.fail(f"{name}() has no option '{kw.arg}' (options: {allowed})")
-            if not isinstance(kw.value, ast.Constant) or not isinstance(kw.value.value, (int, float)):
-                raise self.fail(f"{name}({kw.arg}=...) takes a number literal")
-            kwargs[kw.arg] = kw.value.value
+            kwargs[kw.arg] = self._option(name, kw.arg, kw.value)
         self.calls.add(name)
         args = [self.compile(a, depth) for a in node.args]
         fn = op.fn
         return lambda env: fn(*[a(env) for a in args], **kwargs)
+
+    def _option(self, op: str, option: str, node: ast.AST) -> int:
+        """An op's keyword option: a whole-number literal within its range, checked at load."""
+        low, high = OPTION_RANGES.get(option, (-MAX_LITERAL, MAX_LITERAL))
+        try:
+            value = self._literal_int(node)
+        except ExpressionError:
+            raise self.fail(f"{op}({option}=...) takes a whole-number literal from {low} to {high}") from None
+        if not low <= value <= high:
+            raise self.fail(f"{op}({option}={value}) is out of range", fix=f"Use {low} to {high}")
+        return value
 
     def _Attribute(self, node: ast.Attribute, depth: int) -> Fn:
         if node.attr != "T":
@@ -321,8 +427,16 @@ class _Compiler:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             sign, node = -1, node.operand
         if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            if node.value > MAX_LITERAL:
+                raise self.fail(f"the literal {str(node.value)[:40]} is beyond ±{MAX_LITERAL}")
             return sign * node.value
         raise self.fail("indexes must be whole-number literals (0-based)")
+
+
+def _negative(value: np.ndarray) -> np.ndarray:
+    if value.dtype.kind == "b":
+        raise EvaluationError("'-' does not apply to true/false values", fix="Use where(cond, -1, 0)")
+    return normalize(-value)
 
 
 def evaluate_scalar(source: str, params: Mapping[str, int]) -> int:
@@ -330,6 +444,9 @@ def evaluate_scalar(source: str, params: Mapping[str, int]) -> int:
     expr = compile_expr(str(source), params.keys())
     env = {k: constant(int(v)) for k, v in params.items()}
     value = expr(env)
-    if value.size != 1 or value.dtype.kind not in "iu":
-        raise ExpressionError(f"'{source}' is not a whole number")
-    return int(value.reshape(-1)[0])
+    item = value.reshape(-1)[0] if value.size == 1 else None
+    if value.dtype == object and item is not None and getattr(item, "denominator", None) == 1:
+        return int(item)  # a whole number beyond int64's fast range: the caller judges the size
+    if item is None or value.dtype.kind not in "iu":
+        raise ExpressionError(f"'{str(source)[:60]}' is not a whole number")
+    return int(item)

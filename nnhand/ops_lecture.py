@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 
 from .errors import EvaluationError, ValueRangeError
-from .ops import _int_arg, colsum, divide, grid, power, register, sigmoid, tanh
+from .ops import _magnitude, _size_arg, colsum, divide, grid, power, register, sigmoid, tanh
 from .values import normalize
 
 Array = np.ndarray
 
 MASKED = -99  # the hand stand-in for -infinity in a causal mask
+WHOLE_STATS_LIMIT = 10**6  # n·Σx² stays within int64 for up to 64 columns
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -76,7 +77,7 @@ def lstm_gates(z: Array) -> Array:
 @register()
 def onehot(index: Array, size: Any) -> Array:
     """One-hot columns: a 1 in row index[t] (1-based) of column t, zeros elsewhere (size rows)."""
-    rows = _int_arg(size, "the vocabulary size")
+    rows = _size_arg(size, "the vocabulary size")
     if index.shape[-2] != 1:
         raise EvaluationError(f"onehot takes a row of token indices, got {grid(index)}")
     idx = _as_int(index, "token indices")[:, 0, :]  # (B, T)
@@ -175,6 +176,8 @@ def whole_stats(x: Array) -> Array:
     sum of squares q, the variance is (n·q - s²)/n².
     """
     values = _as_int(x, "batch-norm data")
+    if _magnitude(values) > WHOLE_STATS_LIMIT:
+        raise ValueRangeError(f"whole_stats: values beyond ±{WHOLE_STATS_LIMIT:,}")
     n = values.shape[-1]
     s = values.sum(axis=-1, keepdims=True)
     q = (values * values).sum(axis=-1, keepdims=True)

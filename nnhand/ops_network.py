@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import EvaluationError, ValueRangeError
 from .ops import _int_arg, grid, hstack, matmul, register, relu, where
-from .values import normalize, round_half_away
+from .values import MAX_INNER, normalize, round_half_away
 
 Array = np.ndarray
 
@@ -92,8 +92,8 @@ def rnn_relu(A: Array, B: Array, x: Array, h0: Array) -> Array:
     h = h0
     states = []
     for t in range(x.shape[-1]):  # one time step after another: h_t needs h_(t-1)
-        h = relu(matmul(A, h) + matmul(B, x[..., t : t + 1]))
-        states.append(normalize(h) if h.dtype == object else h)
+        h = relu(normalize(matmul(A, h) + matmul(B, x[..., t : t + 1])))
+        states.append(h)
     return hstack(*states)  # hidden x T
 
 
@@ -110,7 +110,7 @@ def route_experts(X: Array, choice: Array, *pairs: Array) -> Array:
     chosen = _choices(choice, X.shape[-1], len(weights_and_biases), "route_experts")
     out: Array | None = None
     for k, (weights, bias) in enumerate(weights_and_biases, start=1):
-        candidate = matmul(weights, X) + bias  # rows x T: expert k on every token
+        candidate = normalize(matmul(weights, X) + bias)  # rows x T: expert k on every token
         picked = (chosen == k)[:, None, :]
         out = candidate if out is None else where(picked, candidate, out)
     assert out is not None
@@ -156,6 +156,8 @@ def switch_experts(Z: Array, route: Array, capacity: Any, *pairs: Array) -> Arra
 def embed(E: Array, tokens: Array) -> Array:
     """The embeddings of a row (or column) of tokens: column k of E for word k (1-based), side by side."""
     index = _whole(tokens, "token indices").reshape(tokens.shape[0], -1)  # (B, n)
+    if index.shape[1] > MAX_INNER:
+        raise EvaluationError(f"embed(): more than {MAX_INNER} tokens")
     words = E.shape[-1]
     if index.size and (int(index.min()) < 1 or int(index.max()) > words):
         raise ValueRangeError(f"token indices must be 1 to {words}")

@@ -42,9 +42,11 @@ def template_files(extra: Iterable[str | os.PathLike[str]] = ()) -> dict[str, Pa
     """Every template id on the search path and its file (without parsing any YAML)."""
     found: dict[str, Path] = {}
     for directory in search_path(extra):
-        if not directory.is_dir():
+        try:
+            entries = sorted(directory.iterdir()) if directory.is_dir() else []
+        except OSError:  # a folder that cannot be listed holds no template we can read
             continue
-        for path in sorted(directory.iterdir()):
+        for path in entries:
             if path.suffix in SUFFIXES and not path.name.startswith((".", "_")):
                 found.setdefault(path.stem, path)
     return found

@@ -25,7 +25,13 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_DIM = 16  # rows or columns of any quantity
 MAX_CELLS = 256  # cells of any quantity: beyond this no one computes it by hand
-MAX_FILE_BYTES = 256 * 1024
+MAX_FILE_BYTES = 1_000_000
+# Counts that bound the work of one draw (the largest shipped template has 10 givens, 17
+# steps and 8 constraints): with MAX_CANDIDATES draws at most, sampling always ends.
+MAX_PARAMS = 16
+MAX_GIVENS = 32
+MAX_STEPS = 64
+MAX_CONSTRAINTS = 64
 BLANK_POLICIES = ("all", "layer", "one", "none")
 DEFAULT_BOUND = 49  # CONVENTIONS.md: the largest forward answer in published exercises
 
@@ -131,11 +137,15 @@ class Template:
     def resolve_params(self, overrides: Mapping[str, int] | None = None, where: str = "--param") -> dict[str, int]:
         """Defaults with overrides applied, each checked against its allowed range."""
         values = {name: p.default for name, p in self.params.items()}
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise TemplateError("params are a mapping of names to whole numbers", where=where)
         for name, value in (overrides or {}).items():
             if name not in self.params:
                 known = ", ".join(self.params) or "none"
                 raise TemplateError(f"{self.id} has no param '{name}'", where=where, fix=f"Its params: {known}")
             p = self.params[name]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TemplateError(f"{name}={str(value)[:30]} is not a whole number", where=where)
             if not p.low <= value <= p.high:
                 raise TemplateError(f"{name}={value} is out of range", where=where, fix=f"Choose {p.low} to {p.high}")
             values[name] = value
@@ -156,36 +166,34 @@ class Template:
 
 # ----------------------------------------------------------------------------- loading
 
-_CACHE: dict[tuple[str, float], Template] = {}
+_CACHE: dict[tuple[str, float, int], Template] = {}
 
 
 def load_template(path: Path) -> Template:
-    """Read, validate and compile a template file (cached per file and modification time)."""
+    """Read, validate and compile a template file (cached per file, size and modification time).
+
+    Read like every file a stranger may write (safeio): a regular file only, never a device
+    or a FIFO, at most MAX_FILE_BYTES, strict YAML."""
+    from .safeio import decode_text, read_capped
+
     path = Path(path)
     try:
         stat = path.stat()
     except OSError as exc:
         raise TemplateError(f"cannot read the template ({exc.strerror})", where=str(path)) from None
-    key = (str(path.resolve()), stat.st_mtime)
+    key = (str(path.resolve()), stat.st_mtime, stat.st_size)
     if key in _CACHE:
         return _CACHE[key]
-    if stat.st_size > MAX_FILE_BYTES:
-        raise TemplateError(f"larger than {MAX_FILE_BYTES // 1024} KiB: not a template", where=str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise TemplateError("not UTF-8 text", where=str(path)) from None
-    except OSError as exc:
-        raise TemplateError(f"cannot read the template ({exc.strerror})", where=str(path)) from None
-    template = template_from_text(text, path)
+    raw = read_capped(path, MAX_FILE_BYTES, TemplateError, "a template", fix="Give the path of a <id>.yaml template")
+    template = template_from_text(decode_text(raw, str(path), TemplateError), path)
     _CACHE[key] = template
     return template
 
 
 def template_from_text(text: str, path: Path) -> Template:
     """Validate and compile template YAML; `path` names it in errors (its stem is the id)."""
-    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
-        raise TemplateError(f"larger than {MAX_FILE_BYTES // 1024} KiB: not a template", where=str(path))
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise TemplateError(f"is over the {MAX_FILE_BYTES // 1_000_000} MB limit (a template)", where=str(path))
     template = _build(_parse_yaml(text, path), Path(path))
     template.source = text
     template.shapes(template.resolve_params())  # a dry run catches shape errors at load time
@@ -193,16 +201,10 @@ def template_from_text(text: str, path: Path) -> Template:
 
 
 def _parse_yaml(text: str, path: Path) -> Any:
-    import yaml
+    """Strict YAML (safeio): no anchors or aliases, no duplicate keys, bounded depth and digits."""
+    from .safeio import load_yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise TemplateError(f"YAML syntax error: {problem}", where=where, fix="Fix the YAML at that line") from None
+    return load_yaml(text, str(path), TemplateError)
 
 
 class _Reader:
@@ -243,6 +245,33 @@ class _Reader:
             raise self.fail(key, f"expected text, got {_kind(value)}")
         return value
 
+    def optional_text(self, spec: Mapping[str, Any], name: str, key: str, default: str = "") -> str:
+        """An optional text entry of `spec`; a number (a label such as 1) reads as its digits."""
+        value = spec.get(name)
+        if value is None:
+            return default
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return self.text(value, f"{key}.{name}")
+
+    def flag(self, spec: Mapping[str, Any], name: str, key: str, default: bool) -> bool:
+        value = spec.get(name, default)
+        if not isinstance(value, bool):
+            raise self.fail(f"{key}.{name}" if key else name, f"expected true or false, got {_kind(value)}")
+        return value
+
+    def words(self, value: Any, key: str, what: str) -> tuple[str, ...]:
+        """An optional list of text entries (tags, notes)."""
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, f"expected a list of {what}, got {_kind(value)}")
+        return tuple(value)
+
+    def count(self, value: Any, key: str, limit: int, what: str) -> None:
+        if len(value) > limit:
+            raise self.fail(key, f"{len(value)} {what}: at most {limit}", fix="A hand exercise needs far fewer")
+
     def labels(self, value: Any, key: str) -> tuple[str, ...] | str | None:
         if value is None:
             return None
@@ -274,11 +303,9 @@ def _build(data: Any, path: Path) -> Template:
     if tid != path.stem:
         raise r.fail("id", f"'{tid}' differs from the file name '{path.stem}'", fix=f"Name the file {tid}.yaml")
     version = r.integer(top["version"], "version", 1, 10**6)
-    tags = top.get("tags") or []
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise r.fail("tags", "expected a list of words")
+    tags = r.words(top.get("tags"), "tags", "words")
 
-    params = _params(r, top.get("params") or {})
+    params = _params(r, {} if top.get("params") is None else top["params"])
     param_values = {n: p.default for n, p in params.items()}
     vocabulary = _vocabulary(r, top.get("vocabulary"))
     givens = _givens(r, top["givens"], params, vocabulary)
@@ -289,31 +316,22 @@ def _build(data: Any, path: Path) -> Template:
     if bound is not None:
         bound = r.integer(bound, "bound", 1, 10**6)
     known = set(params) | set(givens)
-    steps = _steps(r, top["steps"], known, bound)
+    # Bounds on |value| of every name, from which expressions prove their int64 arithmetic safe.
+    bounds: dict[str, int | None] = {name: MAX_DIM for name in params}
+    bounds.update({name: g.dist.magnitude() for name, g in givens.items()})
+    steps = _steps(r, top["steps"], known, bound, bounds)
     known |= {s.name for s in steps}
-    constraints = _constraints(r, top.get("constraints") or [], known)
+    constraints = _constraints(r, [] if top.get("constraints") is None else top["constraints"], known, bounds)
 
-    blanks = r.mapping(top.get("blanks") or {}, "blanks")
-    r.keys(blanks, {"default", "allowed"}, "blanks")
-    allowed = tuple(blanks.get("allowed") or BLANK_POLICIES)
-    for policy in allowed:
-        if policy not in BLANK_POLICIES:
-            raise r.fail("blanks.allowed", f"unknown blank pattern '{policy}'", fix=f"Use {', '.join(BLANK_POLICIES)}")
-    default = blanks.get("default", "all")
-    if default not in allowed:
-        raise r.fail("blanks.default", f"'{default}' is not among the allowed patterns {list(allowed)}")
-
-    notes = top.get("notes") or []
-    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-        raise r.fail("notes", "expected a list of sentences")
-    realism = r.mapping(top.get("realism") or {}, "realism")
+    default, allowed = _blanks(r, top.get("blanks"))
+    notes = r.words(top.get("notes"), "notes", "sentences")
+    realism = r.mapping({} if top.get("realism") is None else top["realism"], "realism")
     r.keys(realism, REALISM_KEYS, "realism")
-    for k, v in realism.items():
-        if not isinstance(v, bool):
-            raise r.fail(f"realism.{k}", "expected true or false")
-    scoring = top.get("scoring", "cell")
+    for k in realism:
+        r.flag(realism, k, "realism", True)
+    scoring = r.text(top.get("scoring", "cell"), "scoring")
     if scoring not in SCORING_MODES:
-        raise r.fail("scoring", f"unknown scoring '{scoring}'", fix=f"Use {', '.join(SCORING_MODES)}")
+        raise r.fail("scoring", f"unknown scoring '{scoring[:40]}'", fix=f"Use {', '.join(SCORING_MODES)}")
     if not any(s.asked for s in steps):
         raise r.fail("steps", "no step is asked", fix="Leave 'asked' at its default (true) for at least one step")
 
@@ -322,7 +340,7 @@ def _build(data: Any, path: Path) -> Template:
         version=version,
         title=r.text(top["title"], "title"),
         summary=r.text(top.get("summary", ""), "summary"),
-        tags=tuple(tags),
+        tags=tags,
         credits=r.text(top.get("credits", ""), "credits"),
         path=path,
         params=params,
@@ -331,12 +349,33 @@ def _build(data: Any, path: Path) -> Template:
         constraints=constraints,
         blanks_default=default,
         blanks_allowed=allowed,
-        notes=tuple(notes),
+        notes=notes,
         relu_zeroes_some=realism.get("relu_zeroes_some", True),
         relu_not_dead=realism.get("relu_not_dead", True),
         scoring=scoring,
         vocabulary=vocabulary,
     )
+
+
+def _blanks(r: _Reader, raw: Any) -> tuple[str, tuple[str, ...]]:
+    """`blanks: {default: P, allowed: [P, ...]}`: the default pattern and the allowed ones."""
+    blanks = r.mapping({} if raw is None else raw, "blanks")
+    r.keys(blanks, {"default", "allowed"}, "blanks")
+    use = f"Use {', '.join(BLANK_POLICIES)}"
+    listed = blanks.get("allowed")
+    if listed is None:
+        allowed = BLANK_POLICIES
+    elif not isinstance(listed, list) or not listed or not all(isinstance(p, str) for p in listed):
+        raise r.fail("blanks.allowed", "expected a list of blank patterns such as [all, one]", fix=use)
+    else:
+        allowed = tuple(dict.fromkeys(listed))
+    for policy in allowed:
+        if policy not in BLANK_POLICIES:
+            raise r.fail("blanks.allowed", f"unknown blank pattern '{policy[:40]}'", fix=use)
+    default = r.text(blanks.get("default", "all"), "blanks.default")
+    if default not in allowed:
+        raise r.fail("blanks.default", f"'{default[:40]}' is not among the allowed patterns {list(allowed)}")
+    return default, allowed
 
 
 def _name(r: _Reader, name: Any, key: str) -> str:
@@ -351,6 +390,7 @@ def _name(r: _Reader, name: Any, key: str) -> str:
 
 def _params(r: _Reader, raw: Any) -> dict[str, Param]:
     params: dict[str, Param] = {}
+    r.count(r.mapping(raw, "params"), "params", MAX_PARAMS, "params")
     for name, spec in r.mapping(raw, "params").items():
         key = f"params.{name}"
         _name(r, name, key)
@@ -365,10 +405,8 @@ def _params(r: _Reader, raw: Any) -> dict[str, Param]:
         high = r.integer(spec.get("max", default), f"{key}.max", low, MAX_DIM)
         if not low <= default <= high:
             raise r.fail(f"{key}.default", f"{default} is outside min..max ({low}..{high})")
-        show = spec.get("show", False)
-        if not isinstance(show, bool):
-            raise r.fail(f"{key}.show", "expected true or false")
-        params[name] = Param(name, default, low, high, str(spec.get("doc", "")), show)
+        show = r.flag(spec, "show", key, False)
+        params[name] = Param(name, default, low, high, r.optional_text(spec, "doc", key), show)
     return params
 
 
@@ -387,6 +425,7 @@ def _vocabulary(r: _Reader, raw: Any) -> tuple[str, ...]:
 
 def _givens(r: _Reader, raw: Any, params: Mapping[str, Param], vocabulary: tuple[str, ...] = ()) -> dict[str, Given]:
     givens: dict[str, Given] = {}
+    r.count(r.mapping(raw, "givens"), "givens", MAX_GIVENS, "givens")
     for name, spec in r.mapping(raw, "givens").items():
         key = f"givens.{name}"
         _name(r, name, key)
@@ -397,9 +436,7 @@ def _givens(r: _Reader, raw: Any, params: Mapping[str, Param], vocabulary: tuple
         shape = _shape_spec(r, spec.get("shape", []), f"{key}.shape")
         if "fixed" in spec and "dist" in spec:
             raise r.fail(key, "give either 'dist' or 'fixed', not both")
-        words = spec.get("words", False)
-        if not isinstance(words, bool):
-            raise r.fail(f"{key}.words", "expected true or false")
+        words = r.flag(spec, "words", key, False)
         if words:
             dist_spec = spec.get("dist")
             if not isinstance(dist_spec, Mapping) or set(dist_spec) != {"phrases"}:
@@ -412,14 +449,12 @@ def _givens(r: _Reader, raw: Any, params: Mapping[str, Param], vocabulary: tuple
         else:
             raise r.fail(key, "needs a 'dist' (e.g. dist: weights) or a 'fixed' value")
         # Duplicate rows are duplicate neurons: only a weight matrix has rows that are neurons.
-        distinct = spec.get("distinct_rows", (dist.preset == "weights" or words) and len(shape) == 2)
-        if not isinstance(distinct, bool):
-            raise r.fail(f"{key}.distinct_rows", "expected true or false")
+        distinct = r.flag(spec, "distinct_rows", key, (dist.preset == "weights" or words) and len(shape) == 2)
         givens[name] = Given(
             name=name,
             shape=shape,
             dist=dist,
-            label=str(spec.get("label", "")),
+            label=r.optional_text(spec, "label", key),
             rows=_labels_or_vocabulary(r, spec.get("rows"), f"{key}.rows", vocabulary),
             cols=_labels_or_vocabulary(r, spec.get("cols"), f"{key}.cols", vocabulary),
             distinct_rows=distinct,
@@ -456,7 +491,7 @@ def _shape_of(r: _Reader, key: str, spec: tuple[Any, ...], params: Mapping[str, 
         else:
             try:
                 dims.append(evaluate_scalar(entry, params))
-            except ExpressionError as exc:
+            except TemplateError as exc:  # an ill-formed size, or one an op refuses (ones(30000, 30000))
                 raise r.fail(key, exc.message, fix="Sizes are whole numbers or expressions over params") from None
     shape = tuple(dims)
     rows, cols = grid_shape(shape)
@@ -465,9 +500,12 @@ def _shape_of(r: _Reader, key: str, spec: tuple[Any, ...], params: Mapping[str, 
     return shape
 
 
-def _steps(r: _Reader, raw: Any, known: set[str], bound: int | None) -> list[Step]:
+def _steps(
+    r: _Reader, raw: Any, known: set[str], bound: int | None, bounds: dict[str, int | None] | None = None
+) -> list[Step]:
     if not isinstance(raw, list) or not raw:
         raise r.fail("steps", "expected a list of steps, each with a name and an expr")
+    r.count(raw, "steps", MAX_STEPS, "steps")
     steps: list[Step] = []
     seen = set(known)
     for i, spec in enumerate(raw):
@@ -485,15 +523,15 @@ def _steps(r: _Reader, raw: Any, known: set[str], bound: int | None) -> list[Ste
             raise r.fail(key, f"'{name}' is already defined", fix="Give every given, param and step its own name")
         source = r.text(spec["expr"], f"{key}.expr")
         try:
-            expr = compile_expr(source, seen)
+            expr = compile_expr(source, seen, bounds)
         except ExpressionError as exc:
             raise r.fail(f"{key}.expr", exc.message, fix=exc.fix) from None
         decimals = spec.get("round")
         if decimals is not None:
             decimals = r.integer(decimals, f"{key}.round", 0, 6)
-        asked = spec.get("asked", True)
-        if not isinstance(asked, bool):
-            raise r.fail(f"{key}.asked", "expected true or false")
+        if bounds is not None:  # rounding half away from zero may add one unit: |round(v)| ≤ bound + 1
+            bounds[name] = None if expr.bound is None else expr.bound + (decimals is not None)
+        asked = r.flag(spec, "asked", key, True)
         step_bound = spec.get("bound", bound)
         if step_bound is not None:
             step_bound = r.integer(step_bound, f"{key}.bound", 1, 10**6)
@@ -503,15 +541,15 @@ def _steps(r: _Reader, raw: Any, known: set[str], bound: int | None) -> list[Ste
             Step(
                 name=name,
                 expr=expr,
-                label=str(spec.get("label") or f"{name} = {source}"),
+                label=r.optional_text(spec, "label", key) or f"{name} = {source}",
                 decimals=decimals,
                 asked=asked,
-                layer=str(spec.get("layer", name)),
+                layer=r.optional_text(spec, "layer", key, name),
                 bound=step_bound,
                 relu_input=_relu_input(source, seen),
                 rows=r.labels(spec.get("rows"), f"{key}.rows"),
                 cols=r.labels(spec.get("cols"), f"{key}.cols"),
-                hint=str(spec.get("hint", "")),
+                hint=r.optional_text(spec, "hint", key),
                 shape=shape,
                 points=points,
             )
@@ -530,9 +568,12 @@ def _relu_input(source: str, known: set[str]) -> Expr | None:
     return None
 
 
-def _constraints(r: _Reader, raw: Any, known: set[str]) -> list[Constraint]:
+def _constraints(
+    r: _Reader, raw: Any, known: set[str], bounds: dict[str, int | None] | None = None
+) -> list[Constraint]:
     if not isinstance(raw, list):
         raise r.fail("constraints", "expected a list of expressions (each may have a 'why')")
+    r.count(raw, "constraints", MAX_CONSTRAINTS, "constraints")
     out = []
     for i, spec in enumerate(raw):
         key = f"constraints[{i + 1}]"
@@ -542,10 +583,10 @@ def _constraints(r: _Reader, raw: Any, known: set[str]) -> list[Constraint]:
         r.keys(spec, CONSTRAINT_KEYS, key)
         source = r.text(spec.get("expr"), f"{key}.expr")
         try:
-            expr = compile_expr(source, known)
+            expr = compile_expr(source, known, bounds)
         except ExpressionError as exc:
             raise r.fail(f"{key}.expr", exc.message, fix=exc.fix) from None
-        out.append(Constraint(expr, str(spec.get("why") or source)))
+        out.append(Constraint(expr, r.optional_text(spec, "why", key) or source))
     return out
 
 
@@ -590,6 +631,8 @@ def _shapes_with(template: Template, params: dict[str, int], stand_in: str) -> d
         except ValueError:
             value = np.zeros(0)
         if value.shape != size:
+            if given.dist.kind == "phrases":
+                raise r.fail(f"givens.{name}.dist", f"the phrases do not fit the shape {list(shape)}")
             raise r.fail(f"givens.{name}.fixed", f"the fixed value does not have the shape {list(shape)}")
         if stand_in == "zeros" and given.dist.kind != "fixed":
             value = np.zeros_like(value)
@@ -618,4 +661,11 @@ def _shapes_with(template: Template, params: dict[str, int], stand_in: str) -> d
         if rows > MAX_DIM or cols > MAX_DIM or rows * cols > MAX_CELLS:
             raise r.fail(f"steps.{step.name}", f"gives a {rows}x{cols} value: too large to compute by hand")
         env[step.name] = value
+    for i, constraint in enumerate(template.constraints, start=1):  # names and shapes, as for steps
+        try:
+            constraint.expr(env)
+        except ValueRangeError:
+            pass  # a division by zero for these stand-ins: sampling rejects such candidates
+        except EvaluationError as exc:
+            raise r.fail(f"constraints[{i}].expr", exc.message, fix=exc.fix) from None
     return shapes

@@ -5,16 +5,52 @@ rejection sampling can test many candidate instances in one NumPy call, then the
 shape (a vector is a column, a scalar is 1x1). Integer maths stays in int64; a division or
 a rounding step moves to an object array of `Fraction` so that thirds stay thirds; only
 transcendental ops (sigmoid, tanh, e^x) produce float64.
+
+Exact, never wrapped around: an int64 cell stays within ±INT_LIMIT (10^8). Then one product
+of two cells, or a sum of up to MAX_INNER (64) such products, is below 10^18 and cannot
+overflow int64 (about 9.2 x 10^18); `normalize` re-establishes the bound after each op
+that can grow its numbers, by moving a result beyond it to exact Fractions. Exact numbers
+are bounded too: a numerator or denominator of more than MAX_DIGITS digits is refused
+(ValueRangeError), so no chain of squarings can run away with time or memory.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from .errors import ConstraintError, ValueRangeError
+
 Shape = tuple[int, ...]  # a declared shape: () scalar, (n,) column vector, (m, n) matrix
+
+INT_LIMIT = 10**8  # int64 cells stay within ±INT_LIMIT (see the module docstring)
+MAX_INNER = 64  # rows or columns of any value, intermediate ones included: bounds sums and products
+MAX_DIGITS = 60  # digits of an exact number's numerator or denominator
+_EXACT_LIMIT = 10**MAX_DIGITS
+_largest, _smallest = np.maximum.reduce, np.minimum.reduce
+# Work spent on exact (object) cells, and its limit, while a sampler has set one (engine.generate):
+# normalize sees every object array an op makes, so the limit interrupts even one huge expression.
+WORK: ContextVar[list[int] | None] = ContextVar("nnhand_work", default=None)
+
+
+class WorkLimitError(ConstraintError):
+    """More work than the sampler's budget: not a value one candidate fails on (that is a
+    ValueRangeError, and rejects the candidate), but the template as a whole."""
+
+
+def spend(units: int) -> None:
+    """Count `units` of work against the budget in force, if any (WorkLimitError beyond it)."""
+    budget = WORK.get()
+    if budget is not None:
+        budget[0] += units
+        if budget[0] > budget[1]:
+            raise WorkLimitError(
+                f"sampling needs more than {budget[1]:,} units of work (a unit is about a microsecond)",
+                fix="Use fewer or smaller steps, or constraints that more draws meet",
+            )
 
 
 def grid_shape(shape: Shape) -> tuple[int, int]:
@@ -40,16 +76,14 @@ def constant(value: Any) -> np.ndarray:
     """A Python number as a broadcastable (1, 1, 1) array."""
     if isinstance(value, bool):
         return np.full((1, 1, 1), value, dtype=bool)
-    if isinstance(value, int):
+    if isinstance(value, int) and -INT_LIMIT <= value <= INT_LIMIT:
         return np.full((1, 1, 1), value, dtype=np.int64)
     if isinstance(value, float):
         value = Fraction(repr(value))  # a literal 0.1 means one tenth, exactly
-    if isinstance(value, Fraction):
-        if value.denominator == 1:
-            return np.full((1, 1, 1), int(value), dtype=np.int64)
+    if isinstance(value, (int, Fraction)):
         arr = np.empty((1, 1, 1), dtype=object)
-        arr[0, 0, 0] = value
-        return arr
+        arr[0, 0, 0] = Fraction(value)
+        return normalize(arr)
     raise TypeError(f"not a number: {value!r}")
 
 
@@ -58,17 +92,61 @@ def is_exact(arr: np.ndarray) -> bool:
 
 
 def normalize(arr: np.ndarray) -> np.ndarray:
-    """Bring an object array back to int64 when every cell is a whole number."""
+    """The canonical form of an op's result: int64 when every cell is a whole number within
+    ±INT_LIMIT, else exact Fractions (float64 stays float64). ValueRangeError for an exact
+    number beyond MAX_DIGITS digits."""
+    if arr.dtype.kind == "i":
+        # The ufuncs' own reductions over the flat cells: the cheapest exact test on small arrays.
+        flat = arr.reshape(-1)
+        if flat.size and (_largest(flat) > INT_LIMIT or _smallest(flat) < -INT_LIMIT):
+            return _fractions_of_ints(arr)
+        return arr
     if arr.dtype != object:
         return arr
-    flat = arr.ravel()
-    if all(type(v) is int or (isinstance(v, Fraction) and v.denominator == 1) for v in flat):
+    flat = arr.ravel().tolist()
+    spend(4 * len(flat))  # a Fraction cell costs a few microseconds: gcd, allocation
+    whole = True
+    for v in flat:
+        if type(v) is int:
+            if not -INT_LIMIT <= v <= INT_LIMIT:
+                whole = False
+                if not -_EXACT_LIMIT < v < _EXACT_LIMIT:
+                    raise _too_many_digits()
+        elif isinstance(v, Fraction):
+            num, den = v.numerator, v.denominator
+            if den != 1 or not -INT_LIMIT <= num <= INT_LIMIT:
+                whole = False
+                if den >= _EXACT_LIMIT or not -_EXACT_LIMIT < num < _EXACT_LIMIT:
+                    raise _too_many_digits()
+        elif isinstance(v, float):
+            return np.array([float(x) for x in flat], dtype=np.float64).reshape(arr.shape)
+        else:  # a NumPy scalar or a bool: judged by its value
+            return normalize(_objects([_exact(x) for x in flat], arr.shape))
+    if whole:
         return np.array([int(v) for v in flat], dtype=np.int64).reshape(arr.shape)
-    if any(isinstance(v, float) for v in flat):
-        return np.array([float(v) for v in flat], dtype=np.float64).reshape(arr.shape)
-    out = np.empty(arr.shape, dtype=object)
-    out.ravel()[:] = [v if isinstance(v, Fraction) else Fraction(int(v)) for v in flat]
+    return _objects([v if type(v) is Fraction else Fraction(v) for v in flat], arr.shape)
+
+
+def _objects(cells: list[Any], shape: tuple[int, ...]) -> np.ndarray:
+    out = np.empty(shape, dtype=object)
+    out.ravel()[:] = cells
     return out
+
+
+def _fractions_of_ints(arr: np.ndarray) -> np.ndarray:
+    """An int64 array beyond ±INT_LIMIT as exact Fractions, so that later ops cannot wrap."""
+    return _objects([Fraction(v) for v in arr.ravel().tolist()], arr.shape)
+
+
+def _not_finite() -> ValueRangeError:
+    return ValueRangeError("a number too large to write, or not a number at all (an overflow, 0/0)")
+
+
+def _too_many_digits() -> ValueRangeError:
+    return ValueRangeError(
+        f"a number with more than {MAX_DIGITS} digits: beyond what nnhand computes exactly",
+        fix="No hand exercise needs it: use smaller numbers or fewer repeated products",
+    )
 
 
 def to_fractions(arr: np.ndarray) -> np.ndarray:
@@ -95,14 +173,22 @@ def round_array(arr: np.ndarray, decimals: int) -> np.ndarray:
     """Round every cell to `decimals` places, keeping the result exact."""
     if arr.dtype.kind in "iub":
         return arr
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise _not_finite()
     out = np.empty(arr.shape, dtype=object)
     out.ravel()[:] = [round_half_away(_exact(v), decimals) for v in arr.ravel().tolist()]
     return normalize(out)
 
 
 def _exact(v: Any) -> Fraction:
-    if isinstance(v, float):
-        return Fraction(v)
+    if isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            raise _not_finite()
+        if abs(v) >= _EXACT_LIMIT:
+            raise _too_many_digits()  # before Fraction(1e300) spells out its 300 digits
+        return Fraction(float(v))
+    if isinstance(v, (bool, np.bool_, np.integer)):
+        return Fraction(int(v))
     return Fraction(v)
 
 
