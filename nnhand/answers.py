@@ -6,7 +6,9 @@
     givens:   {every given, as generated}
     answers:  {every asked quantity; blanks are null, shown cells are filled}
 
-Reading is defensive: size limit, no YAML anchors or aliases, one clear message per fault.
+Reading goes through safeio: a regular file of at most 1 MB, strict YAML (no anchors or
+aliases, no duplicate keys, bounded depth), one clear message per fault. What is asked comes
+from the variant id (`,blanks=P`); the `blanks:` line only repeats it for a reader.
 """
 
 from __future__ import annotations
@@ -19,26 +21,26 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import AnswerFileError, OutputError
+from .errors import AnswerFileError, NnhandError, OutputError
+from .safeio import decode_text, load_yaml, read_capped
+from .safetext import one_line
 from .sheet import Sheet
 from .values import format_number, nested, to_plain
 
 MAX_ANSWER_BYTES = 1_000_000
-MAX_DEPTH = 16  # an answer file needs four levels; anything deeper is not one
 
 
-def _too_deep(data: Any) -> bool:
-    """Whether lists and mappings nest deeper than MAX_DEPTH (checked without recursion)."""
-    stack = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        if isinstance(value, Mapping):
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
-    return False
+def require_blanks(
+    sheet: Sheet, where: str, error: type[NnhandError] = AnswerFileError, purpose: str = "check"
+) -> None:
+    """Refuse a sheet with no blank cell: its answer file would pass with nothing answered."""
+    if sheet.blank_count() == 0:
+        raise error(
+            f"asks nothing: every cell of {sheet.variant} is shown (blank pattern '{sheet.policy}'), "
+            f"so there is nothing to {purpose}",
+            where=where,
+            fix="Use a sheet with blanks (--blanks all, layer or one); nnhand key prints the full key",
+        )
 
 
 def answer_file_data(sheet: Sheet, student: str | None = None) -> dict[str, Any]:
@@ -68,11 +70,12 @@ def _shaped(cells: list[list[Any]], shape: tuple[int, ...]) -> Any:
 
 
 def answer_file_text(sheet: Sheet, student: str | None = None) -> str:
-    """The YAML a learner fills in: one line per row, blanks as null."""
+    """The YAML a learner fills in: one line per row, blanks as null (never for a sheet that asks nothing)."""
+    require_blanks(sheet, "--blanks", OutputError, purpose="answer")
     data = answer_file_data(sheet, student)
     template = sheet.problem.template
     lines = [
-        f"# nnhand answer file: {template.title} ({data['variant']})",
+        f"# nnhand answer file: {one_line(template.title)} ({data['variant']})",  # a line break would add keys
         "# Replace every null with your answer: 3, -1, 0.5 or 2/3. Leave the givens as they are.",
         "# Check it with: nnhand check {this file}",
         f"variant: {data['variant']}",
@@ -90,7 +93,7 @@ def answer_file_text(sheet: Sheet, student: str | None = None) -> str:
 
 
 def _yaml_value(name: str, value: Any, comment: str | None = None) -> list[str]:
-    suffix = f"  # {comment}" if comment else ""
+    suffix = f"  # {one_line(comment)}" if comment else ""
     if isinstance(value, list) and value and isinstance(value[0], list):
         out = [f"  {name}:{suffix}"]
         out += [f"    - [{', '.join(_scalar(v) for v in row)}]" for row in value]
@@ -137,56 +140,20 @@ def write_atomic(path: Path, text: str) -> None:
 
 def read_answer_file(path: Path) -> dict[str, Any]:
     """Parse an answer file into a mapping, or raise AnswerFileError naming the fault."""
-    path = Path(path)
-    where = str(path)
-    if not path.exists():
-        raise AnswerFileError(
-            "no such file", where=where, fix="Check the path (make one with nnhand gen ... --answers FILE)"
-        )
-    if path.is_dir():
-        raise AnswerFileError("is a folder, not an answer file", where=where)
-    try:
-        size = path.stat().st_size
-        if size > MAX_ANSWER_BYTES:
-            raise AnswerFileError(f"is {size // 1024} KiB; an answer file is at most 1 MB", where=where)
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise AnswerFileError(f"cannot read ({exc.strerror})", where=where) from None
-    return parse_answer_text(raw, where)
+    raw = read_capped(
+        path,
+        MAX_ANSWER_BYTES,
+        AnswerFileError,
+        what="an answer file",
+        fix="Check the path (make one with nnhand gen TEMPLATE --answers FILE)",
+    )
+    return parse_answer_text(raw, str(path))
 
 
 def parse_answer_text(raw: bytes | str, where: str, require_variant: bool = True) -> dict[str, Any]:
-    import yaml
-
-    if isinstance(raw, bytes):
-        if b"\x00" in raw:
-            raise AnswerFileError("is a binary file, not YAML", where=where)
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise AnswerFileError("is not UTF-8 text", where=where) from None
-    else:
-        text = raw
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                mark = event.start_mark
-                raise AnswerFileError(
-                    "uses a YAML anchor or alias (& or *)",
-                    where=f"{where}:{mark.line + 1}" if mark else where,
-                    fix="Write every value out in full",
-                )
-        data = yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        loc = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark else where
-        problem = getattr(exc, "problem", None) or "cannot be parsed"
-        raise AnswerFileError(f"is not valid YAML: {problem}", where=loc, fix="Fix the YAML at that line") from None
-    except RecursionError:
-        raise AnswerFileError("is nested too deeply", where=where) from None
-    if _too_deep(data):
-        raise AnswerFileError(f"is nested more than {MAX_DEPTH} levels deep", where=where, fix="Write plain lists")
+    """An answer file's text (or bytes) as a mapping, parsed strictly (safeio.load_yaml)."""
+    text = decode_text(raw, where, AnswerFileError) if isinstance(raw, bytes) else raw
+    data = load_yaml(text, where, AnswerFileError)
     if not isinstance(data, Mapping):
         raise AnswerFileError(
             "is not a mapping of names to values"
@@ -200,4 +167,12 @@ def parse_answer_text(raw: bytes | str, where: str, require_variant: bool = True
     return dict(data)
 
 
-__all__ = ["answer_file_data", "answer_file_text", "nested", "parse_answer_text", "read_answer_file", "write_atomic"]
+__all__ = [
+    "answer_file_data",
+    "answer_file_text",
+    "nested",
+    "parse_answer_text",
+    "read_answer_file",
+    "require_blanks",
+    "write_atomic",
+]

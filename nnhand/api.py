@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .engine import Problem
 from .engine import generate as _generate
 from .engine import solve as _solve
-from .errors import GivensError, NnhandError
+from .errors import GivensError
 from .resources import find_template, template_files
 from .sheet import Sheet, make_sheet
 from .template import Template, load_template
@@ -79,21 +79,18 @@ def solve_key(
 
 
 def read_givens_file(path: Path) -> Mapping[str, Any]:
-    """A YAML or JSON mapping of given names to values."""
-    from .answers import parse_answer_text
+    """A YAML or JSON mapping of given names to values (read through safeio: a regular file
+    of at most 1 MB, strict YAML)."""
+    from .safeio import read_yaml_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise GivensError("no such file" if not path.exists() else "is not a file", where=str(path))
-    if path.stat().st_size > MAX_GIVENS_BYTES:
-        raise GivensError("larger than 1 MB: not a givens file", where=str(path))
-    try:
-        data = parse_answer_text(path.read_bytes(), str(path), require_variant=False)
-    except NnhandError as exc:
-        raise GivensError(exc.message, where=exc.where, fix=exc.fix) from None
+    data = read_yaml_file(path, MAX_GIVENS_BYTES, GivensError, what="a givens file")
+    if not isinstance(data, Mapping):
+        raise GivensError(
+            "is not a mapping of names to values", where=str(path), fix="Write one line per given, e.g. x: [1, 2, 3]"
+        )
     if "givens" in data and isinstance(data["givens"], Mapping):
-        data = dict(data["givens"])  # an answer file or a key: take its givens
-    return data
+        data = data["givens"]  # an answer file or a key: take its givens
+    return dict(data)
 
 
 def grade(

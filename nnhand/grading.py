@@ -9,6 +9,12 @@
 - Slips: a wrong step is recomputed the ways learners typically get it wrong, and the slip
   that explains it is named (see diagnosis.py).
 - Scoring per cell (default), per step all-or-nothing, or weighted per step.
+- What is asked comes from the variant id (`,blanks=P`, else the template's default), never
+  from the file's editable `blanks:` line: a line that disagrees is refused, and a sheet
+  that asks nothing cannot be checked.
+- Cells, not files: a cell that cannot be read is `unreadable` (0 for it, the reason shown)
+  and carried forward like a blank; the rest of the file is graded. Only a file that is not
+  an answer file (not YAML, wrong variant, changed givens) raises.
 """
 
 from __future__ import annotations
@@ -21,14 +27,15 @@ from typing import Any
 
 import numpy as np
 
-from .answers import read_answer_file
+from .answers import read_answer_file, require_blanks
 from .diagnosis import diagnose
 from .engine import Problem, Variant, read_given, rebuild, solve
 from .errors import AnswerFileError, EvaluationError, ExitCode, GivensError, NnhandError, TemplateNotFoundError
 from .reading import CellError, Reading, cell_name, read_answer
 from .resources import find_template
+from .safetext import one_line
 from .sheet import Sheet, make_sheet
-from .template import BLANK_POLICIES, SCORING_MODES, Step, load_template
+from .template import SCORING_MODES, Step, load_template
 from .values import Shape, constant, format_number, round_array
 
 
@@ -38,12 +45,13 @@ class CellResult:
     cell: str  # "H[2,3]"
     row: int
     col: int
-    status: str  # right | ecf (right from the learner's own earlier answers) | wrong | missing
+    status: str  # right | ecf (right from the learner's own earlier answers) | wrong | missing | unreadable
     expected: str
     given: str | None
     accepted: str  # "7", or "0.685 to 0.695"
     ecf_expected: str | None = None  # what the learner's own earlier answers give
     answer: Fraction | None = None  # the answer as read, exactly
+    reason: str | None = None  # why an unreadable cell could not be read (given: what was written)
 
     @property
     def credited(self) -> bool:
@@ -62,6 +70,7 @@ class StepResult:
     score: float = 0.0  # what it earned
     diagnosis: list[str] = field(default_factory=list)
     reading: list[str] = field(default_factory=list)  # how answers that were not literal were read
+    unreadable: str | None = None  # why the whole answer could not be read (the wrong shape)
 
     @property
     def right(self) -> int:
@@ -88,6 +97,7 @@ class Report:
     scoring: str = "cell"
     root_cause: str | None = None  # the first step with a wrong cell
     student: str | None = None
+    notes: list[str] = field(default_factory=list)  # what a reader should know: ignored names, sealed
 
     @property
     def score(self) -> float:
@@ -99,12 +109,15 @@ class Report:
 
     @property
     def exit_code(self) -> ExitCode:
-        every_cell = all(c.status == "right" for s in self.steps for c in s.cells)
-        return ExitCode.OK if every_cell else ExitCode.WRONG
+        asked = [c for s in self.steps for c in s.cells]
+        # A report that asks nothing proves nothing: it must never pass a CI job.
+        return ExitCode.OK if asked and all(c.status == "right" for c in asked) else ExitCode.WRONG
 
     def to_dict(self, reveal: bool = True) -> dict[str, Any]:
         def cell(c: CellResult) -> dict[str, Any]:
             out: dict[str, Any] = {"cell": c.cell, "status": c.status, "given": c.given}
+            if c.reason is not None:
+                out["reason"] = c.reason
             if reveal or c.credited:
                 out.update(expected=c.expected, accepted=c.accepted)
                 if c.ecf_expected is not None:
@@ -120,6 +133,7 @@ class Report:
             "score": self.score,
             "max_score": self.max_score,
             "root_cause": self.root_cause,
+            "notes": self.notes,
             "steps": [
                 {
                     "name": s.name,
@@ -131,6 +145,7 @@ class Report:
                     "max_score": s.points,
                     "diagnosis": s.diagnosis,
                     "reading": s.reading,
+                    "unreadable": s.unreadable,
                     "cells": [cell(c) for c in s.cells],
                 }
                 for s in self.steps
@@ -145,10 +160,28 @@ def check_file(
     trust_givens: bool = False,
     scoring: str | None = None,
     ecf: bool = True,
+    expect: str | None = None,
 ) -> tuple[Report, Sheet]:
-    """Grade one answer file. Raises NnhandError (exit 2) on bad input."""
+    """Grade one answer file. Raises NnhandError (exit 2) on bad input.
+
+    `expect` is the variant id the file must carry (the sheet that was handed out): the id
+    decides what is asked, so a grader that knows it refuses a file whose id was edited."""
     data = read_answer_file(path)
+    if expect is not None:
+        require_variant(data, str(path), expect)
     return grade_data(data, str(path), problems_dirs, trust_givens, scoring, ecf)
+
+
+def require_variant(data: Mapping[str, Any], where: str, expect: str) -> None:
+    """Refuse a file whose variant id is not `expect` (same instance, params and blank pattern)."""
+    wanted = Variant.parse(expect, where="--expect")
+    written = Variant.parse(data.get("variant"), where=f"{where}: variant")
+    if written != wanted:
+        raise AnswerFileError(
+            f"is for {written}, not the expected {wanted}",
+            where=f"{where}: variant",
+            fix="Restore the variant line of the sheet you were given",
+        )
 
 
 def load_problem(
@@ -168,7 +201,7 @@ def load_problem(
             raise AnswerFileError("has no 'givens' to grade against", where=where)
         if trust_givens:
             problem = solve(template, givens, dict(variant.params), where=f"{where}: givens")
-            problem.variant = variant
+            problem.variant = variant.instance
             return problem
         return rebuild(template, variant, givens, where=where)
     problem = rebuild(template, variant, where=where)
@@ -187,46 +220,64 @@ def grade_data(
 ) -> tuple[Report, Sheet]:
     problem = load_problem(data, where, problems_dirs, trust_givens)
     template = problem.template
-    policy = data.get("blanks", template.blanks_default)
-    if policy not in BLANK_POLICIES:
-        raise AnswerFileError(
-            f"unknown blank pattern '{policy}'",
-            where=f"{where}: blanks",
-            fix=f"Use {', '.join(BLANK_POLICIES)}, as the sheet was made",
-        )
-    sheet = make_sheet(problem, policy)
+    variant = Variant.parse(data.get("variant"), where=f"{where}: variant")
+    sheet = make_sheet(problem, asked_pattern(data, variant, template.blanks_default, template.blanks_allowed, where))
+    require_blanks(sheet, f"{where}: variant")
     answers = data.get("answers")
     if answers is None:
         answers = {}
     if not isinstance(answers, Mapping):
         raise AnswerFileError("'answers' should be a mapping of names to values", where=where)
-    known = {s.name for s in template.steps if s.asked}
-    for name in answers:
-        if name not in known:
-            raise AnswerFileError(
-                f"'{name}' is not asked in {template.id}",
-                where=f"{where}: answers",
-                fix=f"Asked: {', '.join(sorted(known))}",
-            )
     readings = read_answers(sheet, answers, where)
     report = grade_sheet(sheet, readings, where, scoring, ecf)
+    # A name that is not asked is ignored, as `grade` ignores it: it cannot earn or cost a
+    # cell (what is asked comes from the variant), and a renamed step shows as blank cells.
+    known = {s.name for s in template.steps if s.asked}
+    ignored = [one_line(str(name))[:40] for name in answers if name not in known]
+    if ignored:
+        report.notes.append(
+            f"ignored: {', '.join(repr(n) for n in ignored[:5])}{' ...' if len(ignored) > 5 else ''} "
+            f"{'is' if len(ignored) == 1 else 'are'} not asked in {template.id} (asked: {', '.join(sorted(known))})"
+        )
+    if trust_givens:
+        report.notes.append("graded against the givens in this file (--trust-givens)")
+    elif variant.token is not None:
+        # One line in an 80-column report; the instructor's `grade` compares the givens with the manifest.
+        report.notes.append("sealed variant: graded against the givens in this file (grade checks them)")
     student = data.get("student")
-    report.student = str(student) if student is not None else None
+    report.student = one_line(str(student))[:200] if student is not None else None
     return report, sheet
 
 
+def asked_pattern(data: Mapping[str, Any], variant: Variant, default: str, allowed: Iterable[str], where: str) -> str:
+    """The blank pattern the variant id asks; an editable `blanks:` line that disagrees is refused."""
+    policy = variant.blanks or default
+    if policy not in allowed:
+        raise AnswerFileError(
+            f"{variant.template} does not offer the blank pattern '{policy}'",
+            where=f"{where}: variant",
+            fix="Keep the variant line the sheet came with",
+        )
+    if "blanks" in data and data["blanks"] != policy:
+        line = one_line(str(data["blanks"]))[:40]
+        raise AnswerFileError(
+            f"the line 'blanks: {line}' disagrees with the variant {variant}, which asks '{policy}'",
+            where=f"{where}: blanks",
+            fix=f"Restore 'blanks: {policy}' as the sheet was issued: what is asked comes from the variant id",
+        )
+    return policy
+
+
 def read_answers(sheet: Sheet, answers: Mapping[str, Any], where: str) -> dict[str, Reading]:
-    """Every asked quantity with blanks, as read; unreadable answers raise AnswerFileError."""
+    """Every asked quantity with blanks, as read. A cell (or an answer of the wrong shape)
+    that cannot be read is marked in its Reading, never raised: the rest is still graded."""
     readings = {}
     for step in sheet.asked():
         if not sheet.blanks[step.name].any() or answers.get(step.name) is None:
             continue
-        try:
-            readings[step.name] = read_answer(
-                answers[step.name], sheet.shape(step.name), step.name, f"{where}: answers"
-            )
-        except CellError as exc:
-            raise AnswerFileError(exc.message, where=exc.where, fix=exc.fix) from None
+        readings[step.name] = read_answer(
+            answers[step.name], sheet.shape(step.name), step.name, f"{where}: answers", mark_unreadable=True
+        )
     return readings
 
 
@@ -307,8 +358,7 @@ def grade_sheet(
         env[step.name] = _learner_value(sheet, step, readings.get(step.name), own)[None]
     for result in results:
         _score(result, mode, template.step(result.name))
-    report = Report(str(problem.variant), template.id, template.title, where, results, mode, root_cause)
-    return report
+    return Report(sheet.variant, template.id, template.title, one_line(where), results, mode, root_cause)
 
 
 def _from_own_answers(step: Step, env: Mapping[str, np.ndarray]) -> np.ndarray | None:
@@ -350,6 +400,7 @@ def _grade_step(sheet: Sheet, step: Step, reading: Reading | None, own: np.ndarr
     result = StepResult(step.name, step.label, shape, rows=step.rows, cols=step.cols)
     if reading is not None:
         result.reading = list(reading.notes)
+        result.unreadable = reading.problem
     mask = sheet.blanks[step.name]
     value, exact = problem.values[step.name], problem.exact[step.name]
     tol = tolerance(step.decimals)
@@ -358,6 +409,12 @@ def _grade_step(sheet: Sheet, step: Step, reading: Reading | None, own: np.ndarr
         name = cell_name(step.name, shape, i, j)
         expected = format_number(value[i, j], step.decimals)
         low, high, accepted = accepted_range([Fraction(value[i, j]), Fraction(exact[i, j])], step.decimals)
+        bad = reading.unreadable.get((i, j)) if reading is not None else None
+        if bad is not None:
+            result.cells.append(
+                CellResult(step.name, name, i, j, "unreadable", expected, bad.text, accepted, reason=bad.reason)
+            )
+            continue
         given = reading.cells[i][j] if reading is not None else None
         if given is None:
             result.cells.append(CellResult(step.name, name, i, j, "missing", expected, None, accepted))
@@ -387,4 +444,4 @@ def _score(result: StepResult, mode: str, step: Step) -> None:
         result.score = round(step.points * credited / n, 6)
 
 
-__all__ = ["NnhandError", "Report", "check_file", "grade_data", "grade_sheet", "load_problem"]
+__all__ = ["NnhandError", "Report", "check_file", "grade_data", "grade_sheet", "load_problem", "read_answers"]

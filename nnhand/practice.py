@@ -4,6 +4,10 @@ The session is a small state machine that never prints: the CLI feeds it lines a
 what it answers. A line may be a number, several numbers (they fill the next blanks of
 the step, e.g. a whole row), `?` for a hint (first which row and column to combine, then
 the products to add), `s` to skip the cell or `q` to quit.
+
+Typed numbers go through the reader answer files use (reading.read_number), with its
+bounds: a line is at most MAX_LINE characters, an exponent at most ±400, and what is
+echoed back is cleaned of control characters.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ from fractions import Fraction
 
 import numpy as np
 
+from .answers import require_blanks
+from .errors import NnhandError
 from .explain import Explainer
 from .grading import accepted_range, tolerance
 from .reading import CellError, cell_name, read_number
 from .sheet import Sheet
 from .template import Step
 from .values import format_number
+
+MAX_LINE = 1000  # a row of a hand exercise is a few dozen characters
 
 
 @dataclass
@@ -49,6 +57,7 @@ class PracticeSession:
     quit: bool = False
 
     def __post_init__(self) -> None:
+        require_blanks(self.sheet, "--blanks", NnhandError, purpose="practise")
         shapes = self.sheet.problem.shapes
         for step in self.sheet.asked():
             mask = self.sheet.blanks[step.name]
@@ -84,6 +93,8 @@ class PracticeSession:
             return [self.hint(prompt)]
         if not text:
             return [Reply("invalid", "Type a number, ? for a hint, s to skip or q to quit.")]
+        if len(text) > MAX_LINE:
+            return [Reply("invalid", f"That line is over {MAX_LINE} characters: type the numbers of one row at most.")]
         parts = [p for p in re.split(r"[\s;]+|,\s+", text) if p]
         replies: list[Reply] = []
         step_name = prompt.step.name
@@ -93,10 +104,9 @@ class PracticeSession:
                 break
             try:
                 value = Fraction(read_number(part, prompt.cell))
-            except CellError:
-                replies.append(
-                    Reply("invalid", f'"{part}" is not a number: write 3, -1.5 or 2/3 (or ?, s, q).', prompt.cell)
-                )
+            except CellError as exc:
+                # The reader's message quotes the text cleaned and shortened (reading.read_number).
+                replies.append(Reply("invalid", f"{exc.message}; or ? for a hint, s to skip, q to quit.", prompt.cell))
                 break
             replies.append(self._check(prompt, value))
         return replies

@@ -9,6 +9,15 @@ Forgiving where the meaning is clear, strict where it is not:
   "[[1,2],[3,4]]".
 Every reading that is not literal is noted, so a learner can see how an answer was read
 (`check --show-reading`). Errors name the cell (1-based, `H[2,3]`) and what is accepted.
+
+Strict where a guess could change a grade, bounded where a typed answer could cost work:
+- a space inside a number is not a number ("1 2" is not 12); spaces around a slash are fine;
+- a decimal within 1e-9 (relative; 1e-12 near 0) of a decimal of at most 6 places is read
+  as that decimal: `-1.2000000000000002` is what a spreadsheet or `0.1*12` writes for -1.2;
+- an exponent beyond ±400 is refused before any arithmetic (`1e99999999` would build a
+  number of 100 million digits), as are magnitudes and denominators beyond 10^12.
+With `mark_unreadable`, a cell that cannot be read is kept as unreadable (the reason and
+the text as written) instead of raising, so the rest of an answer file can be graded.
 """
 
 from __future__ import annotations
@@ -22,14 +31,20 @@ from typing import Any
 import numpy as np
 
 from .errors import NnhandError
+from .safetext import one_line
 from .values import Shape, format_number, grid_shape
 
 ACCEPTED = "write 3, -1.5 or 2/3"
 MAX_MAGNITUDE = 10**12
 MAX_TEXT = 64
 MAX_STRING = 4000  # a whole matrix written as one string
+MAX_EXPONENT = 400  # past every float (1e308, 5e-324), and 10**400 is still cheap to build
+SHORT_PLACES = 6  # a float artefact is read as the nearest decimal of at most this many places
+ARTEFACT = Fraction(1, 10**9)  # relative distance of a float artefact from its short decimal
+ARTEFACT_NEAR_ZERO = Fraction(1, 10**12)  # ... and absolute, near 0 where relative means nothing
 _MINUSES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-", "\ufe63": "-", "\uff0d": "-"})
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(/[+-]?(\d+(\.\d*)?|\.\d+))?$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE](?P<exp>[+-]?\d+))?(/[+-]?(\d+(\.\d*)?|\.\d+))?$")
+_SLASH = re.compile(r"\s*/\s*")
 
 
 class CellError(NnhandError):
@@ -45,13 +60,26 @@ def cell_name(name: str, shape: Shape, row: int, col: int) -> str:
     return f"{name}[{row + 1},{col + 1}]"
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A cell that could not be read: why, and what was written (on one line, shortened)."""
+
+    reason: str
+    text: str
+
+
 @dataclass
 class Reading:
-    """The cells of one answer as read: None where left blank; notes on anything not literal."""
+    """The cells of one answer as read: None where left blank; notes on anything not literal.
+
+    With `mark_unreadable`, a cell that cannot be read is None in `cells` and listed in
+    `unreadable`; `problem` says why when the whole answer has the wrong shape."""
 
     cells: list[list[Fraction | None]]
     raw: list[list[Any]]
     notes: list[str] = field(default_factory=list)
+    unreadable: dict[tuple[int, int], Unreadable] = field(default_factory=dict)
+    problem: str | None = None
 
 
 # ----------------------------------------------------------------------------- one cell
@@ -75,10 +103,9 @@ def _number_and_note(raw: Any, where: str) -> tuple[int | Fraction, str | None]:
             raise CellError(f"{raw} is not a finite number ({ACCEPTED})", where=where)
         if abs(raw) > MAX_MAGNITUDE:
             raise CellError(f"{raw} is far too large for a hand exercise", where=where)
-        value = Fraction(repr(raw))
-        if value.denominator > MAX_MAGNITUDE:
-            raise CellError(f"{raw} has more decimals than a hand exercise needs", where=where)
-        return _whole(value), None
+        # repr is the shortest text that reads back as this float: what the writer typed, or
+        # an artefact such as -1.2000000000000002; its exponent is at most ±324.
+        return _decimal(Fraction(repr(raw)), repr(raw), where)
     if isinstance(raw, str):
         return _read_text(raw, where)
     if raw is None:
@@ -87,29 +114,63 @@ def _number_and_note(raw: Any, where: str) -> tuple[int | Fraction, str | None]:
 
 
 def _read_text(raw: str, where: str) -> tuple[int | Fraction, str | None]:
-    shown = raw.strip()[:MAX_TEXT]
-    text = raw.strip().translate(_MINUSES).replace(" ", "")
-    note = None
-    if text != raw.strip().replace(" ", ""):
-        note = "Unicode minus read as -"
-    if len(text) > MAX_TEXT:
+    stripped = raw.strip()
+    shown = one_line(stripped)[:MAX_TEXT]
+    if len(stripped) > MAX_TEXT:
         raise CellError(f'"{shown}..." is not a number ({ACCEPTED})', where=where)
+    text = _SLASH.sub("/", stripped.translate(_MINUSES))
+    note = "Unicode minus read as -" if text != _SLASH.sub("/", stripped) else None
+    if any(c.isspace() for c in text):
+        raise CellError(f'"{shown}" is not a number: a space inside a number ({ACCEPTED})', where=where)
     if text.count(",") == 1 and "." not in text and "/" not in text:
         text = text.replace(",", ".")  # one comma and no point: a decimal comma
         note = f'"{shown}" read as {text} (decimal comma)'
-    if not _NUMBER.match(text):
+    match = _NUMBER.match(text)
+    if not match:
         raise CellError(f'"{shown}" is not a number ({ACCEPTED})', where=where)
+    if match["exp"] is not None and abs(int(match["exp"])) > MAX_EXPONENT:
+        # Refused before Fraction() builds 10**exponent: 1e99999999 would take minutes and gigabytes.
+        what = "is far too large for" if int(match["exp"]) > 0 else "has more decimals than"
+        raise CellError(f'"{shown}" {what} a hand exercise (an exponent beyond ±{MAX_EXPONENT})', where=where)
     try:
         if "/" in text:
             num, _, den = text.partition("/")
             value = Fraction(Fraction(num), Fraction(den))
         else:
-            value = Fraction(text)
+            return _decimal(Fraction(text), shown, where, note)
     except (ValueError, ZeroDivisionError):
         raise CellError(f'"{shown}" is not a number ({ACCEPTED})', where=where) from None
     if abs(value) > MAX_MAGNITUDE or value.denominator > MAX_MAGNITUDE:
         raise CellError(f'"{shown}" is far too large for a hand exercise', where=where)
     return _whole(value), note
+
+
+def _decimal(value: Fraction, shown: str, where: str, note: str | None = None) -> tuple[int | Fraction, str | None]:
+    """A decimal as read: a float artefact as its short decimal (noted), bounded in size."""
+    short = short_decimal(value)
+    if short is not None:
+        value = short
+        note = f"{shown} read as {format_number(short)} (the rounding error of a float)"
+    if abs(value) > MAX_MAGNITUDE:
+        raise CellError(f"{shown} is far too large for a hand exercise", where=where)
+    if value.denominator > MAX_MAGNITUDE:
+        raise CellError(f"{shown} has more decimals than a hand exercise needs", where=where)
+    return _whole(value), note
+
+
+def short_decimal(value: Fraction) -> Fraction | None:
+    """The decimal of at most SHORT_PLACES places that `value` is a float artefact of, or None.
+
+    An artefact lies within ARTEFACT (relative) of it; 0.1*12 = 1.2000000000000002 is 1.2.
+    None when `value` is itself that short, or too far from every short decimal."""
+    unit = 10**SHORT_PLACES
+    scaled = value * unit
+    if scaled.denominator == 1:
+        return None
+    short = Fraction(round(scaled), unit)
+    if abs(value - short) <= max(abs(short) * ARTEFACT, ARTEFACT_NEAR_ZERO):
+        return short
+    return None
 
 
 def _whole(value: Fraction) -> int | Fraction:
@@ -158,11 +219,22 @@ def _split_matrix(text: str) -> list[str] | None:
 # ----------------------------------------------------------------------------- whole values
 
 
-def read_answer(raw: Any, shape: Shape, name: str, where: str) -> Reading:
-    """An answer in its declared shape; blank cells (null) stay None."""
+def read_answer(raw: Any, shape: Shape, name: str, where: str, *, mark_unreadable: bool = False) -> Reading:
+    """An answer in its declared shape; blank cells (null) stay None.
+
+    A cell (or, for the wrong shape, the whole answer) that cannot be read raises CellError,
+    or with `mark_unreadable` is recorded in `Reading.unreadable` and read as blank."""
     rows, cols = grid_shape(shape)
-    grid, notes = _arrange(raw, shape, name, where)
+    try:
+        grid, notes = _arrange(raw, shape, name, where)
+    except CellError as exc:
+        if not mark_unreadable:
+            raise
+        bad = Unreadable(_reason(exc), raw_text(raw))
+        unreadable = {(i, j): bad for i in range(rows) for j in range(cols)}
+        return Reading([[None] * cols for _ in range(rows)], [], [], unreadable, bad.reason)
     cells: list[list[Fraction | None]] = []
+    unreadable = {}
     for i, row in enumerate(grid):
         out_row: list[Fraction | None] = []
         for j, value in enumerate(row):
@@ -170,13 +242,39 @@ def read_answer(raw: Any, shape: Shape, name: str, where: str) -> Reading:
                 out_row.append(None)
                 continue
             cell = cell_name(name, shape, i, j)
-            number, note = _number_and_note(value, f"{where}: {cell}")
+            try:
+                number, note = _number_and_note(value, f"{where}: {cell}")
+            except CellError as exc:
+                if not mark_unreadable:
+                    raise
+                unreadable[(i, j)] = Unreadable(_reason(exc), raw_text(value))
+                out_row.append(None)
+                continue
             if note:
                 notes.append(f"{cell}: {note}")
             out_row.append(Fraction(number))
         cells.append(out_row)
     assert len(cells) == rows and all(len(r) == cols for r in cells)
-    return Reading(cells, grid, notes)
+    return Reading(cells, grid, notes, unreadable)
+
+
+def _reason(exc: CellError) -> str:
+    """Why a cell cannot be read, with what to write instead, as one clause."""
+    if not exc.fix:
+        return exc.message
+    return f"{exc.message.rstrip('.')}; {exc.fix[:1].lower()}{exc.fix[1:]}"
+
+
+def raw_text(value: Any) -> str:
+    """What was written in a cell, on one line and shortened, safe to show anywhere."""
+    if isinstance(value, str):
+        text = value.strip()
+    elif isinstance(value, bool):
+        text = str(value).lower()
+    else:
+        text = str(value)
+    text = one_line(text[: 4 * MAX_TEXT])
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
 def _arrange(raw: Any, shape: Shape, name: str, where: str) -> tuple[list[list[Any]], list[str]]:
@@ -202,11 +300,11 @@ def _arrange(raw: Any, shape: Shape, name: str, where: str) -> tuple[list[list[A
             cells = _split_row(raw, rows * cols)
             if cells is None:
                 raise CellError(
-                    f'"{raw.strip()[:MAX_TEXT]}" does not hold {rows * cols} numbers',
+                    f'"{one_line(raw.strip()[:MAX_TEXT])}" does not hold {rows * cols} numbers',
                     where=at,
                     fix=f"Write {_shape_words(shape)}, e.g. {_example(shape)}",
                 )
-            notes.append(f'{name}: read from the text "{raw.strip()[:MAX_TEXT]}"')
+            notes.append(f'{name}: read from the text "{one_line(raw.strip()[:MAX_TEXT])}"')
             raw = cells
         else:
             raise CellError(f"expected {_shape_words(shape)}, got text", where=at, fix=f"Write e.g. {_example(shape)}")
@@ -239,7 +337,8 @@ def _arrange(raw: Any, shape: Shape, name: str, where: str) -> tuple[list[list[A
         if isinstance(row, str):
             cells = _split_row(row, cols)
             if cells is None:
-                raise CellError(f'row {i + 1} "{row.strip()[:MAX_TEXT]}" does not hold {cols} numbers', where=at)
+                shown = one_line(row.strip()[:MAX_TEXT])
+                raise CellError(f'row {i + 1} "{shown}" does not hold {cols} numbers', where=at)
             row = cells
         if not isinstance(row, list) or len(row) != cols or any(isinstance(v, (list, dict)) for v in row):
             raise CellError(f"row {i + 1} should hold {cols} numbers, got {_count(row)}", where=at)

@@ -16,7 +16,6 @@ from nnhand import api
 from nnhand.answers import answer_file_data
 from nnhand.cli import app
 from nnhand.engine import generate
-from nnhand.errors import AnswerFileError
 from nnhand.explain import explain_problem
 from nnhand.grading import grade_data
 from nnhand.keys import key_data
@@ -340,8 +339,10 @@ def test_practice_ends_cleanly_at_end_of_input() -> None:
     assert result.exit_code == 1 and "0/8 right" in result.stdout
 
 
-def test_unreadable_answer_file_cell_is_bad_input() -> None:
-    data, _ = key_answers("hidden-layer", 7)
-    data["answers"]["h"] = [1, "two", 3, 4]
-    with pytest.raises(AnswerFileError, match=r"h\[2\].*3, -1.5 or 2/3"):
-        grade(data)
+def test_unreadable_answer_file_cell_is_that_cell_only() -> None:
+    data, key = key_answers("hidden-layer", 7)
+    data["answers"]["h"] = [key["answers"]["h"][0], "two", *key["answers"]["h"][2:]]
+    report = grade(data)
+    bad = next(c for c in step(report, "h").cells if c.cell == "h[2]")
+    assert bad.status == "unreadable" and "3, -1.5 or 2/3" in (bad.reason or "")
+    assert report.score == report.max_score - 1 and report.exit_code == 1

@@ -14,6 +14,7 @@ import pytest
 from nnhand import api
 from nnhand.answers import answer_file_data, answer_file_text, parse_answer_text
 from nnhand.engine import _checks, generate
+from nnhand.errors import AnswerFileError
 from nnhand.grading import grade_data
 from nnhand.keys import key_data, to_json, to_yaml
 from nnhand.render import sheet_renderable
@@ -56,12 +57,15 @@ def test_key_grades_itself_full_marks(template_id: str, policy: str) -> None:
         data = answer_file_data(sheet)
         key = key_data(sheet.problem)
         data["answers"] = {s.name: key["answers"][s.name] for s in sheet.asked()}
+        if policy == "none":  # a sheet that asks nothing cannot pass a check (issue 9)
+            assert sheet.blank_count() == 0
+            with pytest.raises(AnswerFileError, match="asks nothing"):
+                grade_data(data, "self")
+            continue
         report, _ = grade_data(data, "self")
         assert report.score == report.max_score == sheet.blank_count()
         if policy == "one":
             assert sheet.blank_count() == 1
-        if policy == "none":
-            assert sheet.blank_count() == 0
 
 
 def test_blank_answer_file_scores_zero_and_round_trips(template_id: str) -> None:
