@@ -167,8 +167,9 @@ def test_bad_manifests(tmp_path: Path, content: str, fragment: str) -> None:
 
 def test_write_folder_is_all_or_nothing(tmp_path: Path) -> None:
     out = tmp_path / "hw"
-    classroom.write_folder(out, {"a.txt": "1", "sub/b.txt": "2"}, force=False)
-    assert (out / "sub" / "b.txt").read_text() == "2"
+    manifest = json.dumps({"schema": classroom.MANIFEST_SCHEMA, "students": [{"id": "a"}]})
+    classroom.write_folder(out, {"manifest.json": manifest, "students/a/sheet.md": "2"}, force=False)
+    assert (out / "students" / "a" / "sheet.md").read_text() == "2"
     with pytest.raises(classroom.NnhandError, match="already exists"):
         classroom.write_folder(out, {"c.txt": "3"}, force=False)
     classroom.write_folder(out, {"c.txt": "3"}, force=True)
