@@ -22,7 +22,9 @@ Library functions: they return strings (or a dict) and never print. Decisions:
   all-or-nothing can pass with score 0.
 - `reveal=False` leaves the expected values out of everything a student reads.
 - JSON is written ASCII-only (non-ASCII as \\u escapes), so that no name or file name can
-  make the file unwritable or undecodable.
+  make the file unwritable or undecodable; every string in it, and every text of the
+  JUnit XML, is cleaned of control characters first (safetext.plain): what a student wrote
+  reaches a grader's page as text, never as terminal escapes or unparsable XML.
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ from typing import Any
 
 from ._version import __version__
 from .grading import CellResult, Report, StepResult
+from .safetext import md_text, one_line, plain
 
 GRADESCOPE_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
 JUNIT_PER = ("cell", "step")
+_JUNIT_TYPE = {"wrong": "WrongValue", "missing": "Missing", "unreadable": "Unreadable"}  # failed cells
 MAX_MESSAGE = 4000  # characters of an error message that reach a student
 _SCORING_TEXT = {
     "cell": "one point a cell",
@@ -91,6 +95,8 @@ def _cell_line(c: CellResult, reveal: bool) -> str:
         return f"{text} (the key has {c.expected})" if reveal else text
     if c.status == "missing":
         return f"{c.cell}: no answer" + (f" (expected {c.expected})" if reveal else "")
+    if c.status == "unreadable":
+        return f"{c.cell}: cannot be read ({c.reason})" + (f" (expected {c.expected})" if reveal else "")
     text = f"{c.cell}: you wrote {c.given}"
     if reveal:
         text += f", expected {c.expected}"
@@ -119,18 +125,35 @@ def _clip(message: str) -> str:
 
 # ----------------------------------------------------------------------------- Gradescope
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
-
 
 def _md(text: str) -> str:
     """Free text for Markdown: punctuation that would format is backslash-escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    return md_text(text)
 
 
 def _code(text: str) -> str:
-    """Inline code for names and ids (a backtick inside needs a wider fence)."""
-    text = str(text)
-    return f"`` {text} ``" if "`" in text else f"`{text}`"
+    """Inline code for names and ids: the fence is one backtick longer than any run inside."""
+    text = one_line(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    if not longest:
+        return f"`{text}`"
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}"
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(_clean(data), indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+
+
+def _clean(value: Any) -> Any:
+    """Every string of a JSON document without control characters (newlines kept)."""
+    if isinstance(value, str):
+        return plain(value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _check_visibility(value: str, what: str) -> None:
@@ -195,7 +218,7 @@ def gradescope_json(
             "tests": tests,
         }
     )
-    return json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+    return _dumps(data)
 
 
 def _gradescope_summary(report: Report, factor: float, scaled: bool) -> str:
@@ -211,13 +234,16 @@ def _gradescope_summary(report: Report, factor: float, scaled: bool) -> str:
     wrong = sum(c.status == "wrong" for c in cells)
     missing = sum(c.status == "missing" for c in cells)
     ecf = sum(c.status == "ecf" for c in cells)
-    counts = f"{len(cells) - wrong - missing - ecf} of {len(cells)} cells right"
+    unreadable = sum(c.status == "unreadable" for c in cells)
+    counts = f"{len(cells) - wrong - missing - ecf - unreadable} of {len(cells)} cells right"
     if ecf:
         counts += f", {ecf} right from your own earlier answers"
     if wrong:
         counts += f", {wrong} wrong"
     if missing:
         counts += f", {missing} blank"
+    if unreadable:
+        counts += f", {unreadable} unreadable"
     lines += ["", counts + "."]
     if report.root_cause:
         lines += [
@@ -252,7 +278,7 @@ def gradescope_error_json(message: str, execution_time: float | None = None, vis
             "tests": [],
         }
     )
-    return json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+    return _dumps(data)
 
 
 # ----------------------------------------------------------------------------- GitHub Classroom
@@ -285,7 +311,7 @@ def classroom_result(report: Report, reveal: bool = True) -> dict[str, Any]:
 
 
 def _encode(data: Mapping[str, Any], base64_encode: bool) -> str:
-    text = json.dumps(data, ensure_ascii=True, allow_nan=False)
+    text = json.dumps(_clean(data), ensure_ascii=True, allow_nan=False)
     return base64.b64encode(text.encode("utf-8")).decode("ascii") if base64_encode else text
 
 
@@ -309,12 +335,10 @@ def classroom_error(message: str, base64_encode: bool = True, max_score: float =
 
 # ----------------------------------------------------------------------------- JUnit XML
 
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
 
 def _x(text: Any) -> str:
     """Text XML 1.0 can hold (ElementTree escapes <&"> but passes control characters through)."""
-    return _XML_INVALID.sub("\ufffd", str(text))
+    return plain(text)
 
 
 def junit_xml(
@@ -387,7 +411,8 @@ def _report_suite(report: Report, per: str) -> ET.Element:
             failed = [c for c in step.cells if not c.credited]
             if failed:
                 failures += 1
-                kind = "WrongValue" if any(c.status == "wrong" for c in failed) else "Missing"
+                statuses = {c.status for c in failed}
+                kind = next((_JUNIT_TYPE[s] for s in ("wrong", "unreadable") if s in statuses), "Missing")
                 message = f"{len(failed)} of {len(step.cells)} cells wrong or blank"
                 body = [_cell_line(c, True) for c in failed] + [f"→ {s}" for s in step.diagnosis]
                 failure = ET.SubElement(case, "failure", message=_x(message), type=kind)
@@ -399,14 +424,13 @@ def _report_suite(report: Report, per: str) -> ET.Element:
         for c in step.cells:
             count += 1
             case = ET.SubElement(suite, "testcase", classname=classname, name=_x(c.cell), time="0")
-            if c.status in ("wrong", "missing"):
+            if c.status in _JUNIT_TYPE:
                 failures += 1
                 got = "nothing" if c.given is None else c.given
+                if c.status == "unreadable":
+                    got = f"{got!r}, which cannot be read ({c.reason})"
                 failure = ET.SubElement(
-                    case,
-                    "failure",
-                    message=_x(f"expected {c.expected}, got {got}"),
-                    type="WrongValue" if c.status == "wrong" else "Missing",
+                    case, "failure", message=_x(f"expected {c.expected}, got {got}"), type=_JUNIT_TYPE[c.status]
                 )
                 body = [f"cell {c.cell}: expected {c.expected} (accepted: {c.accepted}), got {got}"]
                 if c.status == "wrong":

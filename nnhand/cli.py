@@ -37,7 +37,11 @@ def handled(command: F) -> F:
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            try:
+                return command(*args, **kwargs)
+            finally:
+                if sys.stdout is not None:
+                    sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
         except NnhandError as exc:
             if _state["debug"]:
                 raise
@@ -47,10 +51,18 @@ def handled(command: F) -> F:
             _error("interrupted")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except BrokenPipeError:
+            _discard_stdout()
             sys.stderr.close()  # the reader went away (| head): nothing left to say
             raise typer.Exit(int(ExitCode.OK)) from None
         except typer.Exit:
             raise
+        except OSError as exc:  # writing the output failed (a full disk, /dev/full, a closed stdout)
+            if _state["debug"]:
+                raise
+            _discard_stdout()
+            where = exc.filename or "standard output"
+            _error(f"{where}: cannot write ({exc.strerror or exc}). Free some space or write elsewhere")
+            raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
         except Exception as exc:  # a bug: say so plainly, without a traceback
             if _state["debug"]:
                 raise
@@ -60,12 +72,64 @@ def handled(command: F) -> F:
     return run  # type: ignore[return-value]
 
 
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that what is still buffered cannot fail again at exit."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def _error(message: str) -> None:
-    print(f"nnhand: error: {message}", file=sys.stderr)
+    from .safetext import plain
+
+    print(f"nnhand: error: {plain(message)}", file=sys.stderr)  # it may quote a file name or a cell
 
 
 def _note(message: str) -> None:
-    print(f"nnhand: {message}", file=sys.stderr)
+    from .safetext import plain
+
+    print(f"nnhand: {plain(message)}", file=sys.stderr)
+
+
+def _fallback_streams() -> None:
+    """Where stdout or stderr cannot hold Unicode (PYTHONIOENCODING=ascii, a Latin-1
+    terminal), write an ASCII stand-in for each character they lack instead of failing."""
+    import codecs
+
+    from .safetext import holds_unicode
+
+    for stream in (sys.stdout, sys.stderr):
+        if holds_unicode(getattr(stream, "encoding", None)) or not hasattr(stream, "reconfigure"):
+            continue
+        try:
+            codecs.lookup_error("nnhand-fallback")
+        except LookupError:
+            codecs.register_error("nnhand-fallback", _stand_in)
+        stream.reconfigure(errors="nnhand-fallback")
+
+
+def _stand_in(error: UnicodeError) -> tuple[str, int]:
+    from .safetext import ascii_stand_in
+
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return "".join(ascii_stand_in(c) for c in error.object[error.start : error.end]), error.end
+
+
+def _ascii_stdout() -> bool:
+    from .safetext import holds_unicode
+
+    return not holds_unicode(getattr(sys.stdout, "encoding", None))
+
+
+def _json(data: Any) -> str:
+    """JSON for stdout: the same data in any encoding (\\u escapes where stdout lacks Unicode)."""
+    import json
+
+    return json.dumps(data, indent=2, ensure_ascii=_ascii_stdout())
 
 
 # ----------------------------------------------------------------------------- completion
@@ -165,6 +229,8 @@ def _params(values: list[str] | None) -> dict[str, int]:
     params: dict[str, int] = {}
     for item in values or []:
         name, sep, number = item.partition("=")
+        if len(number.strip()) > 6 and number.strip().lstrip("-").isdigit():
+            raise NnhandError(f"'{item[:40]}' is far out of range", where="--param", fix="Sizes are at most 16")
         if not sep or not name.strip() or not number.strip().lstrip("-").isdigit():
             raise NnhandError(f"'{item}' is not name=value", where="--param", fix="Write e.g. --param n_hidden=5")
         params[name.strip()] = int(number)
@@ -189,6 +255,7 @@ def main(
 ) -> None:
     """Neural networks by hand: generate pen-and-paper exercises with blanks, and grade the answers."""
     _state["debug"] = debug
+    _fallback_streams()
 
 
 @app.command("list")
@@ -202,9 +269,7 @@ def list_(
 
     rows = api.catalogue(_dirs(problems_dir))
     if fmt is ReportFormat.json:
-        import json
-
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(_json(rows))
         return
     from rich.table import Table
     from rich.text import Text
@@ -242,11 +307,9 @@ def gen(
 
         write_atomic(answers, answer_file_text(sheet))
     if fmt is SheetFormat.json:
-        import json
-
         from .answers import answer_file_data
 
-        print(json.dumps(answer_file_data(sheet), indent=2, ensure_ascii=False))
+        print(_json(answer_file_data(sheet)))
     else:
         from .render import console, sheet_renderable
 
@@ -298,7 +361,8 @@ def key(
         data = key_data(problem)
         if worked:
             data["worked"] = worked
-        print(to_json(data) if fmt is KeyFormat.json else to_yaml(data), end="")
+        ascii_only = _ascii_stdout()
+        print(to_json(data, ascii_only) if fmt is KeyFormat.json else to_yaml(data, ascii_only), end="")
     if fresh:
         _note(f"fresh seed {problem.variant.seed}: repeat this key with --seed {problem.variant.seed}")
 
@@ -332,6 +396,12 @@ def check(
         CheckFormat, typer.Option("--format", "-f", help="terminal, json, gradescope, classroom or junit.")
     ] = CheckFormat.terminal,
     base64: Annotated[bool, typer.Option("--base64", help="classroom: the base64 a Classroom reporter reads.")] = False,
+    expect: Annotated[
+        str | None,
+        typer.Option(
+            "--expect", help="The variant id the file must carry (CI: the sheet handed out).", metavar="VARIANT"
+        ),
+    ] = None,
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Grade an answer file cell by cell: exit 0 all right, 1 something wrong or missing, 2 bad input."""
@@ -341,7 +411,9 @@ def check(
 
     start = time.perf_counter()
     try:
-        report, sheet = check_file(answers, _dirs(problems_dir), trust_givens, scoring.value if scoring else None, ecf)
+        report, sheet = check_file(
+            answers, _dirs(problems_dir), trust_givens, scoring.value if scoring else None, ecf, expect
+        )
     except NnhandError as exc:
         # Graders need a valid file even when grading fails: write one, then fail as usual.
         from . import ci_formats
@@ -365,15 +437,13 @@ def check(
         raise typer.Exit(int(report.exit_code))
     explanations = _explanations(report, sheet) if explain and reveal else None
     if fmt is CheckFormat.json:
-        import json
-
         data = report.to_dict(reveal=reveal)
         if explanations:
             for step in data["steps"]:
                 for cell in step["cells"]:
                     if cell["cell"] in explanations.get(step["name"], {}):
                         cell["worked"] = explanations[step["name"]][cell["cell"]]
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(_json(data))
     else:
         from .render import console, report_renderable
 
@@ -407,11 +477,17 @@ def practice(
     from . import api
     from .practice import PracticeSession
     from .render import console, sheet_renderable
+    from .safetext import one_line
 
+    if sys.stdout is None or sys.stdin is None:
+        raise NnhandError(
+            "practice needs standard input and output",
+            fix="Run it in a terminal, or pipe answers in and read its output",
+        )
     sheet = api.generate(template, seed, _params(param), blanks.value if blanks else None, _dirs(problems_dir))
+    session = PracticeSession(sheet)  # refuses a sheet that asks nothing before anything is shown
     out = console()
     out.print(sheet_renderable(sheet))
-    session = PracticeSession(sheet)
     print("Type each answer (a number, or several for a row); ? for a hint, s to skip, q to quit.")
     current_step = None
     try:
@@ -426,10 +502,12 @@ def practice(
             except EOFError:
                 print()
                 break
+            except UnicodeDecodeError:
+                line = "\ufffd"  # bytes that are not text: answered as an unreadable line
             if not sys.stdin.isatty():
-                print(line)  # piped answers: echo them so the transcript reads like a session
+                print(one_line(line[:200]))  # piped answers: echoed so the transcript reads like a session
             for reply in session.respond(line):
-                print(f"  {reply.message}")
+                print(f"  {one_line(reply.message)}")
     except KeyboardInterrupt:
         print()
         _print_summary(session, sheet)
@@ -506,8 +584,7 @@ def worksheet(
     else:
         assert count is not None
         students = classroom.numbered_students(count)
-    if out.exists() and not force:
-        raise NnhandError("already exists", where=str(out), fix="Choose another --out, or pass --force to replace it")
+    classroom.check_output_folder(out, force)  # before the work: --force replaces only nnhand's own folder
     batch = classroom.build_assignment(
         templates, students, assignment or out.name, secret, blanks.value if blanks else None, _dirs(problems_dir)
     )
@@ -532,6 +609,10 @@ def grade(
     submissions: Annotated[Path, typer.Argument(help="A folder of answer files.", metavar="FOLDER")],
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the grade book (CSV).", metavar="FILE")] = None,
     junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML.", metavar="FILE")] = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the grade book as JSON: scores, statuses and flags.", metavar="FILE"),
+    ] = None,
     per: Annotated[Per, typer.Option("--per", help="JUnit test cases per cell or per step.")] = Per.cell,
     feedback: Annotated[
         Path | None, typer.Option("--feedback", help="Write one feedback file per student here.", metavar="DIR")
@@ -539,7 +620,7 @@ def grade(
     scoring: Annotated[Scoring | None, typer.Option("--scoring", help="cell, step or weighted.")] = None,
     ecf: Annotated[bool, typer.Option("--ecf/--no-ecf", help="Credit work carried forward.")] = True,
 ) -> None:
-    """Grade a folder of answer files against a manifest: grade book, JUnit, feedback."""
+    """Grade a folder of answer files against a manifest: grade book (CSV, JSON), JUnit, feedback."""
     from . import classroom
 
     book = classroom.grade_folder(
@@ -548,6 +629,8 @@ def grade(
     files: dict[Path, str | bytes] = {}
     if csv_out is not None:
         files[csv_out] = classroom.gradebook_csv(book)
+    if json_out is not None:
+        files[json_out] = classroom.grades_json(book)
     if junit is not None:
         from .ci_formats import Ungraded, junit_xml
 
@@ -562,10 +645,7 @@ def grade(
         files.update({feedback / name: text for name, text in classroom.feedback_files(book).items()})
     classroom.write_outputs_atomically(files)
     print(classroom.summary_text(book), end="")
-    perfect = not book.missing() and all(
-        s.report is not None and s.report.exit_code == ExitCode.OK for s in book.submissions
-    )
-    raise typer.Exit(int(ExitCode.OK if perfect else ExitCode.WRONG))
+    raise typer.Exit(int(ExitCode.OK if book.all_right else ExitCode.WRONG))
 
 
 class ExportFormat(str, Enum):
@@ -580,32 +660,53 @@ def export(
     template: TemplateArg,
     count: Annotated[int, typer.Option("--count", "-n", help="How many variants.", min=1, max=1000)] = 10,
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="moodle, gift or qti.")] = ExportFormat.moodle,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="Seed of the first variant (then +1, +2, ...).", min=0)] = 1,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", "-s", help="Seeds N, N+1, ... (reproducible); omitted: from the secret, else random.", min=0
+        ),
+    ] = None,
+    pool: Annotated[
+        str | None, typer.Option("--pool", help="Name of the pool, part of every seed drawn from the secret.")
+    ] = None,
+    secret_file: Annotated[
+        Path | None, typer.Option("--secret-file", help="File holding the secret (else NNHAND_SECRET).", metavar="FILE")
+    ] = None,
     blanks: BlanksOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="qti: the folder for one item file per variant.")
     ] = None,
     problems_dir: ProblemsDir = None,
 ) -> None:
-    """Export variants as a question pool: Moodle XML (cloze), GIFT or QTI 2.1."""
+    """Export sealed variants as a question pool: Moodle XML (cloze), GIFT or QTI 2.1."""
     from . import api, lms
+    from .classroom import read_secret
 
-    dirs = _dirs(problems_dir)
-    sheets = [api.generate(template, seed + k, None, blanks.value if blanks else None, dirs) for k in range(count)]
-    for warning in lms.zero_answer_warnings(sheets, fmt.value):
+    if fmt is ExportFormat.qti and out is None:
+        raise NnhandError("QTI items are one file each", where="--out", fix="Give --out DIR for the item files")
+    bank = lms.build_pool(
+        api.load(template, _dirs(problems_dir)),
+        count,
+        secret=read_secret(secret_file),
+        first_seed=seed,
+        name=pool,
+        blanks=blanks.value if blanks else None,
+    )
+    for warning in lms.zero_answer_warnings(bank.sheets, fmt.value):
         _note(f"warning: {warning}")
     if fmt is ExportFormat.moodle:
-        print(lms.moodle_xml(sheets), end="")
+        print(lms.moodle_xml(bank.sheets, pool=bank), end="")
     elif fmt is ExportFormat.gift:
-        print(lms.gift(sheets), end="")
+        print(lms.gift(bank.sheets, pool=bank), end="")
     else:
-        if out is None:
-            raise NnhandError("QTI items are one file each", where="--out", fix="Give --out DIR for the item files")
+        assert out is not None
         from .classroom import write_folder
 
-        write_folder(out, {f"{s.variant.replace('#', '-').replace('@', '-')}.xml": x
-                           for s, x in zip(sheets, lms.qti21(sheets))}, force=False)  # fmt: skip
-        _note(f"{count} QTI 2.1 items written to {out}/")
+        files = {lms.item_file(s): item for s, item in zip(bank.sheets, lms.qti21(bank.sheets))}
+        files["nnhand-export.json"] = lms.pool_record(bank)
+        write_folder(out, files, force=False)
+    where = f"{out}/nnhand-export.json" if out is not None else "the file's first comments"
+    _note(f"{count} sealed variants ({bank.seeding} seeds); their seeds are recorded in {where}")
 
 
 class Shell(str, Enum):
@@ -633,4 +734,5 @@ def completion_script(shell: str) -> str:
 
 def run() -> None:
     """Console-script entry point."""
+    _fallback_streams()
     app(prog_name="nnhand")

@@ -8,6 +8,18 @@
     qti21(sheets)        one QTI 2.1 assessmentItem document per variant (a list of strings),
                          a textEntryInteraction and a response declaration per blank cell
     zero_answer_warnings(sheets, fmt)   answers a platform is known to grade wrongly
+    build_pool(template, count, ...)    the sealed variants of an export, and their seeds
+    pool_record(pool, files)            the record of a QTI export (JSON beside the items)
+
+Pools are sealed: each question names its variant by an opaque token
+(`matmul@1#sealed-k3x9…`), never by its seed, so a student who sees a question cannot look
+its key up with `nnhand key`. The seeds come from the instructor's secret (HMAC-SHA256 over
+the pool name, the template and a counter, under a key of its own), else from fresh
+randomness, else (`first_seed`) from first_seed, first_seed + 1, …; either way every export
+records token -> seed for the instructor: comments in Moodle XML and GIFT (which the
+importers drop: Moodle keeps only [id:] and [tag:] from GIFT comments, hence no brackets in
+them) and `nnhand-export.json` beside QTI items. The export file itself holds every answer:
+it is the instructor's, never the students'.
 
 Answers and tolerances follow the grader (grading.py): the key as the sheet rounds it,
 ± half a unit of the step's last decimal (`tolerance`), exactly for exact steps. Where
@@ -41,20 +53,26 @@ Answers of 0 — what `zero_answer_warnings` flags, and why:
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from ._version import __version__
+from .engine import generate, givens_digest
 from .errors import NnhandError
 from .grading import tolerance
+from .keys import SEED_SPACE, derive, seal, sealed_token, seed_from
 from .reading import cell_name
-from .sheet import Sheet
-from .template import Step
+from .safetext import clean_tree, html_text, one_line, plain
+from .sheet import Sheet, make_sheet
+from .template import Step, Template
 from .values import Shape, format_fraction, format_number, grid_shape
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
@@ -145,7 +163,7 @@ def _labels(spec: Any, count: int) -> list[str]:
     return [str(i + 1) for i in range(count)]
 
 
-def _given_cells(sheet: Sheet, name: str) -> list[list[str]]:
+def given_cells(sheet: Sheet, name: str) -> list[list[str]]:
     """A given's cells as text: numbers, or the words of a word given."""
     template = sheet.problem.template
     arr = sheet.problem.givens[name]
@@ -192,7 +210,7 @@ def _preamble(sheet: Sheet, summary: bool = True) -> list[str]:
 
 # ----------------------------------------------------------------------------- Moodle XML
 
-_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "{": "&#123;", "}": "&#125;"})
+_BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 _CLOZE = str.maketrans(
     {
         "&": "&amp;",
@@ -213,7 +231,7 @@ _CLOZE = str.maketrans(
 def _html(text: str) -> str:
     """Text for HTML question text; braces as character references, so that nothing outside
     the fields can look like a cloze field to Moodle's parser."""
-    return str(text).translate(_HTML)
+    return html_text(text).translate(_BRACES)
 
 
 def cloze_escape(text: str) -> str:
@@ -223,16 +241,26 @@ def cloze_escape(text: str) -> str:
     (/ " \\) are written as numeric character references: Moodle's field parser never sees
     them (its answer pattern deliberately skips the '#' of '&#'), and the importer's
     html_entity_decode restores them. The docs' backslash escapes are only undone for } and
-    # by the importer, which would leave a visible backslash before the others."""
-    return str(text).translate(_CLOZE)
+    # by the importer, which would leave a visible backslash before the others. One line:
+    a field's text ends with the field."""
+    return one_line(text).translate(_CLOZE)
+
+
+# The ways text enters the hand-written Moodle XML; each cleans it first, so that what is
+# left is valid XML 1.0 (safetext.plain) whatever a template or a student wrote.
 
 
 def _cdata(text: str) -> str:
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+    return "<![CDATA[" + plain(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def _xml(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return plain(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xml_comment(text: str) -> str:
+    """A comment on one line that cannot end early: no "--" inside, no "-" before the close."""
+    return "<!-- " + re.sub(r"-{2,}", "-", one_line(text)) + " -->"
 
 
 def _cloze_field(blank: BlankAnswer) -> str:
@@ -274,7 +302,7 @@ def _cloze_text(sheet: Sheet, answers: Sequence[BlankAnswer]) -> str:
     if legend:
         parts.append(f"<p>{_html('; '.join(legend))}</p>")
     for name, given in template.givens.items():
-        cells = [[_html(c) for c in row] for row in _given_cells(sheet, name)]
+        cells = [[_html(c) for c in row] for row in given_cells(sheet, name)]
         parts.append(_html_table(name, sheet.shape(name), cells, given.rows, given.cols))
     parts.append("<p><strong>Compute</strong> (fill in every empty box)</p>")
     fields = {(b.step.name, b.row, b.col): _cloze_field(b) for b in answers}
@@ -313,18 +341,21 @@ def _key_html(sheet: Sheet) -> str:
     return "\n".join(parts)
 
 
-def moodle_xml(sheets: Iterable[Sheet], penalty: float = 0.0) -> str:
+def moodle_xml(sheets: Iterable[Sheet], penalty: float = 0.0, pool: Pool | None = None) -> str:
     """A Moodle XML quiz: per template a category question, then a cloze question per variant.
 
-    `penalty` is the fraction lost per extra try in adaptive mode. Raises NnhandError for a
-    sheet with no blank cells (a cloze question needs at least one field)."""
+    `penalty` is the fraction lost per extra try in adaptive mode; `pool` adds its record
+    (how the seeds were drawn, token -> seed) as comments. Raises NnhandError for a sheet
+    with no blank cells (a cloze question needs at least one field)."""
     if not 0 <= penalty <= 1:
         raise ValueError(f"penalty must be between 0 and 1, not {penalty!r}")
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
+    if pool is not None:
+        out += ["  " + _xml_comment(line) for line in pool.record_lines()]
     for template_id, group in _by_template(sheets):
         title = group[0].problem.template.title
         out += [
-            f"  <!-- nnhand: {_xml(title).replace('--', '- -')} ({template_id}), {len(group)} variant(s) -->",
+            "  " + _xml_comment(f"nnhand: {title} ({template_id}), {len(group)} variant(s)"),
             '  <question type="category">',
             f"    <category><text>$course$/nnhand/{_xml(template_id)}</text></category>",
             f'    <info format="html"><text>{_cdata(f"<p>nnhand: {_html(title)}</p>")}</text></info>',
@@ -351,10 +382,16 @@ _GIFT_SPECIAL = re.compile(r"([~=#{}:])")
 
 
 def gift_escape(text: str) -> str:
-    """Text for GIFT: a backslash before ~ = # { } : (and before a backslash); newlines as \\n."""
-    text = str(text).replace("\\", "\\\\")
+    """Text for GIFT: a backslash before ~ = # { } : (and before a backslash); newlines as \\n,
+    so that no text can end a question (a blank line does) or begin a comment line."""
+    text = plain(text).replace("\\", "\\\\")
     text = _GIFT_SPECIAL.sub(r"\\\1", text)
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    return text.replace("\n", "\\n")
+
+
+def _gift_comment(text: str) -> str:
+    """A comment line. Moodle reads [id:...] and [tag:...] in comments: brackets become parentheses."""
+    return "// " + one_line(text).replace("[", "(").replace("]", ")")
 
 
 def _gift_given(sheet: Sheet, name: str) -> str:
@@ -365,7 +402,7 @@ def _gift_given(sheet: Sheet, name: str) -> str:
         if isinstance(spec, tuple):
             notes.append(f"{what} {', '.join(str(s) for s in spec)}")
     about = f" ({'; '.join(notes)})" if notes else ""
-    return f"{name}{about} = {_compact(sheet.shape(name), _given_cells(sheet, name))}"
+    return f"{name}{about} = {_compact(sheet.shape(name), given_cells(sheet, name))}"
 
 
 def _gift_answer(blank: BlankAnswer) -> str:
@@ -375,14 +412,17 @@ def _gift_answer(blank: BlankAnswer) -> str:
     return f"#={blank.answer}:{blank.tolerance} ={blank.alternative}:{blank.tolerance}"
 
 
-def gift(sheets: Iterable[Sheet]) -> str:
-    """GIFT: per template a $CATEGORY line, then one numerical question per blank cell."""
+def gift(sheets: Iterable[Sheet], pool: Pool | None = None) -> str:
+    """GIFT: per template a $CATEGORY line, then one numerical question per blank cell;
+    `pool` adds its record as a block of comment lines first."""
     out: list[str] = []
+    if pool is not None:
+        out += [*(_gift_comment(line) for line in pool.record_lines()), ""]
     for template_id, group in _by_template(sheets):
         title = group[0].problem.template.title
         out += [
-            f"// nnhand: {title} ({template_id}), {len(group)} variant(s)",
-            f"$CATEGORY: $course$/nnhand/{template_id}",
+            _gift_comment(f"nnhand: {title} ({template_id}), {len(group)} variant(s)"),
+            f"$CATEGORY: $course$/nnhand/{one_line(template_id)}",
             "",
         ]
         for sheet in group:
@@ -500,7 +540,7 @@ def qti21_item(sheet: Sheet) -> str:
     if legend:
         ET.SubElement(body, _q("p")).text = "; ".join(legend)
     for name, given in template.givens.items():
-        _qti_table(body, name, sheet.shape(name), _given_cells(sheet, name), given.rows, given.cols)
+        _qti_table(body, name, sheet.shape(name), given_cells(sheet, name), given.rows, given.cols)
     ET.SubElement(ET.SubElement(body, _q("p")), _q("strong")).text = "Compute (fill in every empty box)"
     for n, step in enumerate(sheet.asked(), start=1):
         rows, cols = grid_shape(sheet.shape(step.name))
@@ -535,6 +575,7 @@ def qti21_item(sheet: Sheet) -> str:
         add = ET.SubElement(ET.SubElement(condition, _q("setOutcomeValue"), identifier="SCORE"), _q("sum"))
         ET.SubElement(add, _q("variable"), identifier="SCORE")
         ET.SubElement(add, _q("baseValue"), baseType="float").text = "1"
+    clean_tree(item)
     ET.indent(item)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(item, encoding="unicode") + "\n"
 
@@ -542,6 +583,102 @@ def qti21_item(sheet: Sheet) -> str:
 def qti21(sheets: Iterable[Sheet]) -> list[str]:
     """One QTI 2.1 assessmentItem document per sheet, in order (see the module docstring)."""
     return [qti21_item(sheet) for sheet in sheets]
+
+
+# ----------------------------------------------------------------------------- sealed pools
+
+SEEDINGS = ("secret", "random", "given")
+DRAWS_PER_VARIANT = 100  # redraws before a pool accepts a repeated instance (a template with few)
+
+
+@dataclass
+class Pool:
+    """The sealed variants of one export and where their seeds came from (see the module docstring)."""
+
+    template: Template
+    name: str  # part of every seed drawn from a secret
+    seeding: str  # one of SEEDINGS
+    sheets: list[Sheet] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+
+    def record_lines(self) -> list[str]:
+        """The record, as lines for comments: how, then one `nnhand-seed <id> <seed>` per variant."""
+        tid = self.template.id
+        how = {
+            "secret": f"seeds from HMAC-SHA256 of your secret over (pool '{self.name}', {tid}, k): the same "
+            "export with the same secret and pool rebuilds this file",
+            "random": "seeds drawn at random: this record is the only way back to them, keep it",
+            "given": f"seeds {self.seeds[0]} to {self.seeds[-1]}, from the seed option" if self.seeds else "",
+        }[self.seeding]
+        return [
+            f"nnhand {__version__} export of {tid}@{self.template.version}, {len(self.sheets)} variant(s); {how}.",
+            "Questions name sealed variant ids; the key of one: nnhand key " + tid + " -s SEED.",
+            "This file holds every answer: keep it from students.",
+            *(f"nnhand-seed {sheet.variant} {seed}" for sheet, seed in zip(self.sheets, self.seeds)),
+        ]
+
+
+def build_pool(
+    template: Template,
+    count: int,
+    *,
+    secret: bytes | None = None,
+    first_seed: int | None = None,
+    name: str | None = None,
+    blanks: str | None = None,
+) -> Pool:
+    """`count` sealed variants of `template`: seeds first_seed, first_seed + 1, ... when given
+    (reproducible, as before sealing), else drawn from `secret` over (name, template, k), else
+    at random; a seed whose instance repeats an earlier one is redrawn (not for given seeds).
+    Tokens come from the secret when there is one (the whole file is then reproducible)."""
+    name = name or template.id
+    seeding = "given" if first_seed is not None else ("secret" if secret is not None else "random")
+    pool = Pool(template, name, seeding)
+    seen: set[str] = set()
+    tokens: set[str] = set()
+    k = 0
+    for _ in range(count):
+        for attempt in range(DRAWS_PER_VARIANT):
+            if first_seed is not None:
+                seed = first_seed + k
+            elif secret is not None:
+                seed = seed_from(derive(secret, "nnhand-export", name, template.id, str(k)))
+            else:
+                seed = secrets.randbelow(SEED_SPACE)
+            k += 1
+            problem = generate(template, seed)
+            digest = givens_digest(problem)
+            if first_seed is not None or digest not in seen or attempt == DRAWS_PER_VARIANT - 1:
+                seen.add(digest)
+                break
+        token = sealed_token(secret, ["export", name, template.id, str(seed)], tokens)
+        pool.sheets.append(make_sheet(seal(problem, token), blanks))
+        pool.seeds.append(seed)
+    return pool
+
+
+def item_file(sheet: Sheet) -> str:
+    """The file name of a QTI item: its variant id with # and @ as hyphens."""
+    return sheet.variant.replace("#", "-").replace("@", "-") + ".xml"
+
+
+def pool_record(pool: Pool) -> str:
+    """The record of a QTI export, kept beside the items: token -> seed, and how they were drawn."""
+    data = {
+        "schema": "nnhand-export",
+        "schema_version": 1,
+        "nnhand_version": __version__,
+        "template": pool.template.id,
+        "version": pool.template.version,
+        "pool": pool.name,
+        "seeding": pool.seeding,
+        "about": pool.record_lines()[:3],
+        "variants": [
+            {"variant": sheet.variant, "seed": seed, "file": item_file(sheet)}
+            for sheet, seed in zip(pool.sheets, pool.seeds)
+        ],
+    }
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
 
 # ----------------------------------------------------------------------------- zero answers
@@ -574,11 +711,16 @@ def zero_answer_warnings(sheets: Iterable[Sheet], fmt: str) -> list[str]:
 
 __all__ = [
     "BlankAnswer",
+    "Pool",
     "blank_answers",
+    "build_pool",
     "cloze_escape",
     "gift",
     "gift_escape",
+    "given_cells",
+    "item_file",
     "moodle_xml",
+    "pool_record",
     "qti21",
     "qti21_item",
     "zero_answer_warnings",

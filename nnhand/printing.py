@@ -15,14 +15,15 @@ worksheet leaves blank highlighted and exact fractions beside rounded values.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .errors import NnhandError
+from .lms import given_cells
 from .render import labels
+from .safetext import html_text, md_text, plain
 from .values import format_fraction, format_number, grid_shape
 
 if TYPE_CHECKING:
@@ -139,16 +140,10 @@ def layout(page: Page) -> Layout:
         for p in template.params.values()
         if p.show
     ]
-    givens = [
-        _quantity(
-            name,
-            sheet.shape(name),
-            lambda i, j, a=problem.givens[name]: Cell(format_number(a[i, j])),
-            given.rows,
-            given.cols,
-        )
-        for name, given in template.givens.items()
-    ]
+    givens = []
+    for name, given in template.givens.items():
+        cells = given_cells(sheet, name)  # numbers, or the words of a word given
+        givens.append(_quantity(name, sheet.shape(name), lambda i, j, c=cells: Cell(c[i][j]), given.rows, given.cols))
     steps: list[StepLine] = []
     answers: list[Quantity] = []
     for n, step in enumerate(sheet.asked(), start=1):
@@ -230,13 +225,9 @@ def _minus(text: str) -> str:
 # ---------------------------------------------------------------------------------------
 # Markdown
 
-_MD_SPECIAL = set("\\`*_[]<>|#&~$!{}")
-
-
-def md_escape(text: str) -> str:
-    """Text that Markdown shows as written: markup characters backslash-escaped."""
-    out = "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
-    return " ".join(out.split())  # no newline may break a table row or a paragraph
+# One line, markup characters backslash-escaped: no text can break a table row or a
+# paragraph, or start a heading or list (safetext.md_text).
+md_escape = md_text
 
 
 def markdown_pages(pages: Sequence[Page]) -> str:
@@ -365,8 +356,7 @@ def _two_columns(texts: list[str], narrow: int) -> bool:
     return len(texts) > 6 and max(len(t) for t in texts) <= narrow
 
 
-def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
+_esc = html_text
 
 
 def _html_page(lay: Layout) -> str:
@@ -485,9 +475,10 @@ _TYPST_PRELUDE = r"""
 
 def typst_string(text: str) -> str:
     """A typst string literal: inside one, no markup character means anything (#, $, *, _,
-    <, @, [, ] and the rest are plain text); only backslash and quotes need escaping."""
+    <, @, [, ] and the rest are plain text); only backslash and quotes need escaping. Every
+    text reaches typst this way, cleaned of control characters first (safetext.plain)."""
     out = []
-    for ch in text:
+    for ch in plain(text):
         if ch in '\\"':
             out.append("\\" + ch)
         elif ch == "\n":

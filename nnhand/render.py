@@ -3,6 +3,12 @@
 Cells are built as `Text` (a string such as "[x]" would be read as markup). Blank cells
 are drawn as "___" so they differ from given numbers without colour; rich drops colour
 by itself for pipes and under NO_COLOR.
+
+`console()` is the one way to the terminal (and to feedback files): its consoles read no
+markup or emoji codes in strings, strip control characters and escape sequences from
+every piece of text they write (the styles rich adds stay), and where the output's
+encoding cannot hold a character they write an ASCII stand-in (safetext.fallback):
+box lines as - | +, ✓ ✗ as * x.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from rich.measure import Measurement
 from rich.segment import Segment
 from rich.text import Text
 
+from .safetext import fallback, holds_unicode, one_line, plain
 from .values import Shape, format_fraction, format_number, grid_shape
 
 if TYPE_CHECKING:
@@ -27,14 +34,52 @@ BLANK = "___"
 WIDTH = 80
 
 
+class SafeConsole(Console):
+    """A rich console that writes text as it is, whoever wrote it (see the module docstring)."""
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Any:
+        if isinstance(renderable, Text):
+            renderable = self._clean_text(renderable)
+        for segment in super().render(renderable, options):
+            if segment.control or not segment.text:
+                yield segment
+                continue
+            text = self._clean(segment.text)
+            yield Segment(text, segment.style) if text != segment.text else segment
+
+    def _clean(self, text: str) -> str:
+        text = plain(text)
+        return text if holds_unicode(self.encoding) else fallback(text, self.encoding)
+
+    def _clean_text(self, text: Text) -> Text:
+        """A Text cleaned before rich lays it out, so that it wraps as what will be shown."""
+        if self._clean(text.plain) == text.plain:
+            return text
+        cleaned = Text(justify=text.justify, overflow=text.overflow, no_wrap=text.no_wrap, end=text.end)
+        for segment in text.render(self):
+            cleaned.append(self._clean(segment.text), segment.style)
+        return cleaned
+
+
 def console(file: Any = None, width: int = WIDTH, color: bool | None = None) -> Console:
     """A console for output. The width is fixed (80), not the terminal's, so that a variant
-    renders to the same text everywhere; colour follows the terminal and NO_COLOR."""
-    kwargs: dict[str, Any] = {"file": file, "highlight": False, "soft_wrap": False, "width": width}
+    renders to the same text everywhere; colour follows the terminal and NO_COLOR unless
+    `color` forces it off (False) or on (True)."""
+    kwargs: dict[str, Any] = {
+        "file": file,
+        "highlight": False,
+        "soft_wrap": False,
+        "width": width,
+        "markup": False,
+        "emoji": False,
+    }
     if color is False:
         kwargs["no_color"] = True
         kwargs["color_system"] = None
-    return Console(**kwargs)
+    elif color is True:
+        kwargs["force_terminal"] = True
+        kwargs["color_system"] = "standard"
+    return SafeConsole(**kwargs)
 
 
 class Grid:
@@ -45,6 +90,12 @@ class Grid:
     whose widths are known, drawn in the same box style."""
 
     def __init__(self, title: str, header: list[str] | None, rows: list[tuple[str | None, list[str]]]):
+        # Widths are measured here, so the text is cleaned here: stripped later, a control
+        # character would leave a column short.
+        title = one_line(title)
+        header = [one_line(h) for h in header] if header is not None else None
+        rows = [(one_line(label) if label is not None else None, [one_line(c) for c in cells]) for label, cells in rows]
+        self.source = (title, header, rows)
         self.title = title
         label_width = max((cell_len(label) for label, _ in rows if label is not None), default=0)
         ncols = max(len(cells) for _, cells in rows)
@@ -77,11 +128,31 @@ class Grid:
             self.lines.append(line(([label or ""] if labelled else []) + cells, labelled))
         self.lines.append(border("└", "┴", "┘"))
 
+    def fitted(self, console: Console) -> Grid:
+        """This grid as the console's encoding can print it: redrawn from the ASCII stand-ins
+        of its text (whose widths may differ), so that the columns stay aligned. The box
+        lines need no redrawing: each has a one-character stand-in."""
+        encoding = console.encoding
+        if holds_unicode(encoding):
+            return self
+        title, header, rows = self.source
+
+        def fit(text: str) -> str:
+            return fallback(text, encoding)
+
+        source = (
+            fit(title),
+            [fit(h) for h in header] if header is not None else None,
+            [(fit(label) if label is not None else None, [fit(c) for c in cells]) for label, cells in rows],
+        )
+        return self if source == self.source else Grid(*source)
+
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(self.width, self.width)
+        width = self.fitted(console).width
+        return Measurement(width, width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for parts in self.lines:
+        for parts in self.fitted(console).lines:
             for text, style in parts:
                 yield Segment(text, console.get_style(style) if style else None)
             yield Segment.line()
@@ -97,7 +168,7 @@ class SideBySide:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         rows: list[list[Grid]] = []
         used = 0
-        for grid in self.items:
+        for grid in (g.fitted(console) for g in self.items):
             if rows and used + self.gap + grid.width <= options.max_width:
                 rows[-1].append(grid)
                 used += self.gap + grid.width
@@ -252,7 +323,7 @@ def worked_renderable(problem: Any, worked: dict[str, list[str]]) -> RenderableT
     return Group(*parts)
 
 
-MARKS = {"right": "✓", "ecf": "(✓)", "wrong": "✗", "missing": "?"}
+MARKS = {"right": "✓", "ecf": "(✓)", "wrong": "✗", "missing": "?", "unreadable": "!"}
 
 
 def report_renderable(
@@ -270,6 +341,7 @@ def report_renderable(
     if report.source:
         who = f"   student: {report.student}" if report.student else ""
         parts.append(Text(f"answers: {report.source}{who}", no_wrap=True, overflow="ignore"))
+    parts.extend(Text(f"note: {note}") for note in report.notes)
     parts.append(Text(""))
     tables = []
     for step in report.steps:
@@ -293,6 +365,8 @@ def report_renderable(
         )
     parts.append(SideBySide(tables))
     parts.append(Text("✓ right   (✓) right from your own earlier answers   ✗ wrong   ? blank   · given"))
+    if any(c.status == "unreadable" for s in report.steps for c in s.cells):
+        parts.append(Text("! unreadable: 0 for the cell, the reason below; the rest is graded"))
     for step in report.steps:
         lines = _step_feedback(step, reveal, show_reading, (explanations or {}).get(step.name, {}))
         if lines:
@@ -317,8 +391,13 @@ def _step_feedback(step: Any, reveal: bool, show_reading: bool, explanations: di
     lines: list[Text] = []
     for sentence in step.diagnosis:
         lines.append(Text(f"  → {sentence}"))
+    if step.unreadable:
+        given = next((c.given for c in step.cells if c.given), "")
+        lines.append(Text(f"  ! {step.name}: cannot be read: {step.unreadable} (you wrote {given})"))
     for c in step.cells:
-        if c.status == "missing":
+        if c.status == "unreadable" and not step.unreadable:
+            lines.append(Text(f"  ! {c.cell}: cannot be read: {c.reason}"))
+        elif c.status == "missing":
             lines.append(Text(f"  ? {c.cell}: no answer"))
         elif c.status == "ecf":
             lines.append(
@@ -336,7 +415,7 @@ def _step_feedback(step: Any, reveal: bool, show_reading: bool, explanations: di
     if show_reading:
         for note in step.reading:
             lines.append(Text(f"  read: {note}"))
-        read = [f"{c.cell} = {c.given}" for c in step.cells if c.given is not None]
+        read = [f"{c.cell} = {c.given}" for c in step.cells if c.given is not None and c.status != "unreadable"]
         if read:
             lines.append(Text("  read as: " + ", ".join(read)))
     return lines

@@ -7,8 +7,9 @@ secrets) comes through here, so that one set of rules holds everywhere:
 - a size cap checked before parsing, and again while reading (a file may grow meanwhile);
 - YAML without anchors or aliases (an alias bomb expands a few lines into gigabytes) and
   without duplicate keys (YAML keeps the last silently; a grader must not guess);
-- numbers beyond Python's 4,300-digit limit and structures nested beyond a depth are
-  refused with a message, not a traceback.
+- structures nested beyond a depth are refused with a message, not a traceback; an integer
+  beyond Python's 4,300-digit limit is kept as its text, so that only the one value holding
+  it is refused (by the reader of that cell or key), never the whole file.
 
 Standard library at import; yaml loads inside the functions that parse.
 """
@@ -54,7 +55,11 @@ def read_capped(
         # O_NONBLOCK: should the path be swapped for a FIFO after the check, open() must not hang.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         with os.fdopen(fd, "rb") as handle:
-            data = handle.read(limit + 1)
+            # read(n) allocates n bytes up front: ask for the size stat gave, not the cap (200 MB
+            # for a manifest), and read on only should the file have grown since.
+            data = handle.read(min(limit, info.st_size) + 1)
+            if len(data) > info.st_size:
+                data += handle.read(limit + 1 - len(data))
     except OSError as exc:
         raise error(f"cannot read ({exc.strerror})", where=where) from None
     if len(data) > limit:
@@ -187,7 +192,16 @@ def _strict_loader_class() -> Any:
             out[key] = loader.construct_object(value_node, deep=True)
         return out
 
+    def construct_int(loader: Any, node: Any) -> Any:
+        # An integer beyond Python's 4,300-digit limit stays the text it was, so that the one
+        # value holding it is refused by whoever reads it (a cell, a key), not the whole file.
+        try:
+            return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+        except ValueError:
+            return str(node.value)
+
     StrictLoader.add_constructor("tag:yaml.org,2002:map", construct_mapping)
+    StrictLoader.add_constructor("tag:yaml.org,2002:int", construct_int)
     _LOADER.append(StrictLoader)
     return StrictLoader
 

@@ -132,8 +132,10 @@ def expected_cells(sheet: Sheet, key: bool) -> list[str]:
 
     problem = sheet.problem
     out = []
-    for name in problem.template.givens:
-        out += [format_number(v) for v in problem.givens[name].ravel()]
+    vocabulary = problem.template.vocabulary
+    for name, given in problem.template.givens.items():
+        # a word given prints its words (cells hold 1-based indices into the vocabulary)
+        out += [vocabulary[int(v) - 1] if given.words else format_number(v) for v in problem.givens[name].ravel()]
     for step in sheet.asked():
         mask = sheet.blanks[step.name]
         values, exact = problem.values[step.name], problem.exact[step.name]
@@ -352,7 +354,7 @@ def test_typst_text_is_escaped() -> None:
 
 def test_typst_string() -> None:
     assert typst_string('a"b\\c\nd#$') == '"a\\"b\\\\c\\nd#$"'
-    assert typst_string("\x01") == '"\\u{1}"'
+    assert typst_string("a\x01\x1b[31mb") == '"ab"'  # control characters and escapes are stripped
 
 
 def test_pdf_without_typst_names_the_extra(monkeypatch: Any) -> None:
