@@ -20,11 +20,7 @@ the instructor's manifest or export record maps each token back to its seed.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import secrets as _secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -83,6 +79,9 @@ def to_yaml(data: Any, ascii_only: bool = False) -> str:
 def derive(secret: bytes, purpose: str, *parts: str) -> bytes:
     """HMAC-SHA256 of `parts` (JSON-encoded, so no two tuples share a message) under a key
     derived from `secret` for `purpose`: numbers drawn for one purpose say nothing about another."""
+    import hashlib  # here: `gen` and `key` load this module and never seal
+    import hmac
+
     key = hmac.new(secret, purpose.encode("utf-8"), hashlib.sha256).digest()
     return hmac.new(key, json.dumps(list(parts)).encode("utf-8"), hashlib.sha256).digest()
 
@@ -96,11 +95,14 @@ def sealed_token(secret: bytes | None, parts: Sequence[str], taken: set[str]) ->
 
     With a secret it is derived from the secret and `parts`, so the secret's holder gets the
     same tokens again; without one it is fresh randomness, recorded in what nnhand writes."""
+    import base64
+    import secrets
+
     for draw in range(MAX_TOKEN_DRAWS):
         if secret is not None:
             digest = derive(secret, TOKEN_PURPOSE, *parts, str(draw))
         else:
-            digest = _secrets.token_bytes(32)
+            digest = secrets.token_bytes(32)
         token = base64.b32encode(digest).decode("ascii").lower()[:TOKEN_LENGTH]
         if token not in taken:
             taken.add(token)

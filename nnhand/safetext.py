@@ -22,9 +22,7 @@ Standard library only.
 
 from __future__ import annotations
 
-import html
 import re
-import unicodedata
 from typing import Any
 
 # C0 controls but \t \n, DEL, C1 controls, and the Unicode bidi controls that reorder what a
@@ -78,6 +76,8 @@ def clean_tree(root: Any) -> None:
 
 def html_text(text: object) -> str:
     """`plain(text)` for HTML text or attribute values (quotes escaped too)."""
+    import html  # here, not at the top: start-up imports this module for its stream helpers
+
     return html.escape(plain(text), quote=True)
 
 
@@ -136,6 +136,8 @@ def ascii_stand_in(char: str) -> str:
     """An ASCII stand-in for one character (see `fallback`)."""
     if char in _FALLBACK:
         return _FALLBACK[char]
+    import unicodedata
+
     name = unicodedata.name(char, "")
     if name.startswith("GREEK ") and " LETTER " in name:
         letter = name.rsplit(" ", 1)[-1].lower()
