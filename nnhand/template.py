@@ -322,6 +322,7 @@ def _build(data: Any, path: Path) -> Template:
     steps = _steps(r, top["steps"], known, bound, bounds)
     known |= {s.name for s in steps}
     constraints = _constraints(r, [] if top.get("constraints") is None else top["constraints"], known, bounds)
+    _require_unique_maxima(r, steps, constraints)
 
     default, allowed = _blanks(r, top.get("blanks"))
     notes = r.words(top.get("notes"), "notes", "sentences")
@@ -566,6 +567,20 @@ def _relu_input(source: str, known: set[str]) -> Expr | None:
         if segment:
             return compile_expr(segment, known)
     return None
+
+
+def _require_unique_maxima(r: _Reader, steps: list[Step], constraints: list[Constraint]) -> None:
+    """A step that picks by argmax needs a constraint that keeps the maximum unique: with a tie
+    the key would name one row and a learner who names the other tied row be marked wrong."""
+    if any("unique_max" in c.expr.calls for c in constraints):
+        return
+    for step in steps:
+        if "argmax" in step.expr.calls:
+            raise r.fail(
+                f"steps.{step.name}.expr",
+                "picks by argmax, but no constraint keeps the maximum unique",
+                fix="Add a constraint such as unique_max(X, 1), X being what argmax reads",
+            )
 
 
 def _constraints(

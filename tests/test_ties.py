@@ -281,3 +281,25 @@ def test_seed_927_of_vector_db_no_longer_ties() -> None:
     problem = generate(template, 927)
     scores = [Fraction(v) for v in problem.exact["scores"].ravel()]
     assert sorted(scores)[-1] > sorted(scores)[-2]
+
+
+def test_a_template_that_picks_by_argmax_without_the_constraint_is_refused(tmp_path: Any) -> None:
+    from nnhand.errors import TemplateError
+    from nnhand.template import template_from_text
+
+    text = """
+id: pick
+version: 1
+title: Pick
+givens:
+  s: {shape: [3], dist: {range: [0, 4]}}
+steps:
+  - {name: top, expr: "argmax(s)"}
+"""
+    with pytest.raises(TemplateError, match=r"steps\.top\.expr: picks by argmax"):
+        template_from_text(text, tmp_path / "pick.yaml")
+    fixed = text.replace("steps:", 'constraints:\n  - "unique_max(s, 1)"\nsteps:')
+    template = template_from_text(fixed, tmp_path / "pick.yaml")
+    for seed in range(50):
+        values = generate(template, seed).givens["s"].ravel().tolist()
+        assert values.count(max(values)) == 1, (seed, values)  # a plain count: the top is unique
