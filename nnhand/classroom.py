@@ -33,7 +33,7 @@ import numpy as np
 from ._version import __version__
 from .answers import MAX_ANSWER_BYTES, parse_answer_text
 from .engine import Problem, Variant, generate, givens_digest, read_given
-from .errors import AnswerFileError, NnhandError, OutputError, VariantError
+from .errors import AnswerFileError, NnhandError, OutputError, VariantError, kind_of
 from .grading import Report, givens_difference, grade_sheet, read_answers
 from .keys import SEED_SPACE, key_data, seal, sealed_token
 from .reading import CellError, read_grid
@@ -348,22 +348,6 @@ def _at(base: str, key: str | int) -> str:
     return f"{base}.{key}" if base else key
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, float):
-        return "a decimal number"
-    if isinstance(value, int):
-        return "a whole number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return "null"
-
-
 _KIND_WORDS = {str: "text", int: "a whole number", dict: "a mapping", list: "a list"}
 
 
@@ -398,7 +382,7 @@ class _Schema:
             return None
         wrong = isinstance(value, bool) or not isinstance(value, kind)
         if wrong:
-            raise self.fail(_at(at, key), f"should be {_KIND_WORDS[kind]}, not {_kind(value)}")
+            raise self.fail(_at(at, key), f"should be {_KIND_WORDS[kind]}, not {kind_of(value)}")
         return value
 
     def known(self, obj: Mapping[str, Any], level: str, at: str) -> None:
@@ -417,7 +401,7 @@ class _Schema:
             )
         version = data.get("schema_version")
         if isinstance(version, bool) or not isinstance(version, int):
-            raise self.fail("schema_version", f"should be a whole number, not {_kind(version)}")
+            raise self.fail("schema_version", f"should be a whole number, not {kind_of(version)}")
         if version > MANIFEST_VERSION:
             raise ManifestError(
                 f"has schema version {version}, newer than this nnhand reads ({MANIFEST_VERSION})",
@@ -442,7 +426,7 @@ class _Schema:
         for i, student in enumerate(students_raw):
             at = _at("students", i)
             if not isinstance(student, dict):
-                raise self.fail(at, f"should be a mapping, not {_kind(student)}")
+                raise self.fail(at, f"should be a mapping, not {kind_of(student)}")
             self.known(student, "student", at)
             raw_id = student.get("id") if "id" in student else self.get(student, "id", str, at)
             problem = id_problem(raw_id)
@@ -478,7 +462,7 @@ class _Schema:
             if not _TEMPLATE_ID.match(tid):
                 raise self.fail("templates", f"{ascii(tid)[:60]} is not a template id")
             if not isinstance(entry, dict):
-                raise self.fail(at, f"should be a mapping, not {_kind(entry)}")
+                raise self.fail(at, f"should be a mapping, not {kind_of(entry)}")
             self.known(entry, "template", at)
             source = self.get(entry, "source", str, at)
             version = self.get(entry, "version", int, at)
@@ -494,7 +478,7 @@ class _Schema:
 
     def exercise(self, entry: Any, at: str, templates: Mapping[str, Template]) -> str:
         if not isinstance(entry, dict):
-            raise self.fail(at, f"should be a mapping, not {_kind(entry)}")
+            raise self.fail(at, f"should be a mapping, not {kind_of(entry)}")
         self.known(entry, "exercise", at)
         tid = self.get(entry, "template", str, at)
         if tid not in templates:
@@ -524,7 +508,7 @@ class _Schema:
         params = self.get(entry, "params", dict, at)
         for name, value in params.items():
             if isinstance(value, bool) or not isinstance(value, int):
-                raise self.fail(_at(_at(at, "params"), name), f"should be a whole number, not {_kind(value)}")
+                raise self.fail(_at(_at(at, "params"), name), f"should be a whole number, not {kind_of(value)}")
         try:
             shapes = template.shapes(template.resolve_params(params, where=_at(at, "params")))
         except NnhandError as exc:

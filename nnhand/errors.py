@@ -19,6 +19,20 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # Ctrl-C
 
 
+def kind_of(value: object) -> str:
+    """What a wrong value is, in the words of an error message ("expected a list, got text")."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, int):
+        return "a whole number"
+    kinds = {str: "text", list: "a list", dict: "a mapping"}
+    return next((word for kind, word in kinds.items() if isinstance(value, kind)), type(value).__name__)
+
+
 class NnhandError(Exception):
     """An error a user can fix: bad input, a bad template, a bad option."""
 

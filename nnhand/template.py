@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .distributions import Distribution, fixed_distribution, parse_distribution, phrases_distribution
-from .errors import EvaluationError, ExpressionError, TemplateError, ValueRangeError
+from .errors import EvaluationError, ExpressionError, TemplateError, ValueRangeError, kind_of
 from .expr import Expr, compile_expr, evaluate_scalar
 from .values import Shape, declared_shape, grid_shape
 
@@ -221,7 +221,7 @@ class _Reader:
 
     def mapping(self, value: Any, key: str) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
-            raise self.fail(key, f"expected a mapping, got {_kind(value)}")
+            raise self.fail(key, f"expected a mapping, got {kind_of(value)}")
         return value
 
     def keys(self, value: Mapping[str, Any], allowed: set[str], key: str) -> None:
@@ -235,14 +235,14 @@ class _Reader:
 
     def integer(self, value: Any, key: str, low: int | None = None, high: int | None = None) -> int:
         if not isinstance(value, int) or isinstance(value, bool):
-            raise self.fail(key, f"expected a whole number, got {_kind(value)}")
+            raise self.fail(key, f"expected a whole number, got {kind_of(value)}")
         if (low is not None and value < low) or (high is not None and value > high):
             raise self.fail(key, f"{value} is out of range", fix=f"Use {low} to {high}")
         return value
 
     def text(self, value: Any, key: str) -> str:
         if not isinstance(value, str):
-            raise self.fail(key, f"expected text, got {_kind(value)}")
+            raise self.fail(key, f"expected text, got {kind_of(value)}")
         return value
 
     def optional_text(self, spec: Mapping[str, Any], name: str, key: str, default: str = "") -> str:
@@ -257,7 +257,7 @@ class _Reader:
     def flag(self, spec: Mapping[str, Any], name: str, key: str, default: bool) -> bool:
         value = spec.get(name, default)
         if not isinstance(value, bool):
-            raise self.fail(f"{key}.{name}" if key else name, f"expected true or false, got {_kind(value)}")
+            raise self.fail(f"{key}.{name}" if key else name, f"expected true or false, got {kind_of(value)}")
         return value
 
     def words(self, value: Any, key: str, what: str) -> tuple[str, ...]:
@@ -265,7 +265,7 @@ class _Reader:
         if value is None:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, f"expected a list of {what}, got {_kind(value)}")
+            raise self.fail(key, f"expected a list of {what}, got {kind_of(value)}")
         return tuple(value)
 
     def count(self, value: Any, key: str, limit: int, what: str) -> None:
@@ -280,12 +280,6 @@ class _Reader:
         if isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
             return tuple(str(v) for v in value)
         raise self.fail(key, "labels are a prefix ('x' gives x1, x2, ...) or a list of names")
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(type(value), type(value).__name__)
 
 
 def _build(data: Any, path: Path) -> Template:

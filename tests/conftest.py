@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import time
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,3 +42,18 @@ def assert_golden(name: str, text: str) -> None:
 @pytest.fixture(params=TEMPLATE_IDS)
 def template_id(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@contextmanager
+def bounded(seconds: float = 5.0, megabytes: float = 100.0) -> Iterator[None]:
+    """Fail unless the block finishes within `seconds` and allocates at most `megabytes` (peak)."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    elapsed = time.perf_counter() - start
+    assert elapsed < seconds, f"took {elapsed:.1f} s"
+    assert peak < megabytes * 1e6, f"peaked at {peak / 1e6:.0f} MB"

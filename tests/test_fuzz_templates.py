@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import time
-import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -30,6 +26,8 @@ from nnhand import api, engine
 from nnhand.errors import NnhandError
 from nnhand.resources import template_files
 from nnhand.template import template_from_text
+
+from .conftest import bounded
 
 SECONDS = 15.0  # per example; the slowest shipped template rejects 20,000 draws in about 4 s
 MEGABYTES = 200.0
@@ -110,20 +108,6 @@ distributions = st.one_of(
     st.builds(lambda items: {"values": items}, st.lists(small, max_size=4)),
     st.builds(lambda k: {"simplex": k}, small),
 )
-
-
-@contextmanager
-def bounded() -> Iterator[None]:
-    tracemalloc.start()
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    elapsed = time.perf_counter() - start
-    assert elapsed < SECONDS, f"took {elapsed:.1f} s"
-    assert peak < MEGABYTES * 1e6, f"peaked at {peak / 1e6:.0f} MB"
 
 
 def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -209,7 +193,7 @@ def loads_and_samples(tid: str, text: str) -> None:
 @given(case=mutated_templates())
 def test_mutated_templates_give_a_result_or_a_message(case: tuple[str, str]) -> None:
     tid, text = case
-    with bounded():
+    with bounded(SECONDS, MEGABYTES):
         loads_and_samples(tid, text)
 
 
@@ -233,7 +217,7 @@ def test_hostile_text_in_any_expression(tid: str, data: st.DataObject) -> None:
         tree["givens"][given_name].pop("dist", None)
         tree["givens"][given_name].pop("fixed", None)
         tree["givens"][given_name][where] = hostile
-    with bounded():
+    with bounded(SECONDS, MEGABYTES):
         loads_and_samples(tid, yaml.dump(tree, Dumper=_NoAliases, allow_unicode=True, sort_keys=False))
 
 
@@ -260,7 +244,7 @@ def test_arbitrary_givens_give_a_result_or_a_message(tid: str, data: st.DataObje
         givens[data.draw(st.text(max_size=5))] = data.draw(values)
     if data.draw(st.booleans()) and names:
         givens.pop(data.draw(st.sampled_from(names)), None)
-    with bounded():
+    with bounded(SECONDS, MEGABYTES):
         try:
             engine.solve(template, givens)
         except NnhandError as exc:
@@ -275,7 +259,7 @@ def test_arbitrary_givens_files_give_a_result_or_a_message(tmp_path_factory: Any
     givens: Any = data.draw(st.one_of(values, st.dictionaries(st.sampled_from(sorted(template.givens)), values)))
     path = tmp_path_factory.mktemp("givens") / "givens.yaml"
     path.write_text(yaml.dump(givens, Dumper=_NoAliases, allow_unicode=True))
-    with bounded():
+    with bounded(SECONDS, MEGABYTES):
         try:
             api.solve_key(tid, None, None, path)
         except NnhandError as exc:
@@ -303,7 +287,7 @@ def matrices(draw: st.DrawFn, rows: int, cols: int) -> list[list[int]]:
 @given(data=st.data(), m=st.integers(1, 6), k=st.integers(1, 6), n=st.integers(1, 6))
 def test_matmul_keys_from_huge_givens_are_exact(data: st.DataObject, m: int, k: int, n: int) -> None:
     a, b = data.draw(matrices(m, k)), data.draw(matrices(k, n))
-    with bounded():
+    with bounded(SECONDS, MEGABYTES):
         problem = engine.solve(api.load("matmul"), {"A": a, "B": b}, {"m": m, "k": k, "n": n})
     assert as_ints(problem.values["C"]) == python_matmul(a, b)
     assert as_ints(problem.exact["C"]) == python_matmul(a, b)
@@ -315,7 +299,7 @@ def test_hidden_layer_keys_from_huge_givens_are_exact(data: st.DataObject) -> No
     x, w1, b1 = data.draw(matrices(3, 1)), data.draw(matrices(4, 3)), data.draw(matrices(4, 1))
     w2, b2 = data.draw(matrices(2, 4)), data.draw(matrices(2, 1))
     givens = {"x": [r[0] for r in x], "W1": w1, "b1": [r[0] for r in b1], "W2": w2, "b2": [r[0] for r in b2]}
-    with bounded():
+    with bounded(SECONDS, MEGABYTES):
         problem = engine.solve(api.load("hidden-layer"), givens)
     z1 = [[r[0] + c[0]] for r, c in zip(python_matmul(w1, x), b1)]
     h = [[max(r[0], 0)] for r in z1]

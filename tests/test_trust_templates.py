@@ -8,10 +8,6 @@ computed independently with Python integers or Fractions, never by nnhand's own 
 from __future__ import annotations
 
 import os
-import time
-import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -26,6 +22,8 @@ from nnhand.cli import app
 from nnhand.errors import ConstraintError, GivensError, NnhandError, TemplateError
 from nnhand.template import template_from_text
 
+from .conftest import bounded
+
 runner = CliRunner()
 HERE = Path("x.yaml")
 
@@ -38,20 +36,6 @@ def simple(**top: Any) -> str:
     """A template of one weights vector and one step, with top-level keys replaced."""
     data: dict[str, Any] = {"givens": {"a": {"shape": [2], "dist": "weights"}}, "steps": [{"y": "a + 1"}], **top}
     return text_of(**data)
-
-
-@contextmanager
-def bounded(seconds: float = 5.0, megabytes: float = 100.0) -> Iterator[None]:
-    tracemalloc.start()
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    elapsed = time.perf_counter() - start
-    assert elapsed < seconds, f"took {elapsed:.1f} s"
-    assert peak < megabytes * 1e6, f"peaked at {peak / 1e6:.0f} MB"
 
 
 def refused(text: str, *fragments: str, error: type[NnhandError] = TemplateError) -> NnhandError:
