@@ -363,10 +363,10 @@ def bench_inproc(results: Results, rounds: int, count: int = 2000) -> None:
             "dependency): pip install mathgenerator"
         )
         return
-    from nnhand.engine import generate
-    from nnhand.keys import key_data
+    from nnhand.core.engine import generate
+    from nnhand.core.keys import key_data
+    from nnhand.core.template import load_template
     from nnhand.resources import find_template
-    from nnhand.template import load_template
 
     template = load_template(find_template("matmul"))
 

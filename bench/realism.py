@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from nnhand.engine import Problem, generate
+from nnhand.core.engine import Problem, generate
+from nnhand.core.template import Template, load_template
 from nnhand.resources import template_files
-from nnhand.template import Template, load_template
 
 COLUMNS = ("template", "weights -1/0/1", "max |answer|", "ReLU zeroes", "distinct", "median ms")
 

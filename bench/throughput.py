@@ -22,9 +22,9 @@ from pathlib import Path
 
 import yaml
 
-from nnhand import classroom
-from nnhand.answers import answer_file_text
-from nnhand.keys import key_data
+from nnhand.classroom import assignment as classroom
+from nnhand.core.keys import key_data
+from nnhand.grading.answers import answer_file_text
 
 TEMPLATES = ["transformer", "backprop", "hidden-layer"]
 SECRET = b"benchmark secret"

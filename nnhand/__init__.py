@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._version import __version__
+from nnhand._version import __version__
 
 __all__ = ["__version__", "catalogue", "generate", "grade", "load", "solve"]
 
 
 def __getattr__(name: str) -> Any:
     if name in {"load", "generate", "solve", "grade", "catalogue"}:
-        from . import api
+        from nnhand import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'nnhand' has no attribute {name!r}")

@@ -1,3 +1,3 @@
-from .cli import run
+from nnhand.cli import run
 
 run()

@@ -6,16 +6,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .engine import Problem
-from .engine import generate as _generate
-from .engine import solve as _solve
-from .errors import GivensError
-from .resources import find_template, template_files
-from .sheet import Sheet, make_sheet
-from .template import Template, load_template
+from nnhand.core.engine import Problem
+from nnhand.core.engine import generate as _generate
+from nnhand.core.engine import solve as _solve
+from nnhand.core.sheet import Sheet, make_sheet
+from nnhand.core.template import Template, load_template
+from nnhand.errors import GivensError
+from nnhand.resources import find_template, template_files
 
 if TYPE_CHECKING:
-    from .grading import Report
+    from nnhand.grading.grade import Report
 
 MAX_GIVENS_BYTES = 1_000_000
 
@@ -81,7 +81,7 @@ def solve_key(
 def read_givens_file(path: Path) -> Mapping[str, Any]:
     """A YAML or JSON mapping of given names to values (read through safeio: a regular file
     of at most 1 MB, strict YAML)."""
-    from .safeio import read_yaml_file
+    from nnhand.safety.safeio import read_yaml_file
 
     data = read_yaml_file(path, MAX_GIVENS_BYTES, GivensError, what="a givens file")
     if not isinstance(data, Mapping):
@@ -97,7 +97,7 @@ def grade(
     answers: str | Path | Mapping[str, Any], problems_dirs: Iterable[str] = (), trust_givens: bool = False
 ) -> Report:
     """Grade an answer file (a path) or the same data as a mapping."""
-    from .grading import check_file, grade_data
+    from nnhand.grading.grade import check_file, grade_data
 
     if isinstance(answers, Mapping):
         return grade_data(answers, "answers", problems_dirs, trust_givens)[0]

@@ -15,8 +15,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ._version import __version__
-from .errors import ExitCode, NnhandError
+from nnhand._version import __version__
+from nnhand.errors import ExitCode, NnhandError
 
 app = typer.Typer(
     name="nnhand",
@@ -83,13 +83,13 @@ def _discard_stdout() -> None:
 
 
 def _error(message: str) -> None:
-    from .safetext import plain
+    from nnhand.safety.safetext import plain
 
     print(f"nnhand: error: {plain(message)}", file=sys.stderr)  # it may quote a file name or a cell
 
 
 def _note(message: str) -> None:
-    from .safetext import plain
+    from nnhand.safety.safetext import plain
 
     print(f"nnhand: {plain(message)}", file=sys.stderr)
 
@@ -99,7 +99,7 @@ def _fallback_streams() -> None:
     terminal), write an ASCII stand-in for each character they lack instead of failing."""
     import codecs
 
-    from .safetext import holds_unicode
+    from nnhand.safety.safetext import holds_unicode
 
     for stream in (sys.stdout, sys.stderr):
         if holds_unicode(getattr(stream, "encoding", None)) or not hasattr(stream, "reconfigure"):
@@ -112,7 +112,7 @@ def _fallback_streams() -> None:
 
 
 def _stand_in(error: UnicodeError) -> tuple[str, int]:
-    from .safetext import ascii_stand_in
+    from nnhand.safety.safetext import ascii_stand_in
 
     if not isinstance(error, UnicodeEncodeError):
         raise error
@@ -120,7 +120,7 @@ def _stand_in(error: UnicodeError) -> tuple[str, int]:
 
 
 def _ascii_stdout() -> bool:
-    from .safetext import holds_unicode
+    from nnhand.safety.safetext import holds_unicode
 
     return not holds_unicode(getattr(sys.stdout, "encoding", None))
 
@@ -137,7 +137,7 @@ def _json(data: Any) -> str:
 
 def complete_template(ctx: typer.Context, incomplete: str) -> list[str]:
     """Template ids from file names only: completion never parses YAML."""
-    from .resources import template_files
+    from nnhand.resources import template_files
 
     dirs = ctx.params.get("problems_dir") or []
     try:
@@ -215,7 +215,7 @@ ParamOpt = Annotated[
 
 
 def _dirs(problems_dir: list[Path] | None) -> list[str]:
-    from .resources import check_dirs
+    from nnhand.resources import check_dirs
 
     dirs = [str(d) for d in problems_dir or []]
     env = os.environ.get("NNHAND_PROBLEMS")
@@ -265,7 +265,7 @@ def list_(
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="terminal or json.")] = ReportFormat.terminal,
 ) -> None:
     """List the templates: id, title and tags."""
-    from . import api
+    from nnhand import api
 
     rows = api.catalogue(_dirs(problems_dir))
     if fmt is ReportFormat.json:
@@ -274,7 +274,7 @@ def list_(
     from rich.table import Table
     from rich.text import Text
 
-    from .render import console
+    from nnhand.output.terminal import console
 
     table = Table(box=None, show_edge=False, pad_edge=False)
     for column in ("id", "title", "tags"):
@@ -298,20 +298,20 @@ def gen(
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Generate an exercise sheet with blanks."""
-    from . import api
+    from nnhand import api
 
     fresh = seed is None
     sheet = api.generate(template, seed, _params(param), blanks.value if blanks else None, _dirs(problems_dir))
     if answers is not None:
-        from .answers import answer_file_text, write_atomic
+        from nnhand.grading.answers import answer_file_text, write_atomic
 
         write_atomic(answers, answer_file_text(sheet))
     if fmt is SheetFormat.json:
-        from .answers import answer_file_data
+        from nnhand.grading.answers import answer_file_data
 
         print(_json(answer_file_data(sheet)))
     else:
-        from .render import console, sheet_renderable
+        from nnhand.output.terminal import console, sheet_renderable
 
         console().print(sheet_renderable(sheet))
     if fresh:
@@ -336,7 +336,7 @@ def key(
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Print the full answer key of a variant (or of your own givens)."""
-    from . import api
+    from nnhand import api
 
     if givens is not None and seed is not None:
         raise NnhandError("--givens and --seed exclude each other", fix="Use one of them")
@@ -344,19 +344,19 @@ def key(
     problem = api.solve_key(template, seed, _params(param), givens, _dirs(problems_dir))
     worked = None
     if explain:
-        from .explain import explain_problem
+        from nnhand.core.explain import explain_problem
 
         worked = explain_problem(problem)
     if fmt is KeyFormat.table:
-        from .render import console, sheet_renderable, worked_renderable
-        from .sheet import make_sheet
+        from nnhand.core.sheet import make_sheet
+        from nnhand.output.terminal import console, sheet_renderable, worked_renderable
 
         out = console()
         out.print(sheet_renderable(make_sheet(problem, "none"), key=True, exact=exact))
         if worked:
             out.print(worked_renderable(problem, worked))
     else:
-        from .keys import key_data, to_json, to_yaml
+        from nnhand.core.keys import key_data, to_json, to_yaml
 
         data = key_data(problem)
         if worked:
@@ -407,7 +407,7 @@ def check(
     """Grade an answer file cell by cell: exit 0 all right, 1 something wrong or missing, 2 bad input."""
     import time
 
-    from .grading import check_file
+    from nnhand.grading.grade import check_file
 
     start = time.perf_counter()
     try:
@@ -416,7 +416,7 @@ def check(
         )
     except NnhandError as exc:
         # Graders need a valid file even when grading fails: write one, then fail as usual.
-        from . import ci_formats
+        from nnhand.output import reports as ci_formats
 
         if fmt is CheckFormat.gradescope:
             print(ci_formats.gradescope_error_json(exc.render(), time.perf_counter() - start))
@@ -426,7 +426,7 @@ def check(
             print(ci_formats.junit_xml([ci_formats.Ungraded(str(answers), exc.render())]), end="")
         raise
     if fmt in (CheckFormat.gradescope, CheckFormat.classroom, CheckFormat.junit):
-        from . import ci_formats
+        from nnhand.output import reports as ci_formats
 
         if fmt is CheckFormat.gradescope:
             print(ci_formats.gradescope_json(report, time.perf_counter() - start, reveal=reveal))
@@ -445,14 +445,14 @@ def check(
                         cell["worked"] = explanations[step["name"]][cell["cell"]]
         print(_json(data))
     else:
-        from .render import console, report_renderable
+        from nnhand.output.terminal import console, report_renderable
 
         console().print(report_renderable(report, reveal=reveal, show_reading=show_reading, explanations=explanations))
     raise typer.Exit(int(report.exit_code))
 
 
 def _explanations(report: Any, sheet: Any) -> dict[str, dict[str, str]]:
-    from .explain import Explainer
+    from nnhand.core.explain import Explainer
 
     explainer = Explainer(sheet.problem)
     out: dict[str, dict[str, str]] = {}
@@ -474,10 +474,10 @@ def practice(
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Practise at the prompt: type each blank cell (or a whole row), ? for a hint, s to skip, q to quit."""
-    from . import api
-    from .practice import PracticeSession
-    from .render import console, sheet_renderable
-    from .safetext import one_line
+    from nnhand import api
+    from nnhand.grading.practice import PracticeSession
+    from nnhand.output.terminal import console, sheet_renderable
+    from nnhand.safety.safetext import one_line
 
     if sys.stdout is None or sys.stdin is None:
         raise NnhandError(
@@ -566,7 +566,7 @@ def worksheet(
     """Make a unique variant per student: sheets, answer keys, answer files and a manifest."""
     import time
 
-    from . import classroom
+    from nnhand.classroom import assignment as classroom
 
     start = time.perf_counter()
     if (roster is None) == (count is None):
@@ -621,7 +621,7 @@ def grade(
     ecf: Annotated[bool, typer.Option("--ecf/--no-ecf", help="Credit work carried forward.")] = True,
 ) -> None:
     """Grade a folder of answer files against a manifest: grade book (CSV, JSON), JUnit, feedback."""
-    from . import classroom
+    from nnhand.classroom import assignment as classroom
 
     book = classroom.grade_folder(
         classroom.read_manifest(manifest), submissions, scoring.value if scoring else None, ecf
@@ -632,7 +632,7 @@ def grade(
     if json_out is not None:
         files[json_out] = classroom.grades_json(book)
     if junit is not None:
-        from .ci_formats import Ungraded, junit_xml
+        from nnhand.output.reports import Ungraded, junit_xml
 
         items: list[Any] = [
             s.report
@@ -679,8 +679,9 @@ def export(
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Export sealed variants as a question pool: Moodle XML (cloze), GIFT or QTI 2.1."""
-    from . import api, lms
-    from .classroom import read_secret
+    from nnhand import api
+    from nnhand.classroom.assignment import read_secret
+    from nnhand.output import lms
 
     if fmt is ExportFormat.qti and out is None:
         raise NnhandError("QTI items are one file each", where="--out", fix="Give --out DIR for the item files")
@@ -700,7 +701,7 @@ def export(
         print(lms.gift(bank.sheets, pool=bank), end="")
     else:
         assert out is not None
-        from .classroom import write_folder
+        from nnhand.classroom.assignment import write_folder
 
         files = {lms.item_file(s): item for s, item in zip(bank.sheets, lms.qti21(bank.sheets))}
         files["nnhand-export.json"] = lms.pool_record(bank)

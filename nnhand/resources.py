@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import TemplateNotFoundError
+from nnhand.errors import TemplateNotFoundError
 
 ENV_VAR = "NNHAND_PROBLEMS"
 SUFFIXES = (".yaml", ".yml")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConstraintError, ValueRangeError
+from nnhand.errors import ConstraintError, ValueRangeError
 
 Shape = tuple[int, ...]  # a declared shape: () scalar, (n,) column vector, (m, n) matrix
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nnhand.render import console
+from nnhand.output.terminal import console
 from nnhand.resources import template_files
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from nnhand import api
-from nnhand.answers import answer_file_data
-from nnhand.ci_formats import (
+from nnhand.core.keys import key_data
+from nnhand.grading.answers import answer_file_data
+from nnhand.grading.grade import Report, grade_data
+from nnhand.output.reports import (
     Ungraded,
     classroom_error,
     classroom_json,
@@ -21,8 +23,6 @@ from nnhand.ci_formats import (
     gradescope_json,
     junit_xml,
 )
-from nnhand.grading import Report, grade_data
-from nnhand.keys import key_data
 
 STUDENT = "Ann <&\"> O'Neil"
 GRADESCOPE_TOP = {"score", "output", "output_format", "visibility", "stdout_visibility", "extra_data", "tests"}

@@ -11,10 +11,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from nnhand import classroom
-from nnhand.answers import answer_file_text
+from nnhand.classroom import assignment as classroom
 from nnhand.cli import app
-from nnhand.keys import key_data
+from nnhand.core.keys import key_data
+from nnhand.grading.answers import answer_file_text
 
 runner = CliRunner()
 SECRET = b"correct horse battery staple"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nnhand import api
-from nnhand.distributions import PRESETS, parse_distribution
+from nnhand.core.distributions import PRESETS, parse_distribution
 from nnhand.errors import TemplateError
 
 

@@ -7,8 +7,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from nnhand.core.expr import compile_expr, evaluate_scalar
 from nnhand.errors import EvaluationError, ExpressionError
-from nnhand.expr import compile_expr, evaluate_scalar
 from nnhand.values import constant
 
 

@@ -25,14 +25,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nnhand import api
-from nnhand.answers import answer_file_data
-from nnhand.engine import generate
+from nnhand.core.engine import generate
+from nnhand.core.keys import key_data
+from nnhand.core.reading import CellError, read_number
+from nnhand.core.sheet import make_sheet
 from nnhand.errors import GivensError, NnhandError
-from nnhand.grading import grade_data
-from nnhand.keys import key_data
-from nnhand.practice import PracticeSession
-from nnhand.reading import CellError, read_number
-from nnhand.sheet import make_sheet
+from nnhand.grading.answers import answer_file_data
+from nnhand.grading.grade import grade_data
+from nnhand.grading.practice import PracticeSession
 
 SETTINGS = settings(
     max_examples=150,

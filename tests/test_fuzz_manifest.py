@@ -22,10 +22,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnhand import classroom
-from nnhand.answers import answer_file_text
+from nnhand.classroom import assignment as classroom
+from nnhand.core.keys import key_data
 from nnhand.errors import NnhandError
-from nnhand.keys import key_data
+from nnhand.grading.answers import answer_file_text
 
 STUDENTS = ("ann", "bob")
 TEMPLATES = ["hidden-layer", "single-neuron"]

@@ -22,10 +22,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnhand import api, engine
+from nnhand import api
+from nnhand.core import engine
+from nnhand.core.template import template_from_text
 from nnhand.errors import NnhandError
 from nnhand.resources import template_files
-from nnhand.template import template_from_text
 
 from .conftest import bounded
 

@@ -13,14 +13,14 @@ import yaml
 from typer.testing import CliRunner
 
 from nnhand import api
-from nnhand.answers import answer_file_data
 from nnhand.cli import app
-from nnhand.engine import generate
-from nnhand.explain import explain_problem
-from nnhand.grading import grade_data
-from nnhand.keys import key_data
-from nnhand.reading import CellError, read_answer
-from nnhand.sheet import make_sheet
+from nnhand.core.engine import generate
+from nnhand.core.explain import explain_problem
+from nnhand.core.keys import key_data
+from nnhand.core.reading import CellError, read_answer
+from nnhand.core.sheet import make_sheet
+from nnhand.grading.answers import answer_file_data
+from nnhand.grading.grade import grade_data
 
 runner = CliRunner()
 

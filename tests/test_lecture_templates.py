@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from nnhand import api
-from nnhand.engine import Problem, generate
+from nnhand.core.engine import Problem, generate
 from nnhand.errors import EvaluationError
 
 SEEDS = range(30)
@@ -757,7 +757,8 @@ def test_residual_torch(torch: Any) -> None:
 
 def test_lecture_ops_are_registered_under_their_names() -> None:
     """A later module registering the same name would silently replace an op."""
-    from nnhand import ops, ops_lecture
+    from nnhand.ops import arrays as ops
+    from nnhand.ops import lecture as ops_lecture
 
     names = {
         "log": "log_", "lstm_gates": "lstm_gates", "onehot": "onehot", "cumsum": "cumsum", "sample": "sample",
@@ -773,7 +774,7 @@ def random_batch(rng: np.random.Generator, shape: tuple[int, int, int], low: int
 
 
 def test_ops_work_on_a_batch_like_a_loop() -> None:
-    from nnhand import ops_lecture as L
+    from nnhand.ops import lecture as L
 
     rng = np.random.default_rng(7)
     x = random_batch(rng, (6, 4, 4))
@@ -796,7 +797,7 @@ def test_ops_work_on_a_batch_like_a_loop() -> None:
 
 
 def test_onehot_sample_and_whole_stats_on_a_batch() -> None:
-    from nnhand import ops_lecture as L
+    from nnhand.ops import lecture as L
 
     idx = np.array([[[1, 3, 2]], [[2, 2, 1]]])
     assert L.onehot(idx, 3).tolist() == [

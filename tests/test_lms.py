@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from nnhand import api
-from nnhand.answers import answer_file_data
+from nnhand.core.keys import key_data
+from nnhand.core.reading import cell_name
+from nnhand.core.sheet import Sheet
 from nnhand.errors import NnhandError
-from nnhand.grading import grade_data, tolerance
-from nnhand.keys import key_data
-from nnhand.lms import cloze_escape, gift, gift_escape, moodle_xml, qti21, qti21_item, zero_answer_warnings
-from nnhand.reading import cell_name
-from nnhand.sheet import Sheet
+from nnhand.grading.answers import answer_file_data
+from nnhand.grading.grade import grade_data, tolerance
+from nnhand.output.lms import cloze_escape, gift, gift_escape, moodle_xml, qti21, qti21_item, zero_answer_warnings
 
 QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
 # matmul: integers; backprop: many zeros; perceptron-tanh, bce-loss, lstm: `round: 2` (bce-loss

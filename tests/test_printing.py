@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from nnhand import api
+from nnhand.core.sheet import Sheet, make_sheet
 from nnhand.errors import NnhandError
-from nnhand.printing import (
+from nnhand.output.printing import (
     BLANK_MD,
     Page,
     document_pages,
@@ -28,7 +29,6 @@ from nnhand.printing import (
     typst_source,
     typst_string,
 )
-from nnhand.sheet import Sheet, make_sheet
 from nnhand.values import grid_shape
 
 NAUGHTY = '<Zoë & "Bob">'
@@ -226,7 +226,7 @@ def test_html_worksheet_shows_the_cells_that_are_not_blank() -> None:
 
 
 def test_worked_solution_follows_the_key() -> None:
-    from nnhand.explain import explain_problem
+    from nnhand.core.explain import explain_problem
 
     (sheet,) = sheets(seeds=(7,))
     worked = explain_problem(sheet.problem)

@@ -28,15 +28,15 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nnhand import api
-from nnhand.answers import answer_file_data, answer_file_text
-from nnhand.ci_formats import Ungraded, classroom_json, gradescope_error_json, gradescope_json, junit_xml
 from nnhand.cli import app
-from nnhand.grading import Report, grade_data
-from nnhand.keys import key_data
-from nnhand.lms import gift, moodle_xml, qti21_item
-from nnhand.printing import Page, html_document, markdown_pages, typst_source, typst_string
-from nnhand.render import console, report_renderable, sheet_renderable
-from nnhand.sheet import Sheet
+from nnhand.core.keys import key_data
+from nnhand.core.sheet import Sheet
+from nnhand.grading.answers import answer_file_data, answer_file_text
+from nnhand.grading.grade import Report, grade_data
+from nnhand.output.lms import gift, moodle_xml, qti21_item
+from nnhand.output.printing import Page, html_document, markdown_pages, typst_source, typst_string
+from nnhand.output.reports import Ungraded, classroom_json, gradescope_error_json, gradescope_json, junit_xml
+from nnhand.output.terminal import console, report_renderable, sheet_renderable
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -353,7 +353,7 @@ def test_typst_strings_are_literal_text_for_any_input(text: str) -> None:
 
 def test_typst_document_with_every_metacharacter_compiles() -> None:
     pytest.importorskip("typst")
-    from nnhand.printing import pdf_bytes
+    from nnhand.output.printing import pdf_bytes
 
     text = "#let x = 1 $a$ *b* _c_ `d` <e> @f [g] \\ ] [/] // h /* i"
     sheet = hostile_sheet(text)
@@ -436,7 +436,7 @@ def test_list_shows_a_template_title_literally(tmp_path: Path) -> None:
 
 
 def test_feedback_files_hold_no_escape_and_no_markup(tmp_path: Path) -> None:
-    from nnhand import classroom
+    from nnhand.classroom import assignment as classroom
 
     students = [classroom.Student("s1")]
     batch = classroom.build_assignment(["hidden-layer"], students, "hw", b"secret")

@@ -19,12 +19,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from nnhand import classroom
 from nnhand.api import load
+from nnhand.classroom import assignment as classroom
 from nnhand.cli import app
-from nnhand.engine import TOKEN_ALPHABET, TOKEN_LENGTH, Variant, generate
-from nnhand.keys import key_data
-from nnhand.printing import document_pages, typst_source
+from nnhand.core.engine import TOKEN_ALPHABET, TOKEN_LENGTH, Variant, generate
+from nnhand.core.keys import key_data
+from nnhand.output.printing import document_pages, typst_source
 
 runner = CliRunner()
 SECRET = b"correct horse battery staple"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nnhand import api
-from nnhand.engine import generate
+from nnhand.core.engine import generate
 
 
 def as_list(arr: np.ndarray) -> list:

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from nnhand import api
-from nnhand.answers import answer_file_data, answer_file_text, parse_answer_text
-from nnhand.engine import _checks, generate
+from nnhand.core.engine import _checks, generate
+from nnhand.core.keys import key_data, to_json, to_yaml
+from nnhand.core.sheet import make_sheet
 from nnhand.errors import AnswerFileError
-from nnhand.grading import grade_data
-from nnhand.keys import key_data, to_json, to_yaml
-from nnhand.render import sheet_renderable
-from nnhand.sheet import make_sheet
+from nnhand.grading.answers import answer_file_data, answer_file_text, parse_answer_text
+from nnhand.grading.grade import grade_data
+from nnhand.output.terminal import sheet_renderable
 
 from .conftest import render_text
 

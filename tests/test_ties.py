@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nnhand import api, ops
-from nnhand.engine import Problem, _checks, generate, solve
-from nnhand.expr import compile_expr
-from nnhand.template import Step, Template
+from nnhand import api
+from nnhand.core.engine import Problem, _checks, generate, solve
+from nnhand.core.expr import compile_expr
+from nnhand.core.template import Step, Template
+from nnhand.ops import arrays as ops
 from nnhand.values import constant
 
 from .conftest import TEMPLATE_IDS
@@ -284,8 +285,8 @@ def test_seed_927_of_vector_db_no_longer_ties() -> None:
 
 
 def test_a_template_that_picks_by_argmax_without_the_constraint_is_refused(tmp_path: Any) -> None:
+    from nnhand.core.template import template_from_text
     from nnhand.errors import TemplateError
-    from nnhand.template import template_from_text
 
     text = """
 id: pick

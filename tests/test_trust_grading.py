@@ -22,14 +22,14 @@ import yaml
 from typer.testing import CliRunner
 
 from nnhand import api
-from nnhand.answers import answer_file_data
 from nnhand.cli import app
-from nnhand.engine import generate
+from nnhand.core.engine import generate
+from nnhand.core.keys import key_data
+from nnhand.core.reading import CellError, read_answer, read_number
+from nnhand.core.sheet import make_sheet
 from nnhand.errors import AnswerFileError, NnhandError
-from nnhand.grading import grade_data, grade_sheet, read_answers
-from nnhand.keys import key_data
-from nnhand.reading import CellError, read_answer, read_number
-from nnhand.sheet import make_sheet
+from nnhand.grading.answers import answer_file_data
+from nnhand.grading.grade import grade_data, grade_sheet, read_answers
 
 runner = CliRunner()
 
@@ -203,10 +203,10 @@ TYPED = ["[/]", "1e99999999", "\x1b[2J", "a\x00b", "9" * 5000, "1e 99999999", "2
 BOUNDED_SCRIPT = """
 import json, sys, time
 from nnhand import api
-from nnhand.engine import generate
-from nnhand.practice import PracticeSession
-from nnhand.reading import CellError, read_number
-from nnhand.sheet import make_sheet
+from nnhand.core.engine import generate
+from nnhand.grading.practice import PracticeSession
+from nnhand.core.reading import CellError, read_number
+from nnhand.core.sheet import make_sheet
 cases, typed = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 out = {"read": [], "typed": []}
 for raw in cases:

@@ -17,10 +17,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from nnhand import api, engine, template
+from nnhand import api
 from nnhand.cli import app
+from nnhand.core import engine, template
+from nnhand.core.template import template_from_text
 from nnhand.errors import ConstraintError, GivensError, NnhandError, TemplateError
-from nnhand.template import template_from_text
 
 from .conftest import bounded
 

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from nnhand import api
 from nnhand.cli import app
-from nnhand.engine import generate
+from nnhand.core.engine import generate
+from nnhand.core.reading import CellError
 from nnhand.errors import GivensError
-from nnhand.reading import CellError
 
 runner = CliRunner()
 VOCABULARY = ["how", "are", "you", "who", "is", "it", "what", "where", "they"]

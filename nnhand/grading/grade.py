@@ -27,16 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from .answers import read_answer_file, require_blanks
-from .diagnosis import diagnose
-from .engine import Problem, Variant, read_given, rebuild, solve
-from .errors import AnswerFileError, EvaluationError, ExitCode, GivensError, NnhandError, TemplateNotFoundError
-from .reading import CellError, Reading, cell_name, read_answer
-from .resources import find_template
-from .safetext import one_line
-from .sheet import Sheet, make_sheet
-from .template import SCORING_MODES, Step, load_template
-from .values import Shape, constant, format_number, round_array
+from nnhand.core.engine import Problem, Variant, read_given, rebuild, solve
+from nnhand.core.reading import CellError, Reading, cell_name, read_answer
+from nnhand.core.sheet import Sheet, make_sheet
+from nnhand.core.template import SCORING_MODES, Step, load_template
+from nnhand.errors import AnswerFileError, EvaluationError, ExitCode, GivensError, NnhandError, TemplateNotFoundError
+from nnhand.grading.answers import read_answer_file, require_blanks
+from nnhand.grading.diagnosis import diagnose
+from nnhand.resources import find_template
+from nnhand.safety.safetext import one_line
+from nnhand.values import Shape, constant, format_number, round_array
 
 
 @dataclass
@@ -389,7 +389,7 @@ def _learner_value(sheet: Sheet, step: Step, reading: Reading | None, own: np.nd
                 out[i, j] = reading.cells[i][j]
             else:
                 out[i, j] = base[i, j]
-    from .values import normalize
+    from nnhand.values import normalize
 
     return normalize(out)
 

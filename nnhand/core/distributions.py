@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import TemplateError
+from nnhand.errors import TemplateError
 
 # value: relative weight. CONVENTIONS.md: weights 0 ~40 %, +1 ~43 %, -1 ~14 %, ±2 ~2 %, ±3 rare.
 PRESETS: dict[str, dict[int, float]] = {

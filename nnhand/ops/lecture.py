@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EvaluationError, ValueRangeError
-from .ops import _magnitude, _size_arg, colsum, divide, grid, power, register, sigmoid, tanh
-from .values import normalize
+from nnhand.errors import EvaluationError, ValueRangeError
+from nnhand.ops.arrays import _magnitude, _size_arg, colsum, divide, grid, power, register, sigmoid, tanh
+from nnhand.values import normalize
 
 Array = np.ndarray
 

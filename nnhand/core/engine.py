@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
-from .errors import ConstraintError, EvaluationError, GivensError, TemplateError, ValueRangeError, VariantError
-from .template import BLANK_POLICIES, Template
-from .values import (
+from nnhand.core.template import BLANK_POLICIES, Template
+from nnhand.errors import ConstraintError, EvaluationError, GivensError, TemplateError, ValueRangeError, VariantError
+from nnhand.ops import arrays as ops
+from nnhand.values import (
     WORK,
     Shape,
     WorkLimitError,
@@ -165,7 +165,7 @@ def given_plain(template: Template, name: str, arr: np.ndarray, shape: Shape) ->
 
 def read_given(template: Template, name: str, raw: Any, shape: Shape, where: str) -> np.ndarray:
     """A given as a person wrote it (numbers, words, a word -> vector mapping) as a grid."""
-    from .reading import read_grid, read_words
+    from nnhand.core.reading import read_grid, read_words
 
     given = template.givens[name]
     if given.words:

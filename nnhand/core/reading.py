@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import NnhandError
-from .safetext import one_line
-from .values import Shape, format_number, grid_shape
+from nnhand.errors import NnhandError
+from nnhand.safety.safetext import one_line
+from nnhand.values import Shape, format_number, grid_shape
 
 ACCEPTED = "write 3, -1.5 or 2/3"
 MAX_MAGNITUDE = 10**12

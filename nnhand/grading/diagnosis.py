@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
-from .errors import EvaluationError
-from .expr import Expr, compile_expr
-from .template import Step, Template
-from .values import format_number
+from nnhand.core.expr import Expr, compile_expr
+from nnhand.core.template import Step, Template
+from nnhand.errors import EvaluationError
+from nnhand.ops import arrays as ops
+from nnhand.values import format_number
 
 Env = Mapping[str, np.ndarray]
 Cells = list[tuple[int, int, Fraction]]  # the wrong cells: row, col, what the learner wrote
@@ -150,8 +150,8 @@ def _cell_slips(
         if found is None and want != 0 and abs(given + want) <= tolerance:
             found = "the sign is flipped"
         if found:
-            from .reading import cell_name
-            from .values import declared_shape
+            from nnhand.core.reading import cell_name
+            from nnhand.values import declared_shape
 
             messages.append(f"{cell_name(step.name, declared_shape(expected.shape), i, j)}: {found}.")
     return messages

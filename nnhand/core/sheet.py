@@ -16,10 +16,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .engine import Problem
-from .errors import NnhandError
-from .template import BLANK_POLICIES, Step
-from .values import Shape, grid_shape
+from nnhand.core.engine import Problem
+from nnhand.core.template import BLANK_POLICIES, Step
+from nnhand.errors import NnhandError
+from nnhand.values import Shape, grid_shape
 
 _BLANK_STREAM = 0x626C616E6B  # "blank": keeps blank choices apart from the givens' stream
 

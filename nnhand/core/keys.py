@@ -24,8 +24,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .engine import TOKEN_LENGTH, Problem
-from .values import format_fraction, nested, to_plain
+from nnhand.core.engine import TOKEN_LENGTH, Problem
+from nnhand.values import format_fraction, nested, to_plain
 
 SEED_SPACE = 10**12  # seeds stay readable (12 digits at most)
 TOKEN_PURPOSE = "nnhand-token"

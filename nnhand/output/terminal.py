@@ -21,14 +21,14 @@ from rich.measure import Measurement
 from rich.segment import Segment
 from rich.text import Text
 
-from .safetext import fallback, holds_unicode, one_line, plain
-from .values import Shape, format_fraction, format_number, grid_shape
+from nnhand.safety.safetext import fallback, holds_unicode, one_line, plain
+from nnhand.values import Shape, format_fraction, format_number, grid_shape
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .grading import Report
-    from .sheet import Sheet
+    from nnhand.core.sheet import Sheet
+    from nnhand.grading.grade import Report
 
 BLANK = "___"
 WIDTH = 80

@@ -64,16 +64,16 @@ from typing import Any
 
 import numpy as np
 
-from ._version import __version__
-from .engine import generate, givens_digest
-from .errors import NnhandError
-from .grading import tolerance
-from .keys import SEED_SPACE, derive, seal, sealed_token, seed_from
-from .reading import cell_name
-from .safetext import clean_tree, html_text, one_line, plain
-from .sheet import Sheet, make_sheet
-from .template import Step, Template
-from .values import Shape, format_fraction, format_number, grid_shape
+from nnhand._version import __version__
+from nnhand.core.engine import generate, givens_digest
+from nnhand.core.keys import SEED_SPACE, derive, seal, sealed_token, seed_from
+from nnhand.core.reading import cell_name
+from nnhand.core.sheet import Sheet, make_sheet
+from nnhand.core.template import Step, Template
+from nnhand.errors import NnhandError
+from nnhand.grading.grade import tolerance
+from nnhand.safety.safetext import clean_tree, html_text, one_line, plain
+from nnhand.values import Shape, format_fraction, format_number, grid_shape
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 QTI_SCHEMA = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EvaluationError, ValueRangeError
-from .ops import _int_arg, grid, hstack, matmul, register, relu, where
-from .values import MAX_INNER, normalize, round_half_away
+from nnhand.errors import EvaluationError, ValueRangeError
+from nnhand.ops.arrays import _int_arg, grid, hstack, matmul, register, relu, where
+from nnhand.values import MAX_INNER, normalize, round_half_away
 
 Array = np.ndarray
 

@@ -18,14 +18,14 @@ from fractions import Fraction
 
 import numpy as np
 
-from .answers import require_blanks
-from .errors import NnhandError
-from .explain import Explainer
-from .grading import accepted_range, tolerance
-from .reading import CellError, cell_name, read_number
-from .sheet import Sheet
-from .template import Step
-from .values import format_number
+from nnhand.core.explain import Explainer
+from nnhand.core.reading import CellError, cell_name, read_number
+from nnhand.core.sheet import Sheet
+from nnhand.core.template import Step
+from nnhand.errors import NnhandError
+from nnhand.grading.answers import require_blanks
+from nnhand.grading.grade import accepted_range, tolerance
+from nnhand.values import format_number
 
 MAX_LINE = 1000  # a row of a hand exercise is a few dozen characters
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EvaluationError, ValueRangeError
-from .values import INT_LIMIT, MAX_DIGITS, MAX_INNER, normalize, to_fractions
+from nnhand.errors import EvaluationError, ValueRangeError
+from nnhand.values import INT_LIMIT, MAX_DIGITS, MAX_INNER, normalize, to_fractions
 
 Array = np.ndarray
 
@@ -455,13 +455,3 @@ def nonzero_rows(x: Array) -> Array:
 def nonzero_cols(x: Array) -> Array:
     """True when every column has a nonzero cell."""
     return all_(np.logical_or.reduce(x != 0, axis=-2, keepdims=True))
-
-
-def describe_ops() -> list[tuple[str, str]]:
-    """(name, first doc line) of every registered op, for the README and errors."""
-    return sorted((op.name, op.doc) for op in OPS.values())
-
-
-# Ops of the network exercises (attention, routing, retrieval) and of the lecture topics
-# live in their own modules; importing them here registers them with OPS.
-from . import ops_lecture, ops_network  # noqa: E402,F401

@@ -21,7 +21,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from .errors import NnhandError
+from nnhand.errors import NnhandError
 
 MAX_DEPTH = 16  # nnhand's files nest four or five levels; anything deeper is not one of them
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
-from .errors import EvaluationError, ExpressionError
-from .values import INT_LIMIT, MAX_INNER, constant, normalize
+from nnhand.errors import EvaluationError, ExpressionError
+from nnhand.ops import arrays as ops
+from nnhand.values import INT_LIMIT, MAX_INNER, constant, normalize
 
 Env = Mapping[str, np.ndarray]
 Fn = Callable[[Env], np.ndarray]

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Problem
-from .errors import EvaluationError
-from .expr import compile_expr
-from .reading import cell_name
-from .template import Step
-from .values import constant, format_fraction, format_number
+from nnhand.core.engine import Problem
+from nnhand.core.expr import compile_expr
+from nnhand.core.reading import cell_name
+from nnhand.core.template import Step
+from nnhand.errors import EvaluationError
+from nnhand.values import constant, format_fraction, format_number
 
 
 def num(value: Any, decimals: int | None = None) -> str:

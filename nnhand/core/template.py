@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from .distributions import Distribution, fixed_distribution, parse_distribution, phrases_distribution
-from .errors import EvaluationError, ExpressionError, TemplateError, ValueRangeError, kind_of
-from .expr import Expr, compile_expr, evaluate_scalar
-from .values import Shape, declared_shape, grid_shape
+from nnhand.core.distributions import Distribution, fixed_distribution, parse_distribution, phrases_distribution
+from nnhand.core.expr import Expr, compile_expr, evaluate_scalar
+from nnhand.errors import EvaluationError, ExpressionError, TemplateError, ValueRangeError, kind_of
+from nnhand.values import Shape, declared_shape, grid_shape
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -174,7 +174,7 @@ def load_template(path: Path) -> Template:
 
     Read like every file a stranger may write (safeio): a regular file only, never a device
     or a FIFO, at most MAX_FILE_BYTES, strict YAML."""
-    from .safeio import decode_text, read_capped
+    from nnhand.safety.safeio import decode_text, read_capped
 
     path = Path(path)
     try:
@@ -202,7 +202,7 @@ def template_from_text(text: str, path: Path) -> Template:
 
 def _parse_yaml(text: str, path: Path) -> Any:
     """Strict YAML (safeio): no anchors or aliases, no duplicate keys, bounded depth and digits."""
-    from .safeio import load_yaml
+    from nnhand.safety.safeio import load_yaml
 
     return load_yaml(text, str(path), TemplateError)
 
@@ -376,7 +376,7 @@ def _blanks(r: _Reader, raw: Any) -> tuple[str, tuple[str, ...]]:
 def _name(r: _Reader, name: Any, key: str) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise r.fail(key, f"'{name}' is not a valid name", fix="Use letters, digits and '_', starting with a letter")
-    from .ops import OPS
+    from nnhand.ops.arrays import OPS
 
     if name in OPS:
         raise r.fail(key, f"'{name}' is the name of an op", fix="Choose another name")
@@ -616,7 +616,7 @@ def _infer_shapes(template: Template, params: dict[str, int]) -> dict[str, Shape
         pass
     # Stand-ins trip over values (3 ** (z / T) with z / T not whole, say): sample a real
     # instance, whose steps compute by construction, and read the shapes off it.
-    from .engine import generate
+    from nnhand.core.engine import generate
 
     return dict(generate(template, 0, params).shapes)
 
@@ -626,7 +626,7 @@ class _ValueOnly(Exception):
 
 
 def _shapes_with(template: Template, params: dict[str, int], stand_in: str) -> dict[str, Shape]:
-    from .values import constant
+    from nnhand.values import constant
 
     r = _Reader(template.path)
     shapes: dict[str, Shape] = {}

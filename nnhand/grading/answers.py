@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import AnswerFileError, NnhandError, OutputError
-from .safeio import decode_text, load_yaml, read_capped
-from .safetext import one_line
-from .sheet import Sheet
-from .values import format_number, nested, to_plain
+from nnhand.core.sheet import Sheet
+from nnhand.errors import AnswerFileError, NnhandError, OutputError
+from nnhand.safety.safeio import decode_text, load_yaml, read_capped
+from nnhand.safety.safetext import one_line
+from nnhand.values import format_number, nested, to_plain
 
 MAX_ANSWER_BYTES = 1_000_000
 

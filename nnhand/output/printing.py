@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from .errors import NnhandError
-from .lms import given_cells
-from .render import labels
-from .safetext import html_text, md_text, plain
-from .values import format_fraction, format_number, grid_shape
+from nnhand.errors import NnhandError
+from nnhand.output.lms import given_cells
+from nnhand.output.terminal import labels
+from nnhand.safety.safetext import html_text, md_text, plain
+from nnhand.values import format_fraction, format_number, grid_shape
 
 if TYPE_CHECKING:
-    from .sheet import Sheet
+    from nnhand.core.sheet import Sheet
 
 BLANK_MD = "☐"  # a box to write in, in Markdown
 NAME_LINE = "_" * 24  # where a student writes their name on an unnamed sheet
@@ -65,7 +65,7 @@ def document_pages(
             lines = None
             if worked:
                 if sheet.variant not in explained:
-                    from .explain import explain_problem
+                    from nnhand.core.explain import explain_problem
 
                     explained[sheet.variant] = explain_problem(sheet.problem)
                 lines = explained[sheet.variant]

@@ -30,19 +30,19 @@ from typing import Any
 
 import numpy as np
 
-from ._version import __version__
-from .answers import MAX_ANSWER_BYTES, parse_answer_text
-from .engine import Problem, Variant, generate, givens_digest, read_given
-from .errors import AnswerFileError, NnhandError, OutputError, VariantError, kind_of
-from .grading import Report, givens_difference, grade_sheet, read_answers
-from .keys import SEED_SPACE, key_data, seal, sealed_token
-from .reading import CellError, read_grid
-from .resources import find_template
-from .safeio import decode_text, read_capped
-from .safetext import csv_cell, one_line, plain
-from .sheet import Sheet, make_sheet
-from .template import BLANK_POLICIES, SCORING_MODES, Template, load_template, template_from_text
-from .values import grid_shape
+from nnhand._version import __version__
+from nnhand.core.engine import Problem, Variant, generate, givens_digest, read_given
+from nnhand.core.keys import SEED_SPACE, key_data, seal, sealed_token
+from nnhand.core.reading import CellError, read_grid
+from nnhand.core.sheet import Sheet, make_sheet
+from nnhand.core.template import BLANK_POLICIES, SCORING_MODES, Template, load_template, template_from_text
+from nnhand.errors import AnswerFileError, NnhandError, OutputError, VariantError, kind_of
+from nnhand.grading.answers import MAX_ANSWER_BYTES, parse_answer_text
+from nnhand.grading.grade import Report, givens_difference, grade_sheet, read_answers
+from nnhand.resources import find_template
+from nnhand.safety.safeio import decode_text, read_capped
+from nnhand.safety.safetext import csv_cell, one_line, plain
+from nnhand.values import grid_shape
 
 MANIFEST_SCHEMA = "nnhand-manifest"
 MANIFEST_VERSION = 1
@@ -1058,9 +1058,9 @@ PRINT_FORMATS = ("html", "md", "pdf")
 
 def worksheet_files(assignment: Assignment, formats: Iterable[str], worked: bool = False) -> dict[str, str | bytes]:
     """Every file of a worksheet batch, by path relative to the output folder."""
-    from .answers import answer_file_text
-    from .explain import explain_problem
-    from .printing import Page
+    from nnhand.core.explain import explain_problem
+    from nnhand.grading.answers import answer_file_text
+    from nnhand.output.printing import Page
 
     files: dict[str, str | bytes] = {}
     sheets_pages, key_pages = [], []
@@ -1090,7 +1090,7 @@ def worksheet_files(assignment: Assignment, formats: Iterable[str], worked: bool
 
 
 def render_pages(fmt: str, pages: list[Any], title: str) -> str | bytes:
-    from . import printing
+    from nnhand.output import printing
 
     if fmt == "md":
         return printing.markdown_pages(pages)
@@ -1246,7 +1246,7 @@ def feedback_files(book: GradeBook) -> dict[str, str]:
     markup, and without control characters."""
     from rich.text import Text
 
-    from .render import console, report_renderable
+    from nnhand.output.terminal import console, report_renderable
 
     out = {}
     flags = book.flags()

@@ -39,9 +39,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._version import __version__
-from .grading import CellResult, Report, StepResult
-from .safetext import md_text, one_line, plain
+from nnhand._version import __version__
+from nnhand.grading.grade import CellResult, Report, StepResult
+from nnhand.safety.safetext import md_text, one_line, plain
 
 GRADESCOPE_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
 JUNIT_PER = ("cell", "step")

@@ -1,0 +1,1 @@
+"""template → instance → key → sheet: the maths of an exercise; nothing here prints."""
