@@ -303,9 +303,10 @@ def gen(
     fresh = seed is None
     sheet = api.generate(template, seed, _params(param), blanks.value if blanks else None, _dirs(problems_dir))
     if answers is not None:
-        from nnhand.grading.answers import answer_file_text, write_atomic
+        from nnhand.grading.answers import answer_file_text
+        from nnhand.safety.atomic import write_file
 
-        write_atomic(answers, answer_file_text(sheet))
+        write_file(answers, answer_file_text(sheet))
     if fmt is SheetFormat.json:
         from nnhand.grading.answers import answer_file_data
 
@@ -643,7 +644,9 @@ def grade(
         files[junit] = junit_xml(items, per=per.value)
     if feedback is not None:
         files.update({feedback / name: text for name, text in classroom.feedback_files(book).items()})
-    classroom.write_outputs_atomically(files)
+    from nnhand.safety.atomic import write_files
+
+    write_files(files)
     print(classroom.summary_text(book), end="")
     raise typer.Exit(int(ExitCode.OK if book.all_right else ExitCode.WRONG))
 

@@ -90,3 +90,24 @@ class VariantError(NnhandError):
 
 class OutputError(NnhandError):
     """An output path that cannot be written."""
+
+
+class UsageError(NnhandError):
+    """An option or argument that does not fit: a bad --format, --param or a missing input."""
+
+
+class CellError(NnhandError):
+    """A cell or value that cannot be read as numbers."""
+
+
+class WorkLimitError(ConstraintError):
+    """More work than the sampler's budget: not a value one candidate fails on (that is a
+    ValueRangeError, and rejects the candidate), but the template as a whole."""
+
+
+class RosterError(NnhandError):
+    """A roster that cannot be used."""
+
+
+class ManifestError(NnhandError):
+    """A manifest that cannot be read."""

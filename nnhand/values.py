@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nnhand.errors import ConstraintError, ValueRangeError
+from nnhand.errors import ValueRangeError, WorkLimitError
 
 Shape = tuple[int, ...]  # a declared shape: () scalar, (n,) column vector, (m, n) matrix
 
@@ -34,11 +34,6 @@ _largest, _smallest = np.maximum.reduce, np.minimum.reduce
 # Work spent on exact (object) cells, and its limit, while a sampler has set one (engine.generate):
 # normalize sees every object array an op makes, so the limit interrupts even one huge expression.
 WORK: ContextVar[list[int] | None] = ContextVar("nnhand_work", default=None)
-
-
-class WorkLimitError(ConstraintError):
-    """More work than the sampler's budget: not a value one candidate fails on (that is a
-    ValueRangeError, and rejects the candidate), but the template as a whole."""
 
 
 def spend(units: int) -> None:

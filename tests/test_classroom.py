@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from nnhand.classroom import assignment as classroom
 from nnhand.cli import app
 from nnhand.core.keys import key_data
+from nnhand.errors import RosterError
 from nnhand.grading.answers import answer_file_text
 
 runner = CliRunner()
@@ -47,7 +48,7 @@ def test_roster_reads_ids_names_and_emails(tmp_path: Path) -> None:
     ],
 )
 def test_bad_rosters_are_reported_by_line(tmp_path: Path, text: str, fragments: list[str]) -> None:
-    with pytest.raises(classroom.RosterError) as caught:
+    with pytest.raises(RosterError) as caught:
         classroom.read_roster(roster(tmp_path, text))
     for fragment in fragments:
         assert fragment in str(caught.value)

@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 from nnhand import api
 from nnhand.core.engine import generate
 from nnhand.core.keys import key_data
-from nnhand.core.reading import CellError, read_number
+from nnhand.core.reading import read_number
 from nnhand.core.sheet import make_sheet
-from nnhand.errors import GivensError, NnhandError
+from nnhand.errors import CellError, GivensError, NnhandError
 from nnhand.grading.answers import answer_file_data
 from nnhand.grading.grade import grade_data
 from nnhand.grading.practice import PracticeSession

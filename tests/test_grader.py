@@ -17,8 +17,9 @@ from nnhand.cli import app
 from nnhand.core.engine import generate
 from nnhand.core.explain import explain_problem
 from nnhand.core.keys import key_data
-from nnhand.core.reading import CellError, read_answer
+from nnhand.core.reading import read_answer
 from nnhand.core.sheet import make_sheet
+from nnhand.errors import CellError
 from nnhand.grading.answers import answer_file_data
 from nnhand.grading.grade import grade_data
 

@@ -23,8 +23,9 @@ from typer.testing import CliRunner
 from nnhand.classroom import assignment as classroom
 from nnhand.cli import app
 from nnhand.core.keys import key_data
-from nnhand.errors import NnhandError
+from nnhand.errors import ManifestError, NnhandError, RosterError
 from nnhand.grading.answers import answer_file_text
+from nnhand.safety.atomic import write_files
 
 runner = CliRunner()
 SECRET = b"a secret for the tests"
@@ -344,7 +345,7 @@ def test_a_damaged_manifest_is_refused_naming_the_json_path(
     mutate(data)
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(classroom.ManifestError) as caught:
+    with pytest.raises(ManifestError) as caught:
         classroom.read_manifest(path)
     message = str(caught.value)
     assert str(path) in message and caught.value.fix, message
@@ -363,7 +364,7 @@ def test_a_manifest_student_id_that_could_name_a_path_is_refused(
     data["students"][1]["id"] = bad
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(classroom.ManifestError, match=r"students\[1\]\.id"):
+    with pytest.raises(ManifestError, match=r"students\[1\]\.id"):
         classroom.read_manifest(path)
     result = grade(path, tmp_path, "--feedback", str(tmp_path / "fb"))
     assert result.exit_code == 2 and not (tmp_path / "fb").exists() and not (tmp_path / "x.txt").exists()
@@ -376,7 +377,7 @@ def test_non_finite_and_giant_numbers_in_a_manifest_are_refused(
     text = json.dumps(good_manifest).replace('"schema_version": 1', f'"schema_version": 1, "x": {number}', 1)
     path = tmp_path / "manifest.json"
     path.write_text(text)
-    with pytest.raises(classroom.ManifestError) as caught:
+    with pytest.raises(ManifestError) as caught:
         classroom.read_manifest(path)
     assert str(path) in str(caught.value)
 
@@ -386,10 +387,10 @@ def test_duplicate_keys_and_deep_nesting_in_a_manifest_are_refused(
 ) -> None:
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(good_manifest)[:-1] + ', "students": []}')
-    with pytest.raises(classroom.ManifestError, match="'students' twice"):
+    with pytest.raises(ManifestError, match="'students' twice"):
         classroom.read_manifest(path)
     path.write_text("[" * 100_000 + "]" * 100_000)
-    with pytest.raises(classroom.ManifestError):
+    with pytest.raises(ManifestError):
         classroom.read_manifest(path)
 
 
@@ -410,11 +411,11 @@ def test_a_manifest_over_the_cap_or_not_a_regular_file_is_refused_unread(tmp_pat
     huge = tmp_path / "manifest.json"
     with huge.open("wb") as handle:
         handle.truncate(classroom.MANIFEST_MAX_BYTES + 1)  # sparse: nothing is really on disk
-    with pytest.raises(classroom.ManifestError, match="over the 200 MB limit"):
+    with pytest.raises(ManifestError, match="over the 200 MB limit"):
         classroom.read_manifest(huge)
     fifo = tmp_path / "fifo.json"
     os.mkfifo(fifo)
-    with pytest.raises(classroom.ManifestError, match="not a regular file"):
+    with pytest.raises(ManifestError, match="not a regular file"):
         classroom.read_manifest(fifo)
 
 
@@ -425,17 +426,17 @@ def test_a_roster_over_its_cap_is_refused_unread(tmp_path: Path) -> None:
     path = tmp_path / "class.csv"
     with path.open("wb") as handle:
         handle.truncate(classroom.ROSTER_MAX_BYTES + 1)
-    with pytest.raises(classroom.RosterError, match="over the 10 MB limit"):
+    with pytest.raises(RosterError, match="over the 10 MB limit"):
         classroom.read_roster(path)
     os.mkfifo(tmp_path / "fifo.csv")
-    with pytest.raises(classroom.RosterError, match="not a regular file"):
+    with pytest.raises(RosterError, match="not a regular file"):
         classroom.read_roster(tmp_path / "fifo.csv")
 
 
 def test_roster_ids_with_control_characters_are_refused_by_line(tmp_path: Path) -> None:
     path = tmp_path / "class.csv"
     path.write_text("id,name\nok,A\nbad\x1b[31m,B\ntab\tid,C\nc:x,D\n", encoding="utf-8")
-    with pytest.raises(classroom.RosterError) as caught:
+    with pytest.raises(RosterError) as caught:
         classroom.read_roster(path)
     message = str(caught.value)
     assert "line 3" in message and "line 4" in message and "line 5" in message and "line 2" not in message
@@ -610,7 +611,7 @@ def test_a_failed_rename_leaves_no_temp_files(tmp_path: Path, monkeypatch: pytes
     files = {tmp_path / "out" / "g.csv": "a", tmp_path / "out" / "fb" / "x.txt": "b", tmp_path / "j.xml": "c"}
     monkeypatch.setattr(os, "replace", _enospc_at(call, os.replace))
     with pytest.raises(NnhandError, match="No space left"):
-        classroom.write_outputs_atomically(files)
+        write_files(files)
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     assert left == ["out"]  # every file or none: no temp file, no output written before the fault
 

@@ -25,9 +25,9 @@ from nnhand import api
 from nnhand.cli import app
 from nnhand.core.engine import generate
 from nnhand.core.keys import key_data
-from nnhand.core.reading import CellError, read_answer, read_number
+from nnhand.core.reading import read_answer, read_number
 from nnhand.core.sheet import make_sheet
-from nnhand.errors import AnswerFileError, NnhandError
+from nnhand.errors import AnswerFileError, CellError, NnhandError
 from nnhand.grading.answers import answer_file_data
 from nnhand.grading.grade import grade_data, grade_sheet, read_answers
 
@@ -205,7 +205,8 @@ import json, sys, time
 from nnhand import api
 from nnhand.core.engine import generate
 from nnhand.grading.practice import PracticeSession
-from nnhand.core.reading import CellError, read_number
+from nnhand.core.reading import read_number
+from nnhand.errors import CellError
 from nnhand.core.sheet import make_sheet
 cases, typed = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 out = {"read": [], "typed": []}

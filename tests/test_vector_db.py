@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 from nnhand import api
 from nnhand.cli import app
 from nnhand.core.engine import generate
-from nnhand.core.reading import CellError
-from nnhand.errors import GivensError
+from nnhand.errors import CellError, GivensError
 
 runner = CliRunner()
 VOCABULARY = ["how", "are", "you", "who", "is", "it", "what", "where", "they"]

@@ -23,7 +23,7 @@ import re
 import signal
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,13 +33,23 @@ import numpy as np
 from nnhand._version import __version__
 from nnhand.core.engine import Problem, Variant, generate, givens_digest, read_given
 from nnhand.core.keys import SEED_SPACE, key_data, seal, sealed_token
-from nnhand.core.reading import CellError, read_grid
+from nnhand.core.reading import read_grid
 from nnhand.core.sheet import Sheet, make_sheet
 from nnhand.core.template import BLANK_POLICIES, SCORING_MODES, Template, load_template, template_from_text
-from nnhand.errors import AnswerFileError, NnhandError, OutputError, VariantError, kind_of
+from nnhand.errors import (
+    AnswerFileError,
+    CellError,
+    ManifestError,
+    NnhandError,
+    OutputError,
+    RosterError,
+    VariantError,
+    kind_of,
+)
 from nnhand.grading.answers import MAX_ANSWER_BYTES, parse_answer_text
 from nnhand.grading.grade import Report, givens_difference, grade_sheet, read_answers
 from nnhand.resources import find_template
+from nnhand.safety.atomic import write_folder_atomically
 from nnhand.safety.safeio import decode_text, read_capped
 from nnhand.safety.safetext import csv_cell, one_line, plain
 from nnhand.values import grid_shape
@@ -55,14 +65,6 @@ SECRET_MAX_BYTES = 10_000
 MAX_ID_LENGTH = 200
 MAX_SUBMISSION_FILES = 100_000
 FILE_SECONDS = 5  # a submission that takes longer than this to grade is reported, not waited for
-
-
-class RosterError(NnhandError):
-    """A roster that cannot be used."""
-
-
-class ManifestError(NnhandError):
-    """A manifest that cannot be read."""
 
 
 # ----------------------------------------------------------------------------- roster
@@ -973,86 +975,6 @@ def grades_json(book: GradeBook) -> str:
     return json.dumps(grades_data(book), indent=1, ensure_ascii=False) + "\n"
 
 
-def write_outputs_atomically(files: Mapping[Path, str | bytes]) -> None:
-    """Write every file or none: each to a temporary name first, then all renamed.
-
-    On any failure (a full disk, a folder without write permission, Ctrl-C) every temporary
-    file is removed, a file already renamed into place is taken back (the one it replaced
-    restored), and the folders made for the outputs are removed again."""
-    import tempfile
-
-    made: list[Path] = []  # folders created here, outermost first
-    staged: list[tuple[str, Path]] = []
-    placed: list[tuple[Path, str | None]] = []  # (output, where the file it replaced waits)
-    current: Path | None = None  # the output being written: what an error names
-    try:
-        for path in files:
-            if path.is_dir():
-                raise NnhandError("is a folder", where=str(path), fix="Give a file name for this output")
-        for path, content in files.items():
-            current = path
-            for folder in reversed([path.parent, *path.parent.parents]):
-                if not folder.exists():
-                    folder.mkdir()
-                    made.append(folder)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            staged.append((tmp, path))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content.encode("utf-8") if isinstance(content, str) else content)
-        for tmp, path in staged:
-            current = path
-            backup = None
-            if os.path.lexists(path):
-                fd, backup = tempfile.mkstemp(prefix=f".{path.name}.old.", dir=path.parent)
-                os.close(fd)
-                os.replace(path, backup)
-            placed.append((path, backup))
-            os.replace(tmp, path)
-    except BaseException as exc:
-        for path, backup in reversed(placed):
-            with suppress(OSError):  # one failed clean-up step must not stop the others
-                if backup is not None:
-                    os.replace(backup, path)
-                elif path.exists():
-                    os.unlink(path)
-        for tmp, _ in staged:
-            with suppress(OSError):  # one failed clean-up step must not stop the others
-                os.unlink(tmp)
-        for folder in reversed(made):
-            with suppress(OSError):  # one failed clean-up step must not stop the others
-                folder.rmdir()
-        if isinstance(exc, OSError):
-            raise NnhandError(
-                f"cannot write the outputs ({exc.strerror}); nothing was written",
-                where=str(exc.filename or current or ""),
-                fix="Free some space or choose a writable place, then grade again",
-            ) from None
-        raise
-    for _, backup in placed:
-        if backup is not None:
-            with suppress(OSError):  # one failed clean-up step must not stop the others
-                os.unlink(backup)
-
-
-__all__ = [
-    "Assignment",
-    "GradeBook",
-    "Manifest",
-    "Student",
-    "build_assignment",
-    "grade_folder",
-    "gradebook_csv",
-    "manifest_data",
-    "numbered_students",
-    "read_manifest",
-    "read_roster",
-    "read_secret",
-    "student_seed",
-]  # fmt: skip
-
-
-# ----------------------------------------------------------------------------- worksheet files
-
 PRINT_FORMATS = ("html", "md", "pdf")
 
 
@@ -1168,75 +1090,10 @@ def _not_nnhand_output(out: Path) -> str | None:
     return None
 
 
-def _inside(relative: str) -> str:
-    """A path inside the output folder, or an error: never absolute, never up and out."""
-    parts = relative.split("/")
-    if (
-        not relative
-        or relative.startswith("/")
-        or "\\" in relative
-        or ":" in relative
-        or any(p in ("", ".", "..") for p in parts)
-        or one_line(relative) != relative
-    ):
-        raise OutputError(
-            f"{ascii(relative)[:80]} would be written outside the output folder",
-            fix="Every output stays inside --out; check the student ids",
-        )
-    return relative
-
-
 def write_folder(out: Path, files: Mapping[str, str | bytes], force: bool) -> None:
-    """Write the whole folder or nothing: built beside `out`, then renamed into place.
-
-    With `force`, an existing nnhand folder is moved aside first and put back should the new
-    one fail to arrive; every temporary folder is removed on every path out."""
-    import shutil
-    import tempfile
-
-    out = Path(out)
+    """Write the class folder or nothing; `force` replaces only a folder nnhand wrote."""
     check_output_folder(out, force)
-    relatives = [(_inside(relative), content) for relative, content in files.items()]
-    parent = out.parent if str(out.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise NnhandError(f"cannot create the folder it goes in ({exc.strerror})", where=str(out)) from None
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    except OSError as exc:
-        raise NnhandError(f"cannot write here ({exc.strerror})", where=str(out)) from None
-    retired: Path | None = None
-    old_is_safe = True  # False only while the old folder waits inside `retired`
-    try:
-        for relative, content in relatives:
-            path = staging / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-        if os.path.lexists(out):
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
-            os.replace(out, retired / out.name)
-            old_is_safe = False
-            try:
-                os.replace(staging, out)
-            except BaseException:
-                os.replace(retired / out.name, out)
-                old_is_safe = True
-                raise
-        else:
-            os.replace(staging, out)
-    except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if retired is not None and old_is_safe:
-            shutil.rmtree(retired, ignore_errors=True)
-        if isinstance(exc, OSError):
-            kept = "" if old_is_safe else f"; the old folder is kept in {retired}"
-            raise NnhandError(
-                f"cannot write the folder ({exc.strerror}); nothing was written{kept}", where=str(out)
-            ) from None
-        raise
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
+    write_folder_atomically(out, files)
 
 
 def feedback_files(book: GradeBook) -> dict[str, str]:
@@ -1317,3 +1174,20 @@ def summary_text(book: GradeBook) -> str:
             parts.append(f"{tid} {score}")
         lines.append(f"{sid}: " + ", ".join(parts))
     return "".join(one_line(line) + "\n" for line in lines)
+
+
+__all__ = [
+    "Assignment",
+    "GradeBook",
+    "Manifest",
+    "Student",
+    "build_assignment",
+    "grade_folder",
+    "gradebook_csv",
+    "manifest_data",
+    "numbered_students",
+    "read_manifest",
+    "read_roster",
+    "read_secret",
+    "student_seed",
+]  # fmt: skip

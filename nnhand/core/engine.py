@@ -20,12 +20,19 @@ from typing import Any
 import numpy as np
 
 from nnhand.core.template import BLANK_POLICIES, Template
-from nnhand.errors import ConstraintError, EvaluationError, GivensError, TemplateError, ValueRangeError, VariantError
+from nnhand.errors import (
+    ConstraintError,
+    EvaluationError,
+    GivensError,
+    TemplateError,
+    ValueRangeError,
+    VariantError,
+    WorkLimitError,
+)
 from nnhand.ops import arrays as ops
 from nnhand.values import (
     WORK,
     Shape,
-    WorkLimitError,
     constant,
     declared_shape,
     format_fraction,

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from nnhand.errors import NnhandError
+from nnhand.errors import CellError
 from nnhand.safety.safetext import one_line
 from nnhand.values import Shape, format_number, grid_shape
 
@@ -45,10 +45,6 @@ ARTEFACT_NEAR_ZERO = Fraction(1, 10**12)  # ... and absolute, near 0 where relat
 _MINUSES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-", "\ufe63": "-", "\uff0d": "-"})
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE](?P<exp>[+-]?\d+))?(/[+-]?(\d+(\.\d*)?|\.\d+))?$")
 _SLASH = re.compile(r"\s*/\s*")
-
-
-class CellError(NnhandError):
-    """A cell or value that cannot be read as numbers."""
 
 
 def cell_name(name: str, shape: Shape, row: int, col: int) -> str:

@@ -13,10 +13,7 @@ from the variant id (`,blanks=P`); the `blanks:` line only repeats it for a read
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -111,30 +108,6 @@ def _scalar(value: Any) -> str:
     return format_number(value)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write the whole file or nothing: a temporary file renamed into place."""
-    path = Path(path)
-    if path.is_dir():
-        raise OutputError("is a folder", where=str(path), fix="Give a file name, e.g. answers.yaml")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise OutputError("the folder does not exist", where=str(path), fix=f"Create {directory} first")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write here ({exc.strerror})", where=str(path), fix="Choose a writable folder"
-        ) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OutputError(f"cannot write ({exc.strerror})", where=str(path), fix="Choose a writable path") from None
-
-
 # ----------------------------------------------------------------------------- reading
 
 
@@ -174,5 +147,4 @@ __all__ = [
     "parse_answer_text",
     "read_answer_file",
     "require_blanks",
-    "write_atomic",
 ]

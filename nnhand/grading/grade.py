@@ -28,10 +28,18 @@ from typing import Any
 import numpy as np
 
 from nnhand.core.engine import Problem, Variant, read_given, rebuild, solve
-from nnhand.core.reading import CellError, Reading, cell_name, read_answer
+from nnhand.core.reading import Reading, cell_name, read_answer
 from nnhand.core.sheet import Sheet, make_sheet
 from nnhand.core.template import SCORING_MODES, Step, load_template
-from nnhand.errors import AnswerFileError, EvaluationError, ExitCode, GivensError, NnhandError, TemplateNotFoundError
+from nnhand.errors import (
+    AnswerFileError,
+    CellError,
+    EvaluationError,
+    ExitCode,
+    GivensError,
+    NnhandError,
+    TemplateNotFoundError,
+)
 from nnhand.grading.answers import read_answer_file, require_blanks
 from nnhand.grading.diagnosis import diagnose
 from nnhand.resources import find_template

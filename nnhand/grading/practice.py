@@ -19,10 +19,10 @@ from fractions import Fraction
 import numpy as np
 
 from nnhand.core.explain import Explainer
-from nnhand.core.reading import CellError, cell_name, read_number
+from nnhand.core.reading import cell_name, read_number
 from nnhand.core.sheet import Sheet
 from nnhand.core.template import Step
-from nnhand.errors import NnhandError
+from nnhand.errors import CellError, NnhandError
 from nnhand.grading.answers import require_blanks
 from nnhand.grading.grade import accepted_range, tolerance
 from nnhand.values import format_number
