@@ -22,7 +22,10 @@ from pathlib import Path
 
 import yaml
 
-from nnhand.classroom import assignment as classroom
+from nnhand.classroom.build import Assignment, build_assignment, manifest_data, worksheet_files
+from nnhand.classroom.gradebook import GradeBook, grade_folder, gradebook_csv
+from nnhand.classroom.manifest import read_manifest
+from nnhand.classroom.roster import numbered_students
 from nnhand.core.keys import key_data
 from nnhand.grading.answers import answer_file_text
 
@@ -30,18 +33,18 @@ TEMPLATES = ["transformer", "backprop", "hidden-layer"]
 SECRET = b"benchmark secret"
 
 
-def make_worksheet(students: int, render: str | None) -> tuple[float, classroom.Assignment, dict[str, str | bytes]]:
+def make_worksheet(students: int, render: str | None) -> tuple[float, Assignment, dict[str, str | bytes]]:
     start = time.perf_counter()
-    batch = classroom.build_assignment(TEMPLATES, classroom.numbered_students(students), "bench", SECRET)
+    batch = build_assignment(TEMPLATES, numbered_students(students), "bench", SECRET)
     files: dict[str, str | bytes]
     if render:
-        files = classroom.worksheet_files(batch, [render])
+        files = worksheet_files(batch, [render])
     else:
-        files = {"manifest.json": json.dumps(classroom.manifest_data(batch))}
+        files = {"manifest.json": json.dumps(manifest_data(batch))}
     return time.perf_counter() - start, batch, files
 
 
-def write_submissions(batch: classroom.Assignment, folder: Path, count: int) -> list[Path]:
+def write_submissions(batch: Assignment, folder: Path, count: int) -> list[Path]:
     """`count` answer files: a mix of right, partly wrong and blank answers."""
     rng = random.Random(0)
     paths = []
@@ -70,10 +73,10 @@ def parse_only(paths: list[Path]) -> float:
     return time.perf_counter() - start
 
 
-def grade_all(manifest: Path, folder: Path) -> tuple[float, classroom.GradeBook]:
+def grade_all(manifest: Path, folder: Path) -> tuple[float, GradeBook]:
     start = time.perf_counter()
-    book = classroom.grade_folder(classroom.read_manifest(manifest), folder)
-    classroom.gradebook_csv(book)
+    book = grade_folder(read_manifest(manifest), folder)
+    gradebook_csv(book)
     return time.perf_counter() - start, book
 
 

@@ -11,12 +11,16 @@ import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from nnhand._version import __version__
-from nnhand.errors import ExitCode, NnhandError
+from nnhand.choices import BLANK_POLICIES, JUNIT_PER, SCORING_MODES
+from nnhand.errors import ExitCode, NnhandError, UsageError
+from nnhand.output.registry import choice_enum, choice_phrase
+from nnhand.output.report_formats import CATALOGUE_FORMATS, GRADEBOOK_FORMATS, REPORT_FORMATS
+from nnhand.output.sheets import KEY_FORMATS, POOL_FORMATS, PRINT_FORMATS, SHEET_FORMATS
 
 app = typer.Typer(
     name="nnhand",
@@ -125,11 +129,18 @@ def _ascii_stdout() -> bool:
     return not holds_unicode(getattr(sys.stdout, "encoding", None))
 
 
-def _json(data: Any) -> str:
-    """JSON for stdout: the same data in any encoding (\\u escapes where stdout lacks Unicode)."""
-    import json
+def _write(text: str | bytes) -> None:
+    """A rendering to stdout, exactly as the format made it."""
+    if isinstance(text, bytes):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text)
+    elif text:
+        print(text, end="")
 
-    return json.dumps(data, indent=2, ensure_ascii=_ascii_stdout())
+
+def _name(choice: Any) -> Any:
+    """The name of a chosen Enum member (Typer's choices), or the value as it is (None, a str)."""
+    return choice.value if isinstance(choice, Enum) else choice
 
 
 # ----------------------------------------------------------------------------- completion
@@ -148,46 +159,41 @@ def complete_template(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- shared options
+# Every list of choices comes from the library: a format from its registry (output/sheets.py,
+# output/report_formats.py), a policy from nnhand/choices.py. Adding one there adds it here.
 
+COMPLETION_FILES = {"bash": "nnhand.bash", "zsh": "_nnhand", "fish": "nnhand.fish"}
 
-class Blanks(str, Enum):
-    all = "all"
-    layer = "layer"
-    one = "one"
-    none = "none"
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
-
-class SheetFormat(str, Enum):
-    terminal = "terminal"
-    json = "json"
-
-
-class KeyFormat(str, Enum):
-    table = "table"
-    yaml = "yaml"
-    json = "json"
-
-
-class ReportFormat(str, Enum):
-    terminal = "terminal"
-    json = "json"
-
-
-class CheckFormat(str, Enum):
-    terminal = "terminal"
-    json = "json"
-    gradescope = "gradescope"
-    classroom = "classroom"
-    junit = "junit"
-
+    Blanks: TypeAlias = Any  # at run time: the Enum of the choices below
+    Scoring: TypeAlias = Any
+    Per: TypeAlias = Any
+    ListFormat: TypeAlias = Any
+    SheetFormat: TypeAlias = Any
+    KeyFormat: TypeAlias = Any
+    CheckFormat: TypeAlias = Any
+    PrintFormat: TypeAlias = Any
+    ExportFormat: TypeAlias = Any
+    Shell: TypeAlias = Any
+else:
+    Blanks = choice_enum("Blanks", BLANK_POLICIES)
+    Scoring = choice_enum("Scoring", SCORING_MODES)
+    Per = choice_enum("Per", JUNIT_PER)
+    ListFormat = CATALOGUE_FORMATS.choices("ListFormat")
+    SheetFormat = SHEET_FORMATS.choices("SheetFormat")
+    KeyFormat = KEY_FORMATS.choices("KeyFormat")
+    CheckFormat = REPORT_FORMATS.choices("CheckFormat")
+    PrintFormat = PRINT_FORMATS.choices("PrintFormat")
+    ExportFormat = POOL_FORMATS.choices("ExportFormat")
+    Shell = choice_enum("Shell", tuple(COMPLETION_FILES))
 
 ProblemsDir = Annotated[
     list[Path] | None,
     typer.Option(
         "--problems-dir",
-        envvar="NNHAND_PROBLEMS",
         help="A folder of your own templates (<id>.yaml); repeatable. Also NNHAND_PROBLEMS.",
-        show_envvar=False,
         metavar="DIR",
     ),
 ]
@@ -206,35 +212,30 @@ SeedOpt = Annotated[
 ]
 BlanksOpt = Annotated[
     Blanks | None,
-    typer.Option("--blanks", "-b", help="Which cells are blank: all, layer, one or none (default: the template's)."),
+    typer.Option(
+        "--blanks", "-b", help=f"Which cells are blank: {choice_phrase(BLANK_POLICIES)} (default: the template's)."
+    ),
 ]
 ParamOpt = Annotated[
     list[str] | None,
     typer.Option("--param", "-p", help="Change a size, e.g. --param n_hidden=5; repeatable.", metavar="NAME=N"),
 ]
+SecretOpt = Annotated[
+    Path | None, typer.Option("--secret-file", help="File holding the secret (else NNHAND_SECRET).", metavar="FILE")
+]
 
 
 def _dirs(problems_dir: list[Path] | None) -> list[str]:
-    from nnhand.resources import check_dirs
+    """The --problems-dir folders, checked (resources adds NNHAND_PROBLEMS itself)."""
+    from nnhand.resources import user_dirs
 
-    dirs = [str(d) for d in problems_dir or []]
-    env = os.environ.get("NNHAND_PROBLEMS")
-    if env and dirs == [d for d in env.split(os.pathsep) if d]:
-        dirs = []  # Typer filled the option from the variable; resources reads it itself
-    check_dirs(dirs)
-    return dirs
+    return user_dirs(problems_dir or [])
 
 
 def _params(values: list[str] | None) -> dict[str, int]:
-    params: dict[str, int] = {}
-    for item in values or []:
-        name, sep, number = item.partition("=")
-        if len(number.strip()) > 6 and number.strip().lstrip("-").isdigit():
-            raise NnhandError(f"'{item[:40]}' is far out of range", where="--param", fix="Sizes are at most 16")
-        if not sep or not name.strip() or not number.strip().lstrip("-").isdigit():
-            raise NnhandError(f"'{item}' is not name=value", where="--param", fix="Write e.g. --param n_hidden=5")
-        params[name.strip()] = int(number)
-    return params
+    from nnhand.api import parse_params
+
+    return parse_params(values or [])
 
 
 # ----------------------------------------------------------------------------- commands
@@ -262,26 +263,14 @@ def main(
 @handled
 def list_(
     problems_dir: ProblemsDir = None,
-    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="terminal or json.")] = ReportFormat.terminal,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f", help=f"{CATALOGUE_FORMATS.help()}.")] = "terminal",
 ) -> None:
     """List the templates: id, title and tags."""
     from nnhand import api
+    from nnhand.output.report_formats import ReportOptions
 
     rows = api.catalogue(_dirs(problems_dir))
-    if fmt is ReportFormat.json:
-        print(_json(rows))
-        return
-    from rich.table import Table
-    from rich.text import Text
-
-    from nnhand.output.terminal import console
-
-    table = Table(box=None, show_edge=False, pad_edge=False)
-    for column in ("id", "title", "tags"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(Text(row["id"]), Text(row["title"]), Text(", ".join(row["tags"])))
-    console().print(table)
+    _write(CATALOGUE_FORMATS.get(_name(fmt)).renderer()(rows, ReportOptions(ascii_only=_ascii_stdout())))
 
 
 @app.command()
@@ -294,28 +283,15 @@ def gen(
     answers: Annotated[
         Path | None, typer.Option("--answers", "-a", help="Also write an answer file to fill in.", metavar="FILE")
     ] = None,
-    fmt: Annotated[SheetFormat, typer.Option("--format", "-f", help="terminal or json.")] = SheetFormat.terminal,
+    fmt: Annotated[SheetFormat, typer.Option("--format", "-f", help=f"{SHEET_FORMATS.help()}.")] = "terminal",
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Generate an exercise sheet with blanks."""
     from nnhand import api
 
-    fresh = seed is None
-    sheet = api.generate(template, seed, _params(param), blanks.value if blanks else None, _dirs(problems_dir))
-    if answers is not None:
-        from nnhand.grading.answers import answer_file_text
-        from nnhand.safety.atomic import write_file
-
-        write_file(answers, answer_file_text(sheet))
-    if fmt is SheetFormat.json:
-        from nnhand.grading.answers import answer_file_data
-
-        print(_json(answer_file_data(sheet)))
-    else:
-        from nnhand.output.terminal import console, sheet_renderable
-
-        console().print(sheet_renderable(sheet))
-    if fresh:
+    sheet = api.generate(template, seed, _params(param), _name(blanks), _dirs(problems_dir), answers=answers)
+    _write(SHEET_FORMATS.get(_name(fmt)).renderer()(sheet))
+    if seed is None:
         _note(f"fresh seed {sheet.problem.variant.seed}: repeat this sheet with --seed {sheet.problem.variant.seed}")
     if answers is not None:
         _note(f"answer file written to {answers}; check it with: nnhand check {answers}")
@@ -331,7 +307,7 @@ def key(
         Path | None,
         typer.Option("--givens", "-g", help="Solve for your own numbers (YAML or JSON mapping).", metavar="FILE"),
     ] = None,
-    fmt: Annotated[KeyFormat, typer.Option("--format", "-f", help="table, yaml or json.")] = KeyFormat.table,
+    fmt: Annotated[KeyFormat, typer.Option("--format", "-f", help=f"{KEY_FORMATS.help()}.")] = "terminal",
     exact: Annotated[bool, typer.Option("--exact", help="Show exact fractions beside rounded cells.")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Write every cell as its worked arithmetic.")] = False,
     problems_dir: ProblemsDir = None,
@@ -339,39 +315,10 @@ def key(
     """Print the full answer key of a variant (or of your own givens)."""
     from nnhand import api
 
-    if givens is not None and seed is not None:
-        raise NnhandError("--givens and --seed exclude each other", fix="Use one of them")
-    fresh = seed is None and givens is None
     problem = api.solve_key(template, seed, _params(param), givens, _dirs(problems_dir))
-    worked = None
-    if explain:
-        from nnhand.core.explain import explain_problem
-
-        worked = explain_problem(problem)
-    if fmt is KeyFormat.table:
-        from nnhand.core.sheet import make_sheet
-        from nnhand.output.terminal import console, sheet_renderable, worked_renderable
-
-        out = console()
-        out.print(sheet_renderable(make_sheet(problem, "none"), key=True, exact=exact))
-        if worked:
-            out.print(worked_renderable(problem, worked))
-    else:
-        from nnhand.core.keys import key_data, to_json, to_yaml
-
-        data = key_data(problem)
-        if worked:
-            data["worked"] = worked
-        ascii_only = _ascii_stdout()
-        print(to_json(data, ascii_only) if fmt is KeyFormat.json else to_yaml(data, ascii_only), end="")
-    if fresh:
+    _write(KEY_FORMATS.get(_name(fmt)).renderer()(problem, exact=exact, explain=explain))
+    if seed is None and givens is None:
         _note(f"fresh seed {problem.variant.seed}: repeat this key with --seed {problem.variant.seed}")
-
-
-class Scoring(str, Enum):
-    cell = "cell"
-    step = "step"
-    weighted = "weighted"
 
 
 @app.command()
@@ -393,9 +340,7 @@ def check(
     ] = True,
     show_reading: Annotated[bool, typer.Option("--show-reading", help="Show how each answer was read.")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Show the worked arithmetic of wrong cells.")] = False,
-    fmt: Annotated[
-        CheckFormat, typer.Option("--format", "-f", help="terminal, json, gradescope, classroom or junit.")
-    ] = CheckFormat.terminal,
+    fmt: Annotated[CheckFormat, typer.Option("--format", "-f", help=f"{REPORT_FORMATS.help()}.")] = "terminal",
     base64: Annotated[bool, typer.Option("--base64", help="classroom: the base64 a Classroom reporter reads.")] = False,
     expect: Annotated[
         str | None,
@@ -406,63 +351,26 @@ def check(
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Grade an answer file cell by cell: exit 0 all right, 1 something wrong or missing, 2 bad input."""
+    import dataclasses
     import time
 
-    from nnhand.grading.grade import check_file
+    from nnhand import api
+    from nnhand.output.report_formats import ReportOptions
 
     start = time.perf_counter()
+    chosen = REPORT_FORMATS.get(_name(fmt))
+    options = ReportOptions(reveal, show_reading, base64, source=str(answers), ascii_only=_ascii_stdout())
     try:
-        report, sheet = check_file(
-            answers, _dirs(problems_dir), trust_givens, scoring.value if scoring else None, ecf, expect
-        )
-    except NnhandError as exc:
-        # Graders need a valid file even when grading fails: write one, then fail as usual.
-        from nnhand.output import reports as ci_formats
-
-        if fmt is CheckFormat.gradescope:
-            print(ci_formats.gradescope_error_json(exc.render(), time.perf_counter() - start))
-        elif fmt is CheckFormat.classroom:
-            print(ci_formats.classroom_error(exc.render(), base64))
-        elif fmt is CheckFormat.junit:
-            print(ci_formats.junit_xml([ci_formats.Ungraded(str(answers), exc.render())]), end="")
+        checked = api.check(answers, _dirs(problems_dir), trust_givens=trust_givens, scoring=_name(scoring), ecf=ecf,
+                            expect=expect, explain=explain and reveal)  # fmt: skip
+    except NnhandError as exc:  # a grader needs a valid file even when grading fails: write one, then fail
+        error_renderer = chosen.error_renderer()
+        if error_renderer is not None:
+            _write(error_renderer(exc.render(), dataclasses.replace(options, seconds=time.perf_counter() - start)))
         raise
-    if fmt in (CheckFormat.gradescope, CheckFormat.classroom, CheckFormat.junit):
-        from nnhand.output import reports as ci_formats
-
-        if fmt is CheckFormat.gradescope:
-            print(ci_formats.gradescope_json(report, time.perf_counter() - start, reveal=reveal))
-        elif fmt is CheckFormat.classroom:
-            print(ci_formats.classroom_json(report, base64, reveal=reveal))
-        else:
-            print(ci_formats.junit_xml([report]), end="")
-        raise typer.Exit(int(report.exit_code))
-    explanations = _explanations(report, sheet) if explain and reveal else None
-    if fmt is CheckFormat.json:
-        data = report.to_dict(reveal=reveal)
-        if explanations:
-            for step in data["steps"]:
-                for cell in step["cells"]:
-                    if cell["cell"] in explanations.get(step["name"], {}):
-                        cell["worked"] = explanations[step["name"]][cell["cell"]]
-        print(_json(data))
-    else:
-        from nnhand.output.terminal import console, report_renderable
-
-        console().print(report_renderable(report, reveal=reveal, show_reading=show_reading, explanations=explanations))
-    raise typer.Exit(int(report.exit_code))
-
-
-def _explanations(report: Any, sheet: Any) -> dict[str, dict[str, str]]:
-    from nnhand.core.explain import Explainer
-
-    explainer = Explainer(sheet.problem)
-    out: dict[str, dict[str, str]] = {}
-    for step in report.steps:
-        for cell in step.cells:
-            if cell.status == "wrong":
-                line = explainer.cell(sheet.problem.template.step(step.name), cell.row, cell.col)
-                out.setdefault(step.name, {})[cell.cell] = line
-    return out
+    options = dataclasses.replace(options, explanations=checked.worked, seconds=time.perf_counter() - start)
+    _write(chosen.renderer()(checked.report, options))
+    raise typer.Exit(int(checked.report.exit_code))
 
 
 @app.command()
@@ -476,61 +384,18 @@ def practice(
 ) -> None:
     """Practise at the prompt: type each blank cell (or a whole row), ? for a hint, s to skip, q to quit."""
     from nnhand import api
-    from nnhand.grading.practice import PracticeSession
-    from nnhand.output.terminal import console, sheet_renderable
-    from nnhand.safety.safetext import one_line
+    from nnhand.grading.practice import PracticeSession, run_practice
 
     if sys.stdout is None or sys.stdin is None:
-        raise NnhandError(
+        raise UsageError(
             "practice needs standard input and output",
             fix="Run it in a terminal, or pipe answers in and read its output",
         )
-    sheet = api.generate(template, seed, _params(param), blanks.value if blanks else None, _dirs(problems_dir))
+    sheet = api.generate(template, seed, _params(param), _name(blanks), _dirs(problems_dir))
     session = PracticeSession(sheet)  # refuses a sheet that asks nothing before anything is shown
-    out = console()
-    out.print(sheet_renderable(sheet))
-    print("Type each answer (a number, or several for a row); ? for a hint, s to skip, q to quit.")
-    current_step = None
-    try:
-        while not session.done:
-            prompt = session.current
-            assert prompt is not None
-            if prompt.step.name != current_step:
-                current_step = prompt.step.name
-                print(f"\n{prompt.step.label}")
-            try:
-                line = input(f"{prompt.cell} = ")
-            except EOFError:
-                print()
-                break
-            except UnicodeDecodeError:
-                line = "\ufffd"  # bytes that are not text: answered as an unreadable line
-            if not sys.stdin.isatty():
-                print(one_line(line[:200]))  # piped answers: echoed so the transcript reads like a session
-            for reply in session.respond(line):
-                print(f"  {one_line(reply.message)}")
-    except KeyboardInterrupt:
-        print()
-        _print_summary(session, sheet)
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    _print_summary(session, sheet)
-    summary = session.summary()
-    raise typer.Exit(int(ExitCode.OK if summary["right"] == summary["total"] else ExitCode.WRONG))
-
-
-def _print_summary(session: Any, sheet: Any) -> None:
-    s = session.summary()
-    print(
-        f"\n{s['right']}/{s['total']} right, {s['wrong']} wrong, {s['skipped']} skipped, "
-        f"{s['unanswered']} not reached. Variant {sheet.variant}"
-        f" (again: nnhand practice {sheet.problem.template.id} --seed {sheet.problem.variant.seed})."
-    )
-
-
-class PrintFormat(str, Enum):
-    html = "html"
-    md = "md"
-    pdf = "pdf"
+    _write(SHEET_FORMATS.get("terminal").renderer()(sheet))
+    echo = not sys.stdin.isatty()  # piped answers are echoed, so that the transcript reads like a session
+    raise typer.Exit(int(run_practice(session, input, print, echo)))
 
 
 @app.command()
@@ -554,53 +419,36 @@ def worksheet(
         "worksheets"
     ),
     fmt: Annotated[
-        list[PrintFormat] | None, typer.Option("--format", "-f", help="html, md or pdf; repeatable (default html).")
+        list[PrintFormat] | None,
+        typer.Option("--format", "-f", help=f"{PRINT_FORMATS.help()}; repeatable (default html)."),
     ] = None,
     blanks: BlanksOpt = None,
-    secret_file: Annotated[
-        Path | None, typer.Option("--secret-file", help="File holding the secret (else NNHAND_SECRET).", metavar="FILE")
-    ] = None,
+    secret_file: SecretOpt = None,
     worked: Annotated[bool, typer.Option("--worked", help="Answer keys show the worked arithmetic.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Make a unique variant per student: sheets, answer keys, answer files and a manifest."""
-    import time
+    from nnhand.classroom.build import make_worksheets
 
-    from nnhand.classroom import assignment as classroom
-
-    start = time.perf_counter()
-    if (roster is None) == (count is None):
-        raise NnhandError("give either --roster CSV or --count N", fix="e.g. --roster class.csv, or --count 30")
-    secret = classroom.read_secret(secret_file)
-    if roster is not None:
-        if secret is None:
-            raise NnhandError(
-                "a roster needs a secret, so that students cannot predict each other's variants",
-                fix="Set NNHAND_SECRET or pass --secret-file FILE (keep it to recompute the variants later)",
-            )
-        if not assignment:
-            raise NnhandError("a roster needs --assignment NAME (part of every student's seed)")
-        students = classroom.read_roster(roster)
-    else:
-        assert count is not None
-        students = classroom.numbered_students(count)
-    classroom.check_output_folder(out, force)  # before the work: --force replaces only nnhand's own folder
-    batch = classroom.build_assignment(
-        templates, students, assignment or out.name, secret, blanks.value if blanks else None, _dirs(problems_dir)
+    run = make_worksheets(
+        templates,
+        out,
+        roster=roster,
+        count=count,
+        assignment=assignment,
+        formats=[_name(f) for f in fmt or []],
+        blanks=_name(blanks),
+        secret_file=secret_file,
+        worked=worked,
+        force=force,
+        problems_dirs=_dirs(problems_dir),
     )
-    formats = [f.value for f in fmt] if fmt else ["html"]
-    files = classroom.worksheet_files(batch, formats, worked)
-    classroom.write_folder(out, files, force)
-    _note(
-        f"{len(students)} students x {len(templates)} exercises written to {out}/ "
-        f"({', '.join(formats)}; manifest.json) in {time.perf_counter() - start:.1f} s"
-    )
+    _note(run.message)
 
 
-class Per(str, Enum):
-    cell = "cell"
-    step = "step"
+def _book_help(name: str) -> str:
+    return GRADEBOOK_FORMATS.get(name).help
 
 
 @app.command()
@@ -608,53 +456,21 @@ class Per(str, Enum):
 def grade(
     manifest: Annotated[Path, typer.Argument(help="The manifest.json nnhand worksheet wrote.", metavar="MANIFEST")],
     submissions: Annotated[Path, typer.Argument(help="A folder of answer files.", metavar="FOLDER")],
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the grade book (CSV).", metavar="FILE")] = None,
-    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML.", metavar="FILE")] = None,
-    json_out: Annotated[
-        Path | None,
-        typer.Option("--json", help="Write the grade book as JSON: scores, statuses and flags.", metavar="FILE"),
-    ] = None,
-    per: Annotated[Per, typer.Option("--per", help="JUnit test cases per cell or per step.")] = Per.cell,
-    feedback: Annotated[
-        Path | None, typer.Option("--feedback", help="Write one feedback file per student here.", metavar="DIR")
-    ] = None,
-    scoring: Annotated[Scoring | None, typer.Option("--scoring", help="cell, step or weighted.")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help=_book_help("csv"), metavar="FILE")] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help=_book_help("junit"), metavar="FILE")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help=_book_help("json"), metavar="FILE")] = None,
+    per: Annotated[Per, typer.Option("--per", help="JUnit test cases per cell or per step.")] = "cell",
+    feedback: Annotated[Path | None, typer.Option("--feedback", help=_book_help("feedback"), metavar="DIR")] = None,
+    scoring: Annotated[Scoring | None, typer.Option("--scoring", help=f"{choice_phrase(SCORING_MODES)}.")] = None,
     ecf: Annotated[bool, typer.Option("--ecf/--no-ecf", help="Credit work carried forward.")] = True,
 ) -> None:
     """Grade a folder of answer files against a manifest: grade book (CSV, JSON), JUnit, feedback."""
-    from nnhand.classroom import assignment as classroom
+    from nnhand.classroom.gradebook import grade_class, summary_text
 
-    book = classroom.grade_folder(
-        classroom.read_manifest(manifest), submissions, scoring.value if scoring else None, ecf
-    )
-    files: dict[Path, str | bytes] = {}
-    if csv_out is not None:
-        files[csv_out] = classroom.gradebook_csv(book)
-    if json_out is not None:
-        files[json_out] = classroom.grades_json(book)
-    if junit is not None:
-        from nnhand.output.reports import Ungraded, junit_xml
-
-        items: list[Any] = [
-            s.report
-            if s.report is not None
-            else Ungraded(str(s.path), s.tampered or s.problem or "not graded", s.student, s.template)
-            for s in book.submissions
-        ]
-        files[junit] = junit_xml(items, per=per.value)
-    if feedback is not None:
-        files.update({feedback / name: text for name, text in classroom.feedback_files(book).items()})
-    from nnhand.safety.atomic import write_files
-
-    write_files(files)
-    print(classroom.summary_text(book), end="")
-    raise typer.Exit(int(ExitCode.OK if book.all_right else ExitCode.WRONG))
-
-
-class ExportFormat(str, Enum):
-    moodle = "moodle"
-    gift = "gift"
-    qti = "qti"
+    outputs = {"csv": csv_out, "json": json_out, "junit": junit, "feedback": feedback}  # GRADEBOOK_FORMATS
+    book = grade_class(manifest, submissions, outputs, scoring=_name(scoring), ecf=ecf, per=_name(per))
+    _write(summary_text(book))
+    raise typer.Exit(int(book.exit_code))
 
 
 @app.command()
@@ -662,7 +478,7 @@ class ExportFormat(str, Enum):
 def export(
     template: TemplateArg,
     count: Annotated[int, typer.Option("--count", "-n", help="How many variants.", min=1, max=1000)] = 10,
-    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="moodle, gift or qti.")] = ExportFormat.moodle,
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help=f"{POOL_FORMATS.help()}.")] = "moodle",
     seed: Annotated[
         int | None,
         typer.Option(
@@ -672,9 +488,7 @@ def export(
     pool: Annotated[
         str | None, typer.Option("--pool", help="Name of the pool, part of every seed drawn from the secret.")
     ] = None,
-    secret_file: Annotated[
-        Path | None, typer.Option("--secret-file", help="File holding the secret (else NNHAND_SECRET).", metavar="FILE")
-    ] = None,
+    secret_file: SecretOpt = None,
     blanks: BlanksOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="qti: the folder for one item file per variant.")
@@ -682,51 +496,22 @@ def export(
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Export sealed variants as a question pool: Moodle XML (cloze), GIFT or QTI 2.1."""
-    from nnhand import api
-    from nnhand.classroom.assignment import read_secret
-    from nnhand.output import lms
+    from nnhand.classroom.export import export_pool
 
-    if fmt is ExportFormat.qti and out is None:
-        raise NnhandError("QTI items are one file each", where="--out", fix="Give --out DIR for the item files")
-    bank = lms.build_pool(
-        api.load(template, _dirs(problems_dir)),
-        count,
-        secret=read_secret(secret_file),
-        first_seed=seed,
-        name=pool,
-        blanks=blanks.value if blanks else None,
-    )
-    for warning in lms.zero_answer_warnings(bank.sheets, fmt.value):
+    made = export_pool(template, _name(fmt), count, first_seed=seed, pool=pool, secret_file=secret_file,
+                       blanks=_name(blanks), out=out, problems_dirs=_dirs(problems_dir))  # fmt: skip
+    for warning in made.warnings:
         _note(f"warning: {warning}")
-    if fmt is ExportFormat.moodle:
-        print(lms.moodle_xml(bank.sheets, pool=bank), end="")
-    elif fmt is ExportFormat.gift:
-        print(lms.gift(bank.sheets, pool=bank), end="")
-    else:
-        assert out is not None
-        from nnhand.classroom.assignment import write_folder
-
-        files = {lms.item_file(s): item for s, item in zip(bank.sheets, lms.qti21(bank.sheets))}
-        files["nnhand-export.json"] = lms.pool_record(bank)
-        write_folder(out, files, force=False)
-    where = f"{out}/nnhand-export.json" if out is not None else "the file's first comments"
-    _note(f"{count} sealed variants ({bank.seeding} seeds); their seeds are recorded in {where}")
-
-
-class Shell(str, Enum):
-    bash = "bash"
-    zsh = "zsh"
-    fish = "fish"
-
-
-COMPLETION_FILES = {"bash": "nnhand.bash", "zsh": "_nnhand", "fish": "nnhand.fish"}
+    if made.text is not None:
+        _write(made.text)
+    _note(made.note)
 
 
 @app.command()
 @handled
 def completion(shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish.")]) -> None:
     """Print the shell completion script (the files in completions/ are this output)."""
-    print(completion_script(shell.value), end="")
+    print(completion_script(_name(shell)), end="")
 
 
 def completion_script(shell: str) -> str:

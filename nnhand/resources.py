@@ -63,6 +63,14 @@ def check_dirs(extra: Iterable[str | os.PathLike[str]]) -> None:
                 )
 
 
+def user_dirs(extra: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """The folders a user named (--problems-dir), checked together with NNHAND_PROBLEMS; the
+    variable itself is not among them: search_path adds it, and it is read nowhere else."""
+    dirs = [str(d) for d in extra]
+    check_dirs(dirs)
+    return dirs
+
+
 def find_template(template_id: str, extra: Iterable[str | os.PathLike[str]] = ()) -> Path:
     """The file defining `template_id`, or a file path given directly."""
     direct = Path(template_id)

@@ -16,6 +16,7 @@ are bounded too: a numerator or denominator of more than MAX_DIGITS digits is re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import ContextVar
 from fractions import Fraction
 from typing import Any
@@ -57,9 +58,15 @@ def grid_shape(shape: Shape) -> tuple[int, int]:
     return (shape[0], shape[1])
 
 
-def declared_shape(grid: tuple[int, int]) -> Shape:
-    """Infer the declared shape of a computed grid: 1x1 is a scalar, r x 1 a vector."""
+def declared_shape(grid: tuple[int, int], dims: int | None = None) -> Shape:
+    """The declared shape of a computed grid, the one rule for every quantity: with `dims` (a
+    step's `shape:` has that many entries) that many dimensions where the grid has them,
+    else the fewest: 1x1 is a scalar, r x 1 a vector."""
     rows, cols = grid
+    if dims is not None:
+        shaped = (rows, cols)[:dims]
+        if grid_shape(shaped) == (rows, cols):
+            return shaped
     if rows == 1 and cols == 1:
         return ()
     if cols == 1:
@@ -82,8 +89,14 @@ def constant(value: Any) -> np.ndarray:
     raise TypeError(f"not a number: {value!r}")
 
 
-def is_exact(arr: np.ndarray) -> bool:
-    return arr.dtype.kind in "iub" or arr.dtype == object
+def batch_env(params: Mapping[str, int], *layers: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The evaluation environment of one instance, the one builder of it: the params as
+    constants, then each layer of (rows, cols) values (givens, then steps) with a leading
+    batch axis of one, as the ops take them."""
+    env: dict[str, np.ndarray] = {name: constant(value) for name, value in params.items()}
+    for layer in layers:
+        env.update({name: value[None] for name, value in layer.items()})
+    return env
 
 
 def normalize(arr: np.ndarray) -> np.ndarray:

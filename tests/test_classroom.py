@@ -11,10 +11,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from nnhand.classroom import assignment as classroom
+from nnhand.classroom.build import Assignment, build_assignment, make_worksheets, manifest_data, write_folder
+from nnhand.classroom.gradebook import GradeBook, grade_folder, gradebook_csv
+from nnhand.classroom.manifest import MANIFEST_SCHEMA, read_manifest
+from nnhand.classroom.roster import Student, numbered_students, read_roster, student_seed
 from nnhand.cli import app
 from nnhand.core.keys import key_data
-from nnhand.errors import RosterError
+from nnhand.errors import NnhandError, RosterError
 from nnhand.grading.answers import answer_file_text
 
 runner = CliRunner()
@@ -29,9 +32,9 @@ def roster(tmp_path: Path, text: str) -> Path:
 
 def test_roster_reads_ids_names_and_emails(tmp_path: Path) -> None:
     path = roster(tmp_path, "ID,Name,Email\ns1,Ada Lovelace,ada@example.org\n\ns2,Alan Turing,\n")
-    assert classroom.read_roster(path) == [
-        classroom.Student("s1", "Ada Lovelace", "ada@example.org"),
-        classroom.Student("s2", "Alan Turing", ""),
+    assert read_roster(path) == [
+        Student("s1", "Ada Lovelace", "ada@example.org"),
+        Student("s2", "Alan Turing", ""),
     ]
 
 
@@ -49,36 +52,36 @@ def test_roster_reads_ids_names_and_emails(tmp_path: Path) -> None:
 )
 def test_bad_rosters_are_reported_by_line(tmp_path: Path, text: str, fragments: list[str]) -> None:
     with pytest.raises(RosterError) as caught:
-        classroom.read_roster(roster(tmp_path, text))
+        read_roster(roster(tmp_path, text))
     for fragment in fragments:
         assert fragment in str(caught.value)
 
 
 def test_seeds_are_unique_reproducible_and_need_the_secret() -> None:
-    seeds = {classroom.student_seed(SECRET, "hw3", f"s{i}", "transformer") for i in range(500)}
+    seeds = {student_seed(SECRET, "hw3", f"s{i}", "transformer") for i in range(500)}
     assert len(seeds) == 500
-    assert classroom.student_seed(SECRET, "hw3", "s1", "mlp") == classroom.student_seed(SECRET, "hw3", "s1", "mlp")
-    assert classroom.student_seed(SECRET, "hw3", "s1", "mlp") != classroom.student_seed(b"other", "hw3", "s1", "mlp")
-    assert classroom.student_seed(SECRET, "hw3", "s1", "mlp") != classroom.student_seed(SECRET, "hw4", "s1", "mlp")
-    assert classroom.student_seed(SECRET, "hw3", "s1", "mlp") != classroom.student_seed(SECRET, "hw3", "s1", "rnn")
+    assert student_seed(SECRET, "hw3", "s1", "mlp") == student_seed(SECRET, "hw3", "s1", "mlp")
+    assert student_seed(SECRET, "hw3", "s1", "mlp") != student_seed(b"other", "hw3", "s1", "mlp")
+    assert student_seed(SECRET, "hw3", "s1", "mlp") != student_seed(SECRET, "hw4", "s1", "mlp")
+    assert student_seed(SECRET, "hw3", "s1", "mlp") != student_seed(SECRET, "hw3", "s1", "rnn")
 
 
 def test_every_student_gets_a_distinct_instance() -> None:
-    students = classroom.numbered_students(40)
-    batch = classroom.build_assignment(["single-neuron"], students, "quiz", SECRET)
+    students = numbered_students(40)
+    batch = build_assignment(["single-neuron"], students, "quiz", SECRET)
     givens = {json.dumps(key_data(batch.exercises[s.id][0].sheet.problem)["givens"]) for s in students}
     assert len(givens) == 40  # single-neuron has few distinct instances: the redraw matters
 
 
-def make_class(tmp_path: Path) -> tuple[Path, classroom.Assignment]:
-    students = [classroom.Student(sid, sid.title()) for sid in ("alice", "bob", "carol", "dan", "erin")]
-    batch = classroom.build_assignment(["hidden-layer", "backprop"], students, "hw3", SECRET)
+def make_class(tmp_path: Path) -> tuple[Path, Assignment]:
+    students = [Student(sid, sid.title()) for sid in ("alice", "bob", "carol", "dan", "erin")]
+    batch = build_assignment(["hidden-layer", "backprop"], students, "hw3", SECRET)
     path = tmp_path / "manifest.json"
-    path.write_text(json.dumps(classroom.manifest_data(batch)))
+    path.write_text(json.dumps(manifest_data(batch)))
     return path, batch
 
 
-def answers_for(batch: classroom.Assignment, sid: str, template: str) -> dict:
+def answers_for(batch: Assignment, sid: str, template: str) -> dict:
     sheet = next(e.sheet for e in batch.exercises[sid] if e.template.id == template)
     data = yaml.safe_load(answer_file_text(sheet, student=sid))
     key = key_data(sheet.problem)
@@ -139,7 +142,7 @@ def test_grades_come_from_the_manifest_not_the_generator(tmp_path: Path) -> None
         "title: Hidden layer", "title: Hidden layer (as issued)"
     )
     manifest_path.write_text(json.dumps(data))
-    manifest = classroom.read_manifest(manifest_path)
+    manifest = read_manifest(manifest_path)
     assert manifest.templates["hidden-layer"].title == "Hidden layer (as issued)"
     sheet = manifest.sheet("alice", "hidden-layer")
     original = next(e.sheet for e in batch.exercises["alice"] if e.template.id == "hidden-layer")
@@ -168,12 +171,12 @@ def test_bad_manifests(tmp_path: Path, content: str, fragment: str) -> None:
 
 def test_write_folder_is_all_or_nothing(tmp_path: Path) -> None:
     out = tmp_path / "hw"
-    manifest = json.dumps({"schema": classroom.MANIFEST_SCHEMA, "students": [{"id": "a"}]})
-    classroom.write_folder(out, {"manifest.json": manifest, "students/a/sheet.md": "2"}, force=False)
+    manifest = json.dumps({"schema": MANIFEST_SCHEMA, "students": [{"id": "a"}]})
+    write_folder(out, {"manifest.json": manifest, "students/a/sheet.md": "2"}, force=False)
     assert (out / "students" / "a" / "sheet.md").read_text() == "2"
-    with pytest.raises(classroom.NnhandError, match="already exists"):
-        classroom.write_folder(out, {"c.txt": "3"}, force=False)
-    classroom.write_folder(out, {"c.txt": "3"}, force=True)
+    with pytest.raises(NnhandError, match="already exists"):
+        write_folder(out, {"c.txt": "3"}, force=False)
+    write_folder(out, {"c.txt": "3"}, force=True)
     assert sorted(p.name for p in out.iterdir()) == ["c.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["hw"]  # nothing left beside it
 
@@ -234,3 +237,114 @@ def test_worksheet_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert result.exit_code == 0, result.stderr
     ids = [s["id"] for s in json.loads((tmp_path / "o" / "manifest.json").read_text())["students"]]
     assert ids == ["v1", "v2", "v3"]
+
+
+# ----------------------------------------------------------------------------- the policies the CLI hands over
+
+
+def test_class_list_policy(tmp_path: Path) -> None:
+    from nnhand.classroom.roster import class_list
+    from nnhand.errors import UsageError
+
+    path = roster(tmp_path, "id\ns1\ns2\n")
+    with pytest.raises(UsageError, match="either --roster CSV or --count N"):
+        class_list(None, None, SECRET, "hw")
+    with pytest.raises(UsageError, match="either --roster CSV or --count N"):
+        class_list(path, 3, SECRET, "hw")
+    with pytest.raises(UsageError, match="a roster needs a secret"):
+        class_list(path, None, None, "hw")
+    with pytest.raises(UsageError, match="a roster needs --assignment"):
+        class_list(path, None, SECRET, "")
+    assert [s.id for s in class_list(path, None, SECRET, "hw")] == ["s1", "s2"]
+    assert [s.id for s in class_list(None, 10, None, "")] == ["v01", "v02", "v03", "v04", "v05", "v06", "v07",
+                                                                  "v08", "v09", "v10"]  # fmt: skip
+
+
+def test_make_worksheets_checks_the_folder_before_the_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nnhand.classroom import build
+    from nnhand.errors import NnhandError
+
+    out = tmp_path / "ws"
+    run = make_worksheets(["matmul"], out, count=2, formats=["md"])
+    assert run.students == 2 and run.exercises == 1 and run.formats == ("md",)
+    assert sorted(p.name for p in out.iterdir()) == ["keys.md", "manifest.json", "sheets.md", "students"]
+    assert run.message.startswith(f"2 students x 1 exercises written to {out}/ (md; manifest.json) in ")
+
+    def no_work(*args: object, **kwargs: object) -> None:
+        raise AssertionError("built an assignment for a folder that is refused")
+
+    monkeypatch.setattr(build, "build_assignment", no_work)
+    with pytest.raises(NnhandError, match="already exists"):
+        make_worksheets(["matmul"], out, count=2)
+    monkeypatch.delenv("NNHAND_SECRET", raising=False)
+    with pytest.raises(NnhandError, match="a roster needs a secret"):
+        make_worksheets(["matmul"], tmp_path / "other", roster=roster(tmp_path, "id\ns1\n"), assignment="a")
+    assert not (tmp_path / "other").exists()
+
+
+def _graded_book(tmp_path: Path, right: bool) -> GradeBook:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    manifest, batch = make_class(tmp_path)
+    subs = tmp_path / ("right" if right else "partial")
+    subs.mkdir()
+    for sid in ("alice", "bob", "carol", "dan", "erin"):
+        for template in ("hidden-layer", "backprop"):
+            if right or sid != "erin":
+                (subs / f"{sid}-{template}.yaml").write_text(yaml.safe_dump(answers_for(batch, sid, template)))
+    if not right:
+        (subs / "erin-backprop.yaml").write_text("variant: [unclosed\n")
+    return grade_folder(read_manifest(manifest), subs)
+
+
+def test_gradebook_exit_code(tmp_path: Path) -> None:
+    assert _graded_book(tmp_path / "a", right=True).exit_code == 0
+    assert _graded_book(tmp_path / "b", right=False).exit_code == 1  # erin: one file missing, one unreadable
+
+
+def test_gradebook_junit_counts_an_ungraded_file_as_an_error(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from nnhand.classroom.gradebook import gradebook_junit
+
+    book = _graded_book(tmp_path, right=False)
+    root = ET.fromstring(gradebook_junit(book, per="step").split("\n", 1)[1])
+    suites = root.findall("testsuite")
+    assert len(suites) == 9  # 4 students x 2 files, and erin's unreadable one
+    (errored,) = [s for s in suites if s.get("errors") == "1"]
+    assert errored.get("file", "").endswith("erin-backprop.yaml")
+    case = errored.find("testcase")
+    assert case is not None and case.find("error").get("type") == "UngradedFile"  # type: ignore[union-attr]
+    assert root.get("errors") == "1" and root.get("failures") == "0"
+    # per step: one test case per asked step of every graded file, and the errored one
+    steps = sum(len([s for s in sub.report.steps if s.cells]) for sub in book.submissions if sub.report)
+    assert root.get("tests") == str(steps + 1)
+
+
+def test_gradebook_outputs_render_each_named_format(tmp_path: Path) -> None:
+    from nnhand.classroom.gradebook import gradebook_outputs
+    from nnhand.errors import UsageError
+
+    book = _graded_book(tmp_path, right=True)
+    files = gradebook_outputs(book, {"csv": tmp_path / "g.csv", "json": None, "feedback": tmp_path / "fb"})
+    assert set(files) == {tmp_path / "g.csv", *(tmp_path / "fb" / f"{s}.txt" for s in book.manifest.students)}
+    assert files[tmp_path / "g.csv"] == gradebook_csv(book)
+    with pytest.raises(UsageError, match="unknown grade-book format 'xlsx'"):
+        gradebook_outputs(book, {"xlsx": tmp_path / "g.xlsx"})
+
+
+def test_export_pool_policy(tmp_path: Path) -> None:
+    from nnhand.classroom.export import export_pool
+    from nnhand.errors import UsageError
+
+    with pytest.raises(UsageError, match="QTI items are one file each"):
+        export_pool("matmul", "qti", 2, first_seed=5)
+    moodle = export_pool("matmul", "moodle", 2, first_seed=5)
+    assert moodle.text is not None and moodle.text.startswith("<?xml") and moodle.warnings == ()
+    assert moodle.note == "2 sealed variants (given seeds); their seeds are recorded in the file's first comments"
+    out = tmp_path / "qti"
+    qti = export_pool("matmul", "qti", 2, first_seed=5, out=out)
+    assert qti.text is None and qti.note.endswith(f"{out}/nnhand-export.json")
+    record = json.loads((out / "nnhand-export.json").read_text())
+    assert [v["seed"] for v in record["variants"]] == [5, 6]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*(v["file"] for v in record["variants"]),
+                                                            "nnhand-export.json"])  # fmt: skip

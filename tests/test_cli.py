@@ -352,3 +352,42 @@ def test_a_param_with_thousands_of_digits_is_out_of_range() -> None:
     result = runner.invoke(app, ["gen", "matmul", "--param", "m=" + "9" * 5000])
     assert result.exit_code == 2, result.output
     assert "--param" in result.stderr and "out of range" in result.stderr
+
+
+# ----------------------------------------------------------------------------- the library behind the commands
+
+
+def test_parse_params_is_library_policy() -> None:
+    from nnhand.api import parse_params
+    from nnhand.errors import UsageError
+
+    assert parse_params(["n_hidden=5", " k = 2"]) == {"n_hidden": 5, "k": 2}
+    for bad, fragment in (("n_hidden", "is not name=value"), ("=3", "is not name=value"), ("k=x", "not name=value"),
+                          ("k=" + "9" * 50, "far out of range")):  # fmt: skip
+        with pytest.raises(UsageError, match=fragment):
+            parse_params([bad])
+
+
+def test_solve_key_refuses_givens_with_a_seed(tmp_path: Path) -> None:
+    from nnhand.api import solve_key
+    from nnhand.errors import UsageError
+
+    with pytest.raises(UsageError, match="--givens and --seed exclude each other"):
+        solve_key("matmul", 3, None, tmp_path / "g.yaml")
+
+
+def test_api_check_explains_wrong_cells_only(tmp_path: Path) -> None:
+    from nnhand import api
+
+    path = write_answers(tmp_path, "hidden-layer", 7)
+    fill_with_key(path, "hidden-layer", 7)
+    data = yaml.safe_load(path.read_text())
+    first = data["answers"]["z1"]
+    first[0] = first[0] + 100 if isinstance(first[0], int) else 100
+    path.write_text(yaml.safe_dump(data))
+    checked = api.check(path, explain=True)
+    wrong = {(s.name, c.cell) for s in checked.report.steps for c in s.cells if c.status == "wrong"}
+    assert wrong == {("z1", "z1[1]")}
+    assert set(checked.worked) == {"z1"} and set(checked.worked["z1"]) == {"z1[1]"}
+    assert checked.worked["z1"]["z1[1]"].startswith("z1[1] = ")
+    assert api.check(path).worked == {}

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from nnhand import api
+from nnhand.core import engine
 from nnhand.core.distributions import PRESETS, parse_distribution
+from nnhand.core.template import template_from_text
 from nnhand.errors import TemplateError
 
 
@@ -59,13 +61,35 @@ realism: {relu_zeroes_some: false}
 
 
 def test_templates_whose_stand_ins_cannot_compute_still_load(tmp_path: Path) -> None:
-    """Ones and zeros break 3 ** (z / T) (a half, a division by zero): the shapes come from a sample."""
+    """Ones and zeros break 3 ** (z / T) (a half, a division by zero): the shapes come from
+    values drawn from the distributions, without the sampler."""
     (tmp_path / "halves.yaml").write_text(VALUE_DEPENDENT.replace('"3 ** s"', '"3 ** (s * 2) / 3 ** s"'))
     template = api.load("halves", [str(tmp_path)])
-    assert template.shapes(template.resolve_params())["E"] == (3,)
+    stand_ins = template.stand_in_shapes(template.resolve_params())
+    assert stand_ins is not None and stand_ins["E"] == (3,)
+    assert engine.shapes(template)["E"] == (3,)
+    assert engine.shapes(template, {}) is engine.shapes(template)  # worked out once, then remembered
 
 
 def test_shape_errors_are_reported_at_load(tmp_path: Path) -> None:
+    """Ones and zeros trip over 3 ** s before the bad product: a drawn stand-in reaches it."""
     (tmp_path / "halves.yaml").write_text(VALUE_DEPENDENT.replace('"3 ** s"', '"3 ** s @ z"'))
     with pytest.raises(TemplateError, match="cannot multiply"):
         api.load("halves", [str(tmp_path)])
+
+
+def test_a_template_no_stand_in_computes_gets_its_shapes_from_the_sampler(tmp_path: Path) -> None:
+    """(z + 1) / 7 is whole only where z = 6: all five cells for one draw in 6^5 = 7,776.
+    Ones, zeros and the dry run's draws all trip: it gives up (no error), and engine.shapes
+    reads the shapes off the instance the sampler's many more draws find."""
+    text = VALUE_DEPENDENT.replace("{range: [0, 6]}", "{range: [1, 6]}").replace("values: [2, 3]", "values: [7]")
+    text = text.replace("multiple_of(z, T)", "multiple_of(z + 1, T)").replace('"z / T"', '"(z + 1) / T"')
+    template = template_from_text(text.replace("shape: [3]", "shape: [5]"), tmp_path / "halves.yaml")
+    assert template.stand_in_shapes(template.resolve_params()) is None
+    assert engine.shapes(template) == {"z": (5,), "T": (), "s": (5,), "E": (5,)}
+
+
+def test_shape_errors_before_a_value_dependent_step_are_reported_by_the_template_alone(tmp_path: Path) -> None:
+    (tmp_path / "halves.yaml").write_text(VALUE_DEPENDENT.replace('"z / T"', '"z @ z"'))
+    with pytest.raises(TemplateError, match="cannot multiply"):
+        template_from_text((tmp_path / "halves.yaml").read_text(), tmp_path / "halves.yaml")

@@ -102,3 +102,46 @@ def test_size_expressions() -> None:
     assert evaluate_scalar("n + 1", {"n": 3}) == 4
     with pytest.raises(ExpressionError):
         evaluate_scalar("n / 2", {"n": 3})
+
+
+# ----------------------------------------------------------------------------- the compiled tree
+
+
+def test_the_compiled_tree_offers_operands_arguments_and_source_segments() -> None:
+    e = env(W=[[1, -1], [2, 0]], x=[[3], [4]], b=[[-5], [1]])
+    expr = compile_expr("  relu(W @ x + b)  ", e.keys())
+    root = expr.tree
+    assert (root.kind, root.op, root.source) == ("call", "relu", "relu(W @ x + b)")
+    (pre,) = root.args
+    assert (pre.kind, pre.op, pre.source) == ("binop", "+", "W @ x + b")
+    product, bias = pre.args
+    assert (product.op, [a.source for a in product.args], bias.source) == ("@", ["W", "x"], "b")
+    assert pre.names == {"W", "x", "b"} and root.calls == {"relu"} and pre.calls == frozenset()
+    # Each node evaluates on its own: W @ x = [3 - 4, 6] = [-1, 6]; + b = [-6, 7]; relu: [0, 7].
+    assert product(e)[0].tolist() == [[-1], [6]]
+    assert pre.expr()(e)[0].tolist() == [[-6], [7]] and pre.expr().names == {"W", "x", "b"}
+    assert expr(e)[0].tolist() == [[0], [7]]
+    assert [n.source for n in root.walk()] == ["relu(W @ x + b)", "W @ x + b", "W @ x", "W", "x", "b"]
+
+
+def test_the_tree_keeps_keywords_unary_transpose_and_index_nodes() -> None:
+    e = env(S=[[0, 1], [2, 0]])
+    root = compile_expr("-softmax(S.T[0:2], base=2)", e.keys()).tree
+    assert (root.kind, root.op) == ("unary", "neg")
+    (call,) = root.args
+    assert (call.op, dict(call.keywords)) == ("softmax", {"base": 2})
+    (index,) = call.args
+    assert (index.kind, index.source, index.args[0].kind, index.args[0].source) == (
+        "index",
+        "S.T[0:2]",
+        "transpose",
+        "S.T",
+    )
+    assert not hasattr(compile_expr("S", e.keys()), "top_call")  # removed: the tree says it
+
+
+def test_source_segments_across_lines() -> None:
+    e = env(a=[[1]], b=[[2]], c=[[3]])
+    root = compile_expr("(a +\n  (b * c))", e.keys()).tree
+    assert [n.source for n in root.walk()] == ["a +\n  (b * c)", "a", "b * c", "b", "c"]
+    assert root.args[1].expr()(e)[0].tolist() == [[6]]

@@ -22,7 +22,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnhand.classroom import assignment as classroom
+from nnhand.classroom.build import build_assignment, manifest_data
+from nnhand.classroom.gradebook import feedback_files, grade_folder, gradebook_csv, grades_json, summary_text
+from nnhand.classroom.manifest import read_manifest
+from nnhand.classroom.roster import Student
 from nnhand.core.keys import key_data
 from nnhand.errors import NnhandError
 from nnhand.grading.answers import answer_file_text
@@ -35,8 +38,8 @@ PEAK_BYTES = 100_000_000
 
 
 def _base() -> tuple[dict[str, Any], dict[str, str]]:
-    students = [classroom.Student(sid, sid.title()) for sid in STUDENTS]
-    batch = classroom.build_assignment(TEMPLATES, students, "fuzz", b"fuzz secret")
+    students = [Student(sid, sid.title()) for sid in STUDENTS]
+    batch = build_assignment(TEMPLATES, students, "fuzz", b"fuzz secret")
     files = {}
     for sid in STUDENTS:
         for exercise in batch.exercises[sid]:
@@ -48,7 +51,7 @@ def _base() -> tuple[dict[str, Any], dict[str, str]]:
                 value = data["answers"][first]
                 data["answers"][first] = [v + 1 for v in value] if isinstance(value, list) else value + 1
             files[f"{sid}/{exercise.template.id}.yaml"] = yaml.safe_dump(data)
-    return json.loads(json.dumps(classroom.manifest_data(batch))), files
+    return json.loads(json.dumps(manifest_data(batch))), files
 
 
 BASE, SUBMISSIONS = _base()
@@ -145,14 +148,14 @@ def test_a_mutated_manifest_gives_a_grade_book_or_an_nnhand_error(text: str) -> 
         start = time.perf_counter()
         written: set[str] = set()
         try:
-            manifest = classroom.read_manifest(root / "manifest.json")
-            book = classroom.grade_folder(manifest, root / "subs")
+            manifest = read_manifest(root / "manifest.json")
+            book = grade_folder(manifest, root / "subs")
             outputs: dict[Path, str | bytes] = {
-                out / "g.csv": classroom.gradebook_csv(book),
-                out / "g.json": classroom.grades_json(book),
+                out / "g.csv": gradebook_csv(book),
+                out / "g.json": grades_json(book),
             }
-            outputs.update({out / "fb" / name: t for name, t in classroom.feedback_files(book).items()})
-            classroom.summary_text(book)
+            outputs.update({out / "fb" / name: t for name, t in feedback_files(book).items()})
+            summary_text(book)
             write_files(outputs)
             written = {str(p.relative_to(root)) for p in outputs}
             json.loads(outputs[out / "g.json"])  # the JSON for CI parses
@@ -178,7 +181,7 @@ def test_the_unmutated_manifest_grades_both_students() -> None:
         for relative, content in SUBMISSIONS.items():
             (root / "subs" / relative).parent.mkdir(parents=True, exist_ok=True)
             (root / "subs" / relative).write_text(content)
-        book = classroom.grade_folder(classroom.read_manifest(root / "manifest.json"), root / "subs")
+        book = grade_folder(read_manifest(root / "manifest.json"), root / "subs")
         assert not book.flags()
         ann = [book.cell("ann", t) for t in TEMPLATES]
         bob = [book.cell("bob", t) for t in TEMPLATES]

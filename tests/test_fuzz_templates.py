@@ -29,6 +29,7 @@ from nnhand.errors import NnhandError
 from nnhand.resources import template_files
 
 from .conftest import bounded
+from .reference import mm
 
 SECONDS = 15.0  # per example; the slowest shipped template rejects 20,000 draws in about 4 s
 MEGABYTES = 200.0
@@ -267,10 +268,6 @@ def test_arbitrary_givens_files_give_a_result_or_a_message(tmp_path_factory: Any
             assert exc.render()
 
 
-def python_matmul(a: list[list[int]], b: list[list[int]]) -> list[list[int]]:
-    return [[sum(x * y for x, y in zip(row, col)) for col in zip(*b)] for row in a]
-
-
 def as_ints(arr: np.ndarray) -> list[list[int]]:
     out = []
     for row in arr.tolist():
@@ -290,8 +287,8 @@ def test_matmul_keys_from_huge_givens_are_exact(data: st.DataObject, m: int, k: 
     a, b = data.draw(matrices(m, k)), data.draw(matrices(k, n))
     with bounded(SECONDS, MEGABYTES):
         problem = engine.solve(api.load("matmul"), {"A": a, "B": b}, {"m": m, "k": k, "n": n})
-    assert as_ints(problem.values["C"]) == python_matmul(a, b)
-    assert as_ints(problem.exact["C"]) == python_matmul(a, b)
+    assert as_ints(problem.values["C"]) == mm(a, b)
+    assert as_ints(problem.exact["C"]) == mm(a, b)
 
 
 @SETTINGS
@@ -302,9 +299,9 @@ def test_hidden_layer_keys_from_huge_givens_are_exact(data: st.DataObject) -> No
     givens = {"x": [r[0] for r in x], "W1": w1, "b1": [r[0] for r in b1], "W2": w2, "b2": [r[0] for r in b2]}
     with bounded(SECONDS, MEGABYTES):
         problem = engine.solve(api.load("hidden-layer"), givens)
-    z1 = [[r[0] + c[0]] for r, c in zip(python_matmul(w1, x), b1)]
+    z1 = [[r[0] + c[0]] for r, c in zip(mm(w1, x), b1)]
     h = [[max(r[0], 0)] for r in z1]
-    z2 = [[r[0] + c[0]] for r, c in zip(python_matmul(w2, h), b2)]
+    z2 = [[r[0] + c[0]] for r, c in zip(mm(w2, h), b2)]
     assert as_ints(problem.values["z1"]) == z1
     assert as_ints(problem.values["h"]) == h
     assert as_ints(problem.values["z2"]) == z2

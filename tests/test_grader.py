@@ -347,3 +347,76 @@ def test_unreadable_answer_file_cell_is_that_cell_only() -> None:
     bad = next(c for c in step(report, "h").cells if c.cell == "h[2]")
     assert bad.status == "unreadable" and "3, -1.5 or 2/3" in (bad.reason or "")
     assert report.score == report.max_score - 1 and report.exit_code == 1
+
+
+# ----------------------------------------------------------------------------- the practice loop (library)
+
+FOUR = {"W": [[1, -1, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]], "b": [-5, 0, 1, -2], "x": [2, 1, 3]}
+# z = W·x + b = [2 - 1 + 3 - 5, 2 + 1 + 0 + 0, 0 + 1 + 3 + 1, 2 + 0 + 3 - 2] = [-1, 3, 5, 3]; a = [0, 3, 5, 3]
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from nnhand.grading.practice import PracticeSession
+
+    return PracticeSession(make_sheet(api.solve("four-neurons", FOUR), "all"))
+
+
+def _reader(lines: list[Any]):  # type: ignore[no-untyped-def]
+    """`input` stand-in: each item a line, or an exception to raise; EOFError once they are used up."""
+    prompts: list[str] = []
+
+    def read(prompt: str) -> str:
+        prompts.append(prompt)
+        if not lines:
+            raise EOFError
+        item = lines.pop(0)
+        if isinstance(item, BaseException):
+            raise item
+        return str(item)
+
+    return read, prompts
+
+
+def test_run_practice_transcript_and_exit_code() -> None:
+    from nnhand.errors import ExitCode
+    from nnhand.grading.practice import run_practice
+
+    session = _session()
+    read, prompts = _reader(["-1", "4", "?"])
+    out: list[str] = []
+    assert run_practice(session, read, out.append, True) == ExitCode.WRONG
+    assert prompts == ["z[1] = ", "z[2] = ", "z[3] = ", "z[3] = "]
+    assert out[:-1] == [
+        "Type each answer (a number, or several for a row); ? for a hint, s to skip, q to quit.",
+        f"\n{session.sheet.problem.template.step('z').label}",
+        "-1",
+        "  ✓ z[1] = -1",
+        "4",
+        "  ✗ z[2]: not 4; it is 3. z[2] = (1)(2) + (1)(1) + (0)(3) + (0) = 3",
+        "?",
+        "  Hint: Multiply row 3 of W by x cell by cell and add up, then add b (row 3).",
+        "",  # end of input: a new line, then the summary
+    ]
+    assert out[-1].startswith("\n1/9 right, 1 wrong, 0 skipped, 7 not reached. Variant four-neurons@1#")
+
+
+def test_run_practice_all_right_is_ok_and_unechoed() -> None:
+    from nnhand.errors import ExitCode
+    from nnhand.grading.practice import run_practice
+
+    read, _ = _reader(["-1 3 5 3", "0 3 5 3", "16"])
+    out: list[str] = []
+    assert run_practice(_session(), read, out.append, False) == ExitCode.OK
+    assert "-1 3 5 3" not in out and out[-1].startswith("\n9/9 right, 0 wrong")
+
+
+def test_run_practice_interrupt_and_undecodable_bytes() -> None:
+    from nnhand.errors import ExitCode
+    from nnhand.grading.practice import run_practice
+
+    bad = UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+    read, _ = _reader([bad, KeyboardInterrupt()])
+    out: list[str] = []
+    assert run_practice(_session(), read, out.append, True) == ExitCode.INTERRUPTED == 130
+    assert "\ufffd" in out[2] and "is not a number" in out[3]  # the line of bytes, answered as unreadable
+    assert out[-2] == "" and out[-1].startswith("\n0/9 right, 0 wrong, 0 skipped, 9 not reached")

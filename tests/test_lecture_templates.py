@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import Any
 
@@ -25,11 +24,25 @@ from nnhand import api
 from nnhand.core.engine import Problem, generate
 from nnhand.errors import EvaluationError
 
+from .reference import (
+    Matrix,
+    add_col,
+    cells,
+    column,
+    givens_of,
+    grid,
+    mm,
+    round_cells,
+    round_half_away,
+    sigmoid,
+    softmax_cols,
+    transpose,
+    zipcells,
+)
+
 SEEDS = range(30)
 TORCH_SEEDS = range(0, 60, 4)
 LN3 = math.log(3)
-
-Matrix = list[list[Any]]
 
 # The hand tables printed on the sheets (CONVENTIONS.md): the key must agree with them.
 SIGMOID_TABLE = {-5: "0.01", -3: "0.05", -2: "0.12", -1: "0.27", 0: "0.5", 1: "0.73", 2: "0.88", 3: "0.95", 5: "0.99"}
@@ -44,68 +57,6 @@ LN_TABLE_CE = {"0.14": "-1.97", "0.2": "-1.61", "0.33": "-1.11", "0.43": "-0.84"
 def problems(template_id: str, seeds: Iterable[int] = SEEDS) -> list[Problem]:
     template = api.load(template_id)
     return [generate(template, seed) for seed in seeds]
-
-
-def grid(arr: np.ndarray) -> Matrix:
-    """A (rows, cols) array as lists: Fractions for exact cells, floats for float cells."""
-    if arr.dtype.kind == "f":
-        return [[float(v) for v in row] for row in arr.tolist()]
-    return [[Fraction(v) for v in row] for row in arr.tolist()]
-
-
-def givens(problem: Problem) -> dict[str, Matrix]:
-    return {name: grid(value) for name, value in problem.givens.items()}
-
-
-def rnd(value: Any, decimals: int) -> Fraction:
-    """Round half away from zero, as on paper (decimal's ROUND_HALF_UP), kept exact."""
-    exact = Fraction(value)
-    with localcontext() as ctx:
-        ctx.prec = 60
-        dec = Decimal(exact.numerator) / Decimal(exact.denominator)
-        return Fraction(dec.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
-
-
-def cells(m: Matrix, f: Callable[[Any], Any]) -> Matrix:
-    return [[f(v) for v in row] for row in m]
-
-
-def zipcells(f: Callable[..., Any], *ms: Matrix) -> Matrix:
-    return [[f(*vs) for vs in zip(*rows)] for rows in zip(*ms)]
-
-
-def mm(a: Matrix, b: Matrix) -> Matrix:
-    return [
-        [sum((a[i][k] * b[k][j] for k in range(len(b))), Fraction(0)) for j in range(len(b[0]))] for i in range(len(a))
-    ]
-
-
-def tr(a: Matrix) -> Matrix:
-    return [list(r) for r in zip(*a)]
-
-
-def col(a: Matrix, j: int) -> Matrix:
-    return [[row[j]] for row in a]
-
-
-def plus_col(a: Matrix, b: Matrix) -> Matrix:
-    """a + b with the column b added to every column of a."""
-    return [[v + b[i][0] for v in row] for i, row in enumerate(a)]
-
-
-def r2(m: Matrix, d: int = 2) -> Matrix:
-    return cells(m, lambda v: rnd(v, d))
-
-
-def sig(v: Any) -> float:
-    return 1 / (1 + math.exp(-float(v)))
-
-
-def softmax3_cols(s: Matrix) -> Matrix:
-    """Exact softmax down each column with 3^x."""
-    powers = cells(s, lambda v: Fraction(3) ** int(v))
-    sums = [sum(c) for c in zip(*powers)]
-    return [[v / sums[j] for j, v in enumerate(row)] for row in powers]
 
 
 def same(problem: Problem, expected: dict[str, Matrix], chain: str = "values") -> None:
@@ -141,15 +92,15 @@ def close(problem: Problem, name: str, tensor: Any, chain: str = "exact", tol: f
 @pytest.mark.parametrize("template_id, table", [("perceptron", SIGMOID_TABLE), ("perceptron-tanh", TANH_TABLE)])
 def test_perceptron_naive_and_table(template_id: str, table: dict[int, str]) -> None:
     for p in problems(template_id):
-        g = givens(p)
-        z = plus_col(mm(g["W"], g["X"]), g["w0"])
+        g = givens_of(p)
+        z = add_col(mm(g["W"], g["X"]), g["w0"])
         same(p, {"z": z, "y": cells(z, lambda v: Fraction(table[int(v)]))})
 
 
 @pytest.mark.parametrize("template_id, fn", [("perceptron", "sigmoid"), ("perceptron-tanh", "tanh")])
 def test_perceptron_torch(torch: Any, template_id: str, fn: str) -> None:
     for p in problems(template_id, TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         layer = torch.nn.Linear(len(g["X"]), len(g["W"]), dtype=torch.float64)
         with torch.no_grad():
             layer.weight.copy_(t64(torch, g["W"]))
@@ -164,8 +115,8 @@ def test_perceptron_params_and_batch_of_one() -> None:
     for seed in range(10):
         for params in ({"n_out": 3, "batch": 4, "n_in": 4}, {"batch": 1}):
             p = generate(template, seed, params)
-            g = givens(p)
-            z = plus_col(mm(g["W"], g["X"]), g["w0"])
+            g = givens_of(p)
+            z = add_col(mm(g["W"], g["X"]), g["w0"])
             same(p, {"z": z, "y": cells(z, lambda v: Fraction(SIGMOID_TABLE[int(v)]))})
 
 
@@ -174,17 +125,25 @@ def test_perceptron_params_and_batch_of_one() -> None:
 
 def test_mse_loss_naive() -> None:
     for p in problems("mse-loss"):
-        g = givens(p)
+        g = givens_of(p)
         n = len(g["y"][0])
         e = zipcells(lambda a, b: a - b, g["y_hat"], g["y"])
         e2 = cells(e, lambda v: v * v)
-        same(p, {"e": e, "e2": e2, "L": [[rnd(sum(e2[0]) / n, 2)]], "dL": r2(cells(e, lambda v, n=n: 2 * v / n))})
+        same(
+            p,
+            {
+                "e": e,
+                "e2": e2,
+                "L": [[round_half_away(sum(e2[0]) / n, 2)]],
+                "dL": round_cells(cells(e, lambda v, n=n: 2 * v / n)),
+            },
+        )
         assert any(v > 0 for v in e[0]) and any(v < 0 for v in e[0])
 
 
 def test_mse_loss_torch_autograd(torch: Any) -> None:
     for p in problems("mse-loss", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         y_hat = t64(torch, g["y_hat"], grad=True)
         loss = torch.nn.functional.mse_loss(y_hat, t64(torch, g["y"]))
         loss.backward()
@@ -194,17 +153,17 @@ def test_mse_loss_torch_autograd(torch: Any) -> None:
 
 def test_bce_loss_naive_with_the_tables() -> None:
     for p in problems("bce-loss"):
-        g = givens(p)
+        g = givens_of(p)
         n = len(g["z"][0])
         prob = cells(g["z"], lambda v: Fraction(SIGMOID_TABLE[int(v)]))
         q = zipcells(lambda pp, y: pp if y == 1 else 1 - pp, prob, g["y"])
         loss = cells(q, lambda v: -Fraction(LN_TABLE_BCE[str(float(v))]))
-        dp = zipcells(lambda pp, y: rnd(-1 / pp if y == 1 else 1 / (1 - pp), 2), prob, g["y"])
+        dp = zipcells(lambda pp, y: round_half_away(-1 / pp if y == 1 else 1 / (1 - pp), 2), prob, g["y"])
         expected = {
             "p": prob,
             "q": q,
             "l": loss,
-            "L": [[rnd(sum(loss[0]) / n, 2)]],
+            "L": [[round_half_away(sum(loss[0]) / n, 2)]],
             "dp": dp,
             "dz": zipcells(lambda pp, y: pp - y, prob, g["y"]),
         }
@@ -214,7 +173,7 @@ def test_bce_loss_naive_with_the_tables() -> None:
 def test_bce_loss_torch_autograd(torch: Any) -> None:
     F = torch.nn.functional
     for p in problems("bce-loss", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         z = t64(torch, g["z"], grad=True)
         y = t64(torch, g["y"])
         per_example = F.binary_cross_entropy_with_logits(z, y, reduction="none")
@@ -230,10 +189,10 @@ def test_bce_loss_torch_autograd(torch: Any) -> None:
 
 def test_softmax_cross_entropy_naive_with_the_ln_table() -> None:
     for p in problems("softmax-cross-entropy"):
-        g = givens(p)
+        g = givens_of(p)
         powers = cells(g["Z"], lambda v: Fraction(3) ** int(v))
         sums = [[sum(c) for c in zip(*powers)]]
-        y_pred = r2([[v / sums[0][j] for j, v in enumerate(row)] for row in powers])
+        y_pred = round_cells([[v / sums[0][j] for j, v in enumerate(row)] for row in powers])
         target = [next(i for i in range(3) if g["Y"][i][j] == 1) for j in range(len(g["Z"][0]))]
         loss = [[-Fraction(LN_TABLE_CE[str(float(y_pred[t][j]))]) for j, t in enumerate(target)]]
         expected = {
@@ -241,7 +200,7 @@ def test_softmax_cross_entropy_naive_with_the_ln_table() -> None:
             "S": sums,
             "Y_pred": y_pred,
             "l": loss,
-            "L": [[rnd(sum(loss[0]) / len(target), 2)]],
+            "L": [[round_half_away(sum(loss[0]) / len(target), 2)]],
             "dZ": zipcells(lambda a, b: a - b, y_pred, g["Y"]),
         }
         same(p, expected)
@@ -249,7 +208,7 @@ def test_softmax_cross_entropy_naive_with_the_ln_table() -> None:
 
 def test_softmax_cross_entropy_torch_autograd(torch: Any) -> None:
     for p in problems("softmax-cross-entropy", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         # 3^z / Σ 3^z is the ordinary softmax of u = z·ln 3: the shortcut ŷ - y is ∂ℓ/∂u.
         u = (t64(torch, g["Z"]) * LN3).T.detach().requires_grad_(True)  # examples as rows
         target = t64(torch, g["Y"]).T.argmax(dim=1)
@@ -267,7 +226,7 @@ def test_softmax_cross_entropy_torch_autograd(torch: Any) -> None:
 def test_gradient_descent_naive() -> None:
     eta = Fraction(1, 10)
     for p in problems("gradient-descent"):
-        g = givens(p)
+        g = givens_of(p)
         x, w, b, y = [r[0] for r in g["x"]], [r[0] for r in g["w"]], g["b"][0][0], g["y"][0][0]
         y_hat = sum(wi * xi for wi, xi in zip(w, x)) + b
         dw = [2 * (y_hat - y) * xi for xi in x]
@@ -290,7 +249,7 @@ def test_gradient_descent_naive() -> None:
 
 def test_gradient_descent_torch_autograd_and_sgd(torch: Any) -> None:
     for p in problems("gradient-descent", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         w = t64(torch, g["w"], grad=True)
         b = t64(torch, g["b"], grad=True)
         x, y = t64(torch, g["x"]), t64(torch, g["y"])
@@ -308,7 +267,7 @@ def test_gradient_descent_torch_autograd_and_sgd(torch: Any) -> None:
 def test_minibatch_sgd_naive() -> None:
     eta = Fraction(1, 10)
     for p in problems("minibatch-sgd"):
-        g = givens(p)
+        g = givens_of(p)
         X, y, w, b = g["X"], g["y"][0], [r[0] for r in g["w"]], g["b"][0][0]
         n = len(y)
         y_hat = [sum(w[i] * X[i][j] for i in range(3)) + b for j in range(n)]
@@ -332,7 +291,7 @@ def test_minibatch_sgd_naive() -> None:
 
 def test_minibatch_sgd_torch_autograd(torch: Any) -> None:
     for p in problems("minibatch-sgd", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         w = t64(torch, g["w"], grad=True)
         b = t64(torch, g["b"], grad=True)
         X, y = t64(torch, g["X"]), t64(torch, g["y"])
@@ -354,7 +313,7 @@ def test_minibatch_sgd_torch_autograd(torch: Any) -> None:
 
 def test_backprop_chain_naive() -> None:
     for p in problems("backprop-chain"):
-        s = {k: v[0][0] for k, v in givens(p).items()}
+        s = {k: v[0][0] for k, v in givens_of(p).items()}
         z1 = s["w1"] * s["x"] + s["b1"]
         a1 = max(z1, 0)
         z2 = s["w2"] * a1 + s["b2"]
@@ -362,8 +321,8 @@ def test_backprop_chain_naive() -> None:
         z3 = s["w3"] * a2 + s["b3"]
         a3 = Fraction(SIGMOID_TABLE[int(z3)])
         dc_da3 = 2 * (a3 - s["y"])
-        da3_dz3 = rnd(a3 * (1 - a3), 2)
-        d3 = rnd(da3_dz3 * dc_da3, 2)
+        da3_dz3 = round_half_away(a3 * (1 - a3), 2)
+        d3 = round_half_away(da3_dz3 * dc_da3, 2)
         dc_da2 = s["w3"] * d3
         d2 = dc_da2 if z2 > 0 else 0
         dc_da1 = s["w2"] * d2
@@ -378,7 +337,7 @@ def test_backprop_chain_naive() -> None:
 
 def test_backprop_chain_torch_autograd(torch: Any) -> None:
     for p in problems("backprop-chain", TORCH_SEEDS):
-        s = {k: torch.tensor(float(v[0][0]), dtype=torch.float64, requires_grad=True) for k, v in givens(p).items()}
+        s = {k: torch.tensor(float(v[0][0]), dtype=torch.float64, requires_grad=True) for k, v in givens_of(p).items()}
         a1 = torch.relu(s["w1"] * s["x"] + s["b1"])
         a2 = torch.relu(s["w2"] * a1 + s["b2"])
         z3 = s["w3"] * a2 + s["b3"]
@@ -404,13 +363,13 @@ def test_backprop_chain_torch_autograd(torch: Any) -> None:
 
 def test_dropout_naive() -> None:
     for p in problems("dropout"):
-        g = givens(p)
+        g = givens_of(p)
         drop = g["p"][0][0]
-        h = cells(plus_col(mm(g["W1"], g["X"]), g["b1"]), lambda v: max(v, 0))
+        h = cells(add_col(mm(g["W1"], g["X"]), g["b1"]), lambda v: max(v, 0))
         mask = cells(g["R"], lambda r, drop=drop: 1 if r > drop else 0)
         scale = {Fraction(1, 2): Fraction(2), Fraction(33, 100): Fraction(3, 2)}[drop]  # 1/(1 - p) rounded: 2, 1.5
         h_drop = zipcells(lambda a, m, scale=scale: a * m * scale, h, mask)
-        y = plus_col(mm(g["W2"], h_drop), g["b2"])
+        y = add_col(mm(g["W2"], h_drop), g["b2"])
         expected = {
             "H": h,
             "M": mask,
@@ -418,7 +377,7 @@ def test_dropout_naive() -> None:
             "H_drop": h_drop,
             "Y": y,
             "dY": zipcells(lambda a, t: 2 * (a - t), y, g["T"]),
-            "Y_inf": plus_col(mm(g["W2"], h), g["b2"]),
+            "Y_inf": add_col(mm(g["W2"], h), g["b2"]),
         }
         same(p, expected)
         assert 0 < sum(map(sum, mask)) < len(mask) * len(mask[0])
@@ -427,7 +386,7 @@ def test_dropout_naive() -> None:
 def test_dropout_torch(torch: Any) -> None:
     F = torch.nn.functional
     for p in problems("dropout", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         drop = float(g["p"][0][0])
         X = t64(torch, g["X"]).T  # examples as rows
         hidden = torch.relu(F.linear(X, t64(torch, g["W1"]), t64(torch, g["b1"]).reshape(-1)))
@@ -446,7 +405,7 @@ def test_dropout_torch(torch: Any) -> None:
 
 def test_batch_norm_naive() -> None:
     for p in problems("batch-norm"):
-        g = givens(p)
+        g = givens_of(p)
         X = g["X"]
         n = len(X[0])
         sums = [sum(row) for row in X]
@@ -455,7 +414,7 @@ def test_batch_norm_naive() -> None:
         var = [sum(d * d for d in row) / n for row in D]
         sd = [Fraction(math.isqrt(int(v))) for v in var]
         assert all(m.denominator == 1 for m in mu) and all(s * s == v and s > 0 for s, v in zip(sd, var))
-        x_hat = [[rnd(d / sd[i], 2) for d in row] for i, row in enumerate(D)]
+        x_hat = [[round_half_away(d / sd[i], 2) for d in row] for i, row in enumerate(D)]
         expected = {
             "S": [[s] for s in sums],
             "mu": [[m] for m in mu],
@@ -464,7 +423,9 @@ def test_batch_norm_naive() -> None:
             "var": [[v] for v in var],
             "sd": [[s] for s in sd],
             "X_hat": x_hat,
-            "Y": [[rnd(g["gamma"][i][0] * v + g["beta"][i][0], 2) for v in row] for i, row in enumerate(x_hat)],
+            "Y": [
+                [round_half_away(g["gamma"][i][0] * v + g["beta"][i][0], 2) for v in row] for i, row in enumerate(x_hat)
+            ],
         }
         same(p, expected)
         # the exact chain normalises with the exact statistics: no rounding before x̂
@@ -474,7 +435,7 @@ def test_batch_norm_naive() -> None:
 
 def test_batch_norm_torch(torch: Any) -> None:
     for p in problems("batch-norm", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         x = t64(torch, g["X"]).T  # (N, C): examples as rows, features as channels
         y = torch.nn.functional.batch_norm(
             x, None, None, weight=t64(torch, g["gamma"]).reshape(-1), bias=t64(torch, g["beta"]).reshape(-1),
@@ -490,16 +451,18 @@ def test_batch_norm_torch(torch: Any) -> None:
 
 def test_rnn_tanh_naive() -> None:
     for p in problems("rnn-tanh"):
-        g = givens(p)
+        g = givens_of(p)
         h: Matrix = [[Fraction(0)], [Fraction(0)]]
         expected: dict[str, Matrix] = {}
         states = []
         for t in range(3):
-            a = [[u + v for u, v in zip(r1, r2_)] for r1, r2_ in zip(mm(g["W_hh"], h), mm(g["W_xh"], col(g["X"], t)))]
-            h = cells(a, lambda v: rnd(math.tanh(float(v)), 2))
-            expected[f"a{t + 1}"], expected[f"h{t + 1}"] = r2(a), h
+            a = [
+                [u + v for u, v in zip(r1, r2_)] for r1, r2_ in zip(mm(g["W_hh"], h), mm(g["W_xh"], column(g["X"], t)))
+            ]
+            h = cells(a, lambda v: round_half_away(math.tanh(float(v)), 2))
+            expected[f"a{t + 1}"], expected[f"h{t + 1}"] = round_cells(a), h
             states.append(h)
-        expected["Y"] = r2(mm(g["W_hy"], [[s[i][0] for s in states] for i in range(2)]))
+        expected["Y"] = round_cells(mm(g["W_hy"], [[s[i][0] for s in states] for i in range(2)]))
         if all(abs(v[0]) <= 2 for v in expected["a1"]):  # step 1 is on the tanh table
             assert expected["h1"] == cells(expected["a1"], lambda v: Fraction(TANH_TABLE[int(v)]))
         same(p, expected)
@@ -507,7 +470,7 @@ def test_rnn_tanh_naive() -> None:
 
 def test_rnn_tanh_torch(torch: Any) -> None:
     for p in problems("rnn-tanh", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         rnn = torch.nn.RNN(input_size=2, hidden_size=2, bias=False, nonlinearity="tanh", dtype=torch.float64)
         with torch.no_grad():
             rnn.weight_ih_l0.copy_(t64(torch, g["W_xh"]))
@@ -523,19 +486,19 @@ GATE_ROWS = {"f": slice(0, 2), "i": slice(2, 4), "g": slice(4, 6), "o": slice(6,
 
 def test_lstm_naive() -> None:
     for p in problems("lstm"):
-        g = givens(p)
+        g = givens_of(p)
         W = g["W"]
         h = [Fraction(0), Fraction(0)]
         c = [Fraction(0), Fraction(0)]
         expected: dict[str, Matrix] = {}
         for t in range(3):
             inp = [g["x"][0][t], *h, Fraction(1)]  # [x_t; h_(t-1); 1]
-            z = [rnd(sum(w * v for w, v in zip(row, inp)), 2) for row in W]
-            gates = [rnd(math.tanh(float(v)) if 4 <= k < 6 else sig(v), 2) for k, v in enumerate(z)]
+            z = [round_half_away(sum(w * v for w, v in zip(row, inp)), 2) for row in W]
+            gates = [round_half_away(math.tanh(float(v)) if 4 <= k < 6 else sigmoid(v), 2) for k, v in enumerate(z)]
             f, i, gg, o = (gates[s] for s in GATE_ROWS.values())
-            c = [rnd(f[k] * c[k] + i[k] * gg[k], 2) for k in range(2)]
-            tc = [rnd(math.tanh(float(v)), 2) for v in c]
-            h = [rnd(o[k] * tc[k], 2) for k in range(2)]
+            c = [round_half_away(f[k] * c[k] + i[k] * gg[k], 2) for k in range(2)]
+            tc = [round_half_away(math.tanh(float(v)), 2) for v in c]
+            h = [round_half_away(o[k] * tc[k], 2) for k in range(2)]
             step = {"Z": z, "G": gates, "c": c, "tc": tc, "h": h}
             expected.update({f"{k}{t + 1}": [[v] for v in vs] for k, vs in step.items()})
         for k, v in enumerate(expected["Z1"]):  # step 1 is on the tables
@@ -546,7 +509,7 @@ def test_lstm_naive() -> None:
 
 def test_lstm_torch_lstmcell(torch: Any) -> None:
     for p in problems("lstm", TORCH_SEEDS):
-        W = t64(torch, givens(p)["W"])  # rows f, i, g, o; columns x, h1, h2, bias
+        W = t64(torch, givens_of(p)["W"])  # rows f, i, g, o; columns x, h1, h2, bias
         cell = torch.nn.LSTMCell(input_size=1, hidden_size=2, dtype=torch.float64)
         order = torch.cat([torch.arange(2, 4), torch.arange(0, 2), torch.arange(4, 8)])  # torch: i, f, g, o
         with torch.no_grad():
@@ -556,7 +519,7 @@ def test_lstm_torch_lstmcell(torch: Any) -> None:
             cell.bias_hh.zero_()
         h = torch.zeros(1, 2, dtype=torch.float64)
         c = torch.zeros(1, 2, dtype=torch.float64)
-        x = t64(torch, givens(p)["x"])
+        x = t64(torch, givens_of(p)["x"])
         for t in range(3):
             h, c = cell(x[:, t : t + 1], (h, c))
             close(p, f"c{t + 1}", c)
@@ -568,7 +531,7 @@ def test_lstm_torch_lstmcell(torch: Any) -> None:
 
 def test_embedding_naive() -> None:
     for p in problems("embedding"):
-        g = givens(p)
+        g = givens_of(p)
         tokens = [int(v) for v in g["tokens"][0]]
         onehot = [[Fraction(1 if tok == k + 1 else 0) for tok in tokens] for k in range(5)]
         x_tok = [[g["E"][r][tok - 1] for tok in tokens] for r in range(3)]  # column lookup, no products
@@ -578,7 +541,7 @@ def test_embedding_naive() -> None:
 
 def test_embedding_torch(torch: Any) -> None:
     for p in problems("embedding", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         tokens = torch.tensor([int(v) for v in g["tokens"][0]]) - 1  # torch indexes from 0
         close(p, "O", torch.nn.functional.one_hot(tokens, 5).T.to(torch.float64), "values")
         table = torch.nn.Embedding.from_pretrained(t64(torch, g["E"]).T)  # one row per word
@@ -587,12 +550,12 @@ def test_embedding_torch(torch: Any) -> None:
 
 def test_unembedding_naive() -> None:
     for p in problems("unembedding"):
-        g = givens(p)
-        h = col(g["H"], len(g["H"][0]) - 1)
+        g = givens_of(p)
+        h = column(g["H"], len(g["H"][0]) - 1)
         z = mm(g["U"], h)
         powers = cells(z, lambda v: Fraction(3) ** int(v))
         total = sum(r[0] for r in powers)
-        probs = cells(powers, lambda v, total=total: rnd(v / total, 2))
+        probs = cells(powers, lambda v, total=total: round_half_away(v / total, 2))
         best = max(range(5), key=lambda k: z[k][0])
         assert sum(1 for r in z if r[0] == z[best][0]) == 1
         same(p, {"z": z, "E": powers, "S": [[total]], "P": probs, "next": [[Fraction(best + 1)]]})
@@ -600,7 +563,7 @@ def test_unembedding_naive() -> None:
 
 def test_unembedding_torch(torch: Any) -> None:
     for p in problems("unembedding", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         logits = t64(torch, g["U"]) @ t64(torch, g["H"])[:, -1]
         close(p, "P", torch.softmax(logits * LN3, dim=0))
         assert int(p.values["next"][0, 0]) == int(torch.argmax(logits)) + 1
@@ -608,12 +571,12 @@ def test_unembedding_torch(torch: Any) -> None:
 
 def test_softmax_temperature_naive() -> None:
     for p in problems("softmax-temperature"):
-        g = givens(p)
+        g = givens_of(p)
         temp = g["T"][0][0]
         s = cells(g["z"], lambda v, temp=temp: v / temp)
         powers = cells(s, lambda v: Fraction(3) ** int(v))
         total = sum(r[0] for r in powers)
-        probs = cells(powers, lambda v, total=total: rnd(v / total, 2))
+        probs = cells(powers, lambda v, total=total: round_half_away(v / total, 2))
         cumulative, running = [], Fraction(0)
         for r in probs:
             running += r[0]
@@ -629,7 +592,7 @@ def test_softmax_temperature_naive() -> None:
 
 def test_softmax_temperature_torch(torch: Any) -> None:
     for p in problems("softmax-temperature", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         probs = torch.softmax(t64(torch, g["z"]).reshape(-1) / float(g["T"][0][0]) * LN3, dim=0)
         close(p, "P", probs)
         cumulative = torch.cumsum(probs, dim=0)
@@ -645,29 +608,29 @@ def attention_naive(g: dict[str, Matrix], wq: str, wk: str, wv: str, q_src: str,
     q = mm(g[wq], g[q_src])
     k = mm(g[wk], g[kv_src])
     v = mm(g[wv], g[kv_src])
-    s = mm(tr(k), q)
-    a = r2(softmax3_cols(s))
-    return {"Q": q, "K": k, "V": v, "S": s, "A": a, "Z": r2(mm(v, a))}
+    s = mm(transpose(k), q)
+    a = round_cells(softmax_cols(s))
+    return {"Q": q, "K": k, "V": v, "S": s, "A": a, "Z": round_cells(mm(v, a))}
 
 
 def test_causal_attention_naive() -> None:
     for p in problems("causal-attention"):
-        g = givens(p)
+        g = givens_of(p)
         q, k, v = mm(g["W_Q"], g["X"]), mm(g["W_K"], g["X"]), mm(g["W_V"], g["X"])
-        s = mm(tr(k), q)
+        s = mm(transpose(k), q)
         n = len(s)
         masked = [[s[i][j] if i <= j else Fraction(-99) for j in range(n)] for i in range(n)]
         powers = [[Fraction(3) ** int(masked[i][j]) if i <= j else Fraction(0) for j in range(n)] for i in range(n)]
         sums = [sum(c) for c in zip(*powers)]
-        a = [[rnd(powers[i][j] / sums[j], 2) for j in range(n)] for i in range(n)]
-        expected = {"Q": q, "K": k, "V": v, "S": s, "M": masked, "E": powers, "A": a, "Z": r2(mm(v, a))}
+        a = [[round_half_away(powers[i][j] / sums[j], 2) for j in range(n)] for i in range(n)]
+        expected = {"Q": q, "K": k, "V": v, "S": s, "M": masked, "E": powers, "A": a, "Z": round_cells(mm(v, a))}
         same(p, expected)
         assert all(p.exact["A"][i, j] == 0 for i in range(n) for j in range(n) if i > j), "masked weights are exactly 0"
 
 
 def test_causal_attention_torch_sdpa(torch: Any) -> None:
     for p in problems("causal-attention", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         X = t64(torch, g["X"])
         q, k, v = ((t64(torch, g[w]) @ X).T for w in ("W_Q", "W_K", "W_V"))  # tokens as rows
         z = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True, scale=LN3)
@@ -678,12 +641,12 @@ def test_causal_attention_torch_sdpa(torch: Any) -> None:
 
 def test_cross_attention_naive() -> None:
     for p in problems("cross-attention"):
-        same(p, attention_naive(givens(p), "W_Q", "W_K", "W_V", "Y", "X"))
+        same(p, attention_naive(givens_of(p), "W_Q", "W_K", "W_V", "Y", "X"))
 
 
 def test_cross_attention_torch_sdpa(torch: Any) -> None:
     for p in problems("cross-attention", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         q = (t64(torch, g["W_Q"]) @ t64(torch, g["Y"])).T  # target tokens as rows
         k = (t64(torch, g["W_K"]) @ t64(torch, g["X"])).T  # source tokens as rows
         v = (t64(torch, g["W_V"]) @ t64(torch, g["X"])).T
@@ -693,14 +656,14 @@ def test_cross_attention_torch_sdpa(torch: Any) -> None:
 
 def test_multi_head_attention_naive() -> None:
     for p in problems("multi-head-attention"):
-        g = givens(p)
+        g = givens_of(p)
         expected: dict[str, Matrix] = {}
         for h in (1, 2):
             head = attention_naive(g, f"W_Q{h}", f"W_K{h}", f"W_V{h}", "X", "X")
             expected.update({f"{name}{h}": value for name, value in head.items()})
         z_cat = expected["Z1"] + expected["Z2"]
         expected["Z_cat"] = z_cat
-        expected["O"] = r2(mm(g["W_O"], z_cat))
+        expected["O"] = round_cells(mm(g["W_O"], z_cat))
         same(p, expected)
 
 
@@ -709,7 +672,7 @@ def test_multi_head_attention_torch_module(torch: Any) -> None:
     module needs embed_dim = heads x head size), queries pre-scaled by √2·ln 3 (the module
     divides by √2 and uses e^x), W_O padded with a zero 4th output row."""
     for p in problems("multi-head-attention", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         zero_col = torch.zeros(2, 1, dtype=torch.float64)
 
         def stacked(kind: str, g: dict[str, Matrix] = g, zero_col: Any = zero_col) -> Any:
@@ -728,17 +691,17 @@ def test_multi_head_attention_torch_module(torch: Any) -> None:
 
 def test_residual_naive() -> None:
     for p in problems("residual"):
-        g = givens(p)
-        z1 = plus_col(mm(g["W1"], g["X"]), g["b1"])
+        g = givens_of(p)
+        z1 = add_col(mm(g["W1"], g["X"]), g["b1"])
         h = cells(z1, lambda v: max(v, 0))
-        f = plus_col(mm(g["W2"], h), g["b2"])
+        f = add_col(mm(g["W2"], h), g["b2"])
         s = zipcells(lambda a, b: a + b, g["X"], f)
         same(p, {"Z1": z1, "H": h, "F": f, "S": s, "Y": cells(s, lambda v: max(v, 0))})
 
 
 def test_residual_torch(torch: Any) -> None:
     for p in problems("residual", TORCH_SEEDS):
-        g = givens(p)
+        g = givens_of(p)
         layers = []
         for w, b in (("W1", "b1"), ("W2", "b2")):
             weight = t64(torch, g[w])
@@ -813,6 +776,6 @@ def test_onehot_sample_and_whole_stats_on_a_batch() -> None:
     # means 2, 3, 4 / 2, 4, 4; std 1, 3, √8 / 0, 3, √3
     assert L.whole_stats(data).reshape(2, 3).tolist() == [[True, True, False], [False, True, False]]
     gates = L.lstm_gates(np.array([[[0], [1], [-1], [2], [1], [-2], [3], [0]]]))[0, :, 0]
-    want = [sig(0), sig(1), sig(-1), sig(2), math.tanh(1), math.tanh(-2), sig(3), sig(0)]
+    want = [sigmoid(0), sigmoid(1), sigmoid(-1), sigmoid(2), math.tanh(1), math.tanh(-2), sigmoid(3), sigmoid(0)]
     assert np.allclose(gates, want, rtol=0, atol=1e-12)
     assert np.allclose(L.log_(np.array([[[1.0, math.e]]])), [[[0.0, 1.0]]])

@@ -21,6 +21,8 @@ from nnhand.grading.answers import answer_file_data
 from nnhand.grading.grade import grade_data, tolerance
 from nnhand.output.lms import cloze_escape, gift, gift_escape, moodle_xml, qti21, qti21_item, zero_answer_warnings
 
+from .test_page import naive_number
+
 QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
 # matmul: integers; backprop: many zeros; perceptron-tanh, bce-loss, lstm: `round: 2` (bce-loss
 # and lstm have cells where working without intermediate rounding rounds differently);
@@ -327,6 +329,55 @@ def test_tiny_answers_are_flagged_and_ordinary_ones_are_not() -> None:
     assert len(warnings) == 1 and "C[1,1]" in warnings[0] and "1e-4" in warnings[0]
 
 
-def test_zero_warnings_refuse_an_unknown_format() -> None:
-    with pytest.raises(ValueError, match="unknown format"):
-        zero_answer_warnings([], "blackboard")
+def test_a_format_without_known_rounding_trouble_gets_no_warnings() -> None:
+    """A pool format added to the registry must not break export: only Canvas-style QTI is
+    known to grade answers below 1e-4 wrongly (see lms.py's docstring)."""
+    sheet = api.generate("matmul", 1, None, "all")
+    assert zero_answer_warnings([sheet], "moodle") == zero_answer_warnings([sheet], "blackboard") == []
+
+
+# ----------------------------------------------------------------------------- the page model's text
+
+
+def test_feedback_gives_the_exact_fraction_only_where_the_rounded_key_hides_it() -> None:
+    """One rule with the printed key: "0.19 (exactly 3/16)", but plain "0.75" for 3/4."""
+    sheet = api.generate("causal-attention", seed=1)
+    moodle = moodle_xml([sheet])
+    feedback = html.unescape(moodle)
+    exact = sheet.problem.exact["A"]
+    seen = set()
+    for step, cell, key, _ in expected_blanks(sheet):
+        if step != "A":
+            continue
+        i, j = (int(k) - 1 for k in cell[2:-1].split(","))
+        value = Fraction(exact[i, j])
+        fraction = f"{value.numerator}/{value.denominator}"
+        hidden = value.denominator != 1 and value != key  # the rounded key is not the exact value
+        shown = naive_number(key, 2)
+        assert (f"#{cell} = {shown} (exactly {fraction})" in feedback) == hidden, cell
+        assert f"#{cell} = {shown}" in feedback
+        seen.add(hidden)
+    assert seen == {True, False}  # both kinds occur in this variant
+
+
+def test_questions_show_the_sheet_text() -> None:
+    """Title, notes, legend, step labels and rounding phrases, from the template's YAML."""
+    import yaml
+
+    from nnhand.resources import template_files
+
+    raw = yaml.safe_load(template_files()["self-attention"].read_text(encoding="utf-8"))
+    sheet = api.generate("self-attention", seed=1)
+    cloze = html.unescape(moodle_xml([sheet]))
+    item = qti21_item(sheet)
+    text = gift([sheet])
+    for note in raw.get("notes", []):
+        assert f"<p>Note: {note}</p>" in cloze and f"<p>Note: {note}</p>" in html.unescape(item)
+        assert gift_escape(f"Note: {note}") in text
+    for n, step in enumerate((s for s in raw["steps"] if s.get("ask", True)), start=1):
+        rounding = {None: "", 0: " (round to whole numbers)", 1: " (round to 1 decimal)"}.get(
+            step.get("round"), f" (round to {step.get('round')} decimals)"
+        )
+        assert f"<p>{n}. {step['label']}{rounding}</p>" in cloze, step["label"]
+    legend = "; ".join(f"{name}: {g['label']}" for name, g in raw["givens"].items() if "label" in g)
+    assert f"<p>{legend}</p>" in cloze

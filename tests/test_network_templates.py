@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 import pytest
@@ -21,51 +19,12 @@ import pytest
 from nnhand import api
 from nnhand.core.engine import Problem, generate, solve
 
-SEEDS = range(40)
+from .reference import Matrix, add_col, column, givens_of, grid, mm, relu, round_half_away
 
-Matrix = list[list[Any]]
+SEEDS = range(40)
 
 
 # ----------------------------------------------------------------------------- naive helpers
-
-
-def grid(arr: np.ndarray) -> Matrix:
-    """A (rows, cols) array as lists of exact numbers (Fractions compare with ints)."""
-    return [[v if isinstance(v, Fraction) else Fraction(v) for v in row] for row in arr.tolist()]
-
-
-def givens_of(problem: Problem) -> dict[str, Matrix]:
-    return {name: grid(arr) for name, arr in problem.givens.items()}
-
-
-def mm(a: Matrix, b: Matrix) -> Matrix:
-    assert len(a[0]) == len(b)
-    return [
-        [sum((a[i][k] * b[k][j] for k in range(len(b))), Fraction(0)) for j in range(len(b[0]))] for i in range(len(a))
-    ]
-
-
-def add_bias(m: Matrix, bias: Matrix) -> Matrix:
-    """Add a column vector (n x 1) to every column."""
-    return [[m[i][j] + bias[i][0] for j in range(len(m[0]))] for i in range(len(m))]
-
-
-def relu(m: Matrix) -> Matrix:
-    return [[v if v > 0 else Fraction(0) for v in row] for row in m]
-
-
-def column(m: Matrix, j: int) -> Matrix:
-    return [[row[j]] for row in m]
-
-
-def transpose(m: Matrix) -> Matrix:
-    return [list(r) for r in zip(*m)]
-
-
-def round_half_away(value: Fraction, places: int) -> Fraction:
-    """Paper rounding through the decimal module (ROUND_HALF_UP rounds halves away from 0)."""
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return Fraction(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 def assert_same(problem: Problem, expected: dict[str, Matrix], exact: bool = False) -> None:
@@ -79,10 +38,10 @@ def assert_same(problem: Problem, expected: dict[str, Matrix], exact: bool = Fal
 
 
 def autoencoder_ref(g: dict[str, Matrix]) -> dict[str, Matrix]:
-    h1 = relu(add_bias(mm(g["W1"], g["X"]), g["b1"]))
-    h2 = relu(add_bias(mm(g["W2"], h1), g["b2"]))
-    h3 = relu(add_bias(mm(g["W3"], h2), g["b3"]))
-    y = add_bias(mm(g["W4"], h3), g["b4"])
+    h1 = relu(add_col(mm(g["W1"], g["X"]), g["b1"]))
+    h2 = relu(add_col(mm(g["W2"], h1), g["b2"]))
+    h3 = relu(add_col(mm(g["W3"], h2), g["b3"]))
+    y = add_col(mm(g["W4"], h3), g["b4"])
     dy = [[2 * (y[i][j] - g["X"][i][j]) for j in range(len(y[0]))] for i in range(len(y))]
     return {"H1": h1, "H2": h2, "H3": h3, "Y": y, "dY": dy}
 
@@ -110,9 +69,9 @@ def transformer_ref(g: dict[str, Matrix]) -> dict[str, Matrix]:
         [sum((X[f][i] for i in range(len(A)) if A[i][j] == 1), Fraction(0)) for j in range(len(A[0]))]
         for f in range(len(X))
     ]
-    F = add_bias(mm(g["W1"], Z), g["b1"])
+    F = add_col(mm(g["W1"], Z), g["b1"])
     H = relu(F)
-    Y = add_bias(mm(g["W2"], H), g["b2"])
+    Y = add_col(mm(g["W2"], H), g["b2"])
     return {"Z": Z, "F": F, "H": H, "Y": Y}
 
 
@@ -120,10 +79,10 @@ SIGMOID_TABLE = {-5: "0.01", -3: "0.05", -2: "0.12", -1: "0.27", 0: "0.5", 1: "0
 
 
 def gan_ref(g: dict[str, Matrix]) -> dict[str, Matrix]:
-    G = relu(add_bias(mm(g["Wg1"], g["N"]), g["bg1"]))
-    F = relu(add_bias(mm(g["Wg2"], G), g["bg2"]))
-    HF = relu(add_bias(mm(g["Wd1"], F), g["bd1"]))
-    HR = relu(add_bias(mm(g["Wd1"], g["X"]), g["bd1"]))
+    G = relu(add_col(mm(g["Wg1"], g["N"]), g["bg1"]))
+    F = relu(add_col(mm(g["Wg2"], G), g["bg2"]))
+    HF = relu(add_col(mm(g["Wd1"], F), g["bd1"]))
+    HR = relu(add_col(mm(g["Wd1"], g["X"]), g["bd1"]))
     ZF = [[v + g["bd2"][0][0] for v in mm(g["Wd2"], HF)[0]]]  # no ReLU before the sigmoid
     ZR = [[v + g["bd2"][0][0] for v in mm(g["Wd2"], HR)[0]]]
 
@@ -161,7 +120,7 @@ def switch_ref(g: dict[str, Matrix], capacity: int) -> dict[str, Matrix]:
         z = column(Z, t)
         if taken[k] < capacity:  # the expert still has room: it computes E z + c
             taken[k] += 1
-            out = add_bias(mm(g[f"E{k}"], z), g[f"c{k}"])
+            out = add_col(mm(g[f"E{k}"], z), g[f"c{k}"])
         else:  # full: the token passes through unchanged
             out = z
         columns.append([row[0] for row in out])
@@ -171,13 +130,13 @@ def switch_ref(g: dict[str, Matrix], capacity: int) -> dict[str, Matrix]:
 
 def moe_ref(g: dict[str, Matrix]) -> dict[str, Matrix]:
     X = g["X"]
-    G = add_bias(mm(g["Wg"], X), g["bg"])
+    G = add_col(mm(g["Wg"], X), g["bg"])
     choice, columns = [], []
     for t in range(len(X[0])):
         scores = [G[k][t] for k in range(len(G))]
         k = scores.index(max(scores)) + 1
         choice.append(Fraction(k))
-        out = relu(add_bias(mm(g[f"E{k}"], column(X, t)), g[f"c{k}"]))
+        out = relu(add_col(mm(g[f"E{k}"], column(X, t)), g[f"c{k}"]))
         columns.append([row[0] for row in out])
     Y = [[columns[t][i] for t in range(len(columns))] for i in range(len(columns[0]))]
     return {"G": G, "choice": [choice], "Y": Y}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from fractions import Fraction
 from html.parser import HTMLParser
 from typing import Any
 
@@ -30,6 +29,8 @@ from nnhand.output.printing import (
     typst_string,
 )
 from nnhand.values import grid_shape
+
+from .test_page import expected_given_texts, naive_fraction_beside, naive_number, query_words
 
 NAUGHTY = '<Zoë & "Bob">'
 TYPST_NAUGHTY = 'Ann #set $x$ *b* _i_ <l> @r [c] \\ ` ~ // no /* comment "q" =h -l +n'
@@ -127,15 +128,13 @@ def sheets(template_id: str = "backprop", seeds: tuple[int, ...] = (7, 8), blank
 
 
 def expected_cells(sheet: Sheet, key: bool) -> list[str]:
-    """Every table cell of a page as printed, straight from the problem's arrays."""
-    from nnhand.values import format_fraction, format_number
-
+    """Every table cell of a page as printed, from the problem's arrays and the template's
+    YAML (a word given's words are looked up in the vocabulary the YAML lists), written by
+    the naive formatter of test_page, not by the renderer's helpers."""
     problem = sheet.problem
     out = []
-    vocabulary = problem.template.vocabulary
-    for name, given in problem.template.givens.items():
-        # a word given prints its words (cells hold 1-based indices into the vocabulary)
-        out += [vocabulary[int(v) - 1] if given.words else format_number(v) for v in problem.givens[name].ravel()]
+    for name in problem.template.givens:
+        out += [text for row in expected_given_texts(sheet, name) for text in row]
     for step in sheet.asked():
         mask = sheet.blanks[step.name]
         values, exact = problem.values[step.name], problem.exact[step.name]
@@ -143,13 +142,22 @@ def expected_cells(sheet: Sheet, key: bool) -> list[str]:
             if blank and not key:
                 out.append("")
                 continue
-            text = format_number(values[i, j], step.decimals)
-            if key and step.decimals is not None and exact.dtype == object:
-                frac = format_fraction(exact[i, j])
-                if "/" in frac and Fraction(frac) != Fraction(text):
-                    text += f" ({frac})"
-            out.append(text)
+            text = naive_number(values[i, j], step.decimals)
+            beside = naive_fraction_beside(text, exact[i, j]) if key and step.decimals is not None else None
+            out.append(f"{text} ({beside})" if beside else text)
     return [t.replace("-", "−") for t in out]
+
+
+def test_word_givens_print_as_words() -> None:
+    """The bug of issue 10: vector-db's query printed as vocabulary indices (4 5 6)."""
+    sheet = api.generate("vector-db", seed=1)
+    words = query_words(sheet)  # from the YAML's vocabulary
+    parsed = parse(html_document(document_pages([(sheet, None)])))
+    for section in parsed.sections:
+        assert section.cells == expected_cells(sheet, key="key" in section.classes)
+        assert " ".join(words) in " ".join(section.cells)
+    md = markdown_pages([Page(sheet)])
+    assert all(f"| {i} | {w} |" in md for i, w in enumerate(words, start=1))
 
 
 # ---------------------------------------------------------------------------------------

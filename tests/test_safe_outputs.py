@@ -436,18 +436,21 @@ def test_list_shows_a_template_title_literally(tmp_path: Path) -> None:
 
 
 def test_feedback_files_hold_no_escape_and_no_markup(tmp_path: Path) -> None:
-    from nnhand.classroom import assignment as classroom
+    from nnhand.classroom.build import build_assignment, manifest_data
+    from nnhand.classroom.gradebook import GradeBook, Submission, feedback_files
+    from nnhand.classroom.manifest import read_manifest
+    from nnhand.classroom.roster import Student
 
-    students = [classroom.Student("s1")]
-    batch = classroom.build_assignment(["hidden-layer"], students, "hw", b"secret")
+    students = [Student("s1")]
+    batch = build_assignment(["hidden-layer"], students, "hw", b"secret")
     path = tmp_path / "manifest.json"
-    path.write_text(json.dumps(classroom.manifest_data(batch)))
-    manifest = classroom.read_manifest(path)
-    book = classroom.GradeBook(manifest)
+    path.write_text(json.dumps(manifest_data(batch)))
+    manifest = read_manifest(path)
+    book = GradeBook(manifest)
     book.submissions.append(
-        classroom.Submission(tmp_path / "x.yaml", "s1", "hidden-layer", problem="bad [/] cell \x1b[31m\x9b2J")
+        Submission(tmp_path / "x.yaml", "s1", "hidden-layer", problem="bad [/] cell \x1b[31m\x9b2J")
     )
-    text = classroom.feedback_files(book)["s1.txt"]
+    text = feedback_files(book)["s1.txt"]
     assert "bad [/] cell" in text
     assert_clean(text.replace("\n", ""))
 

@@ -20,7 +20,8 @@ import yaml
 from typer.testing import CliRunner
 
 from nnhand.api import load
-from nnhand.classroom import assignment as classroom
+from nnhand.classroom.build import Assignment, build_assignment, manifest_data
+from nnhand.classroom.roster import Student, numbered_students
 from nnhand.cli import app
 from nnhand.core.engine import TOKEN_ALPHABET, TOKEN_LENGTH, Variant, generate
 from nnhand.core.keys import key_data
@@ -94,16 +95,16 @@ def test_no_student_facing_file_of_a_batch_shows_a_seed(
 
 
 def test_typst_of_a_batch_shows_no_seed() -> None:
-    batch = classroom.build_assignment(["transformer"], classroom.numbered_students(2), "hw", SECRET)
-    entries = manifest_entries(classroom.manifest_data(batch))
+    batch = build_assignment(["transformer"], numbered_students(2), "hw", SECRET)
+    entries = manifest_entries(manifest_data(batch))
     sheets = [(e.sheet, sid) for sid, exercises in batch.exercises.items() for e in exercises]
     assert_no_seed({"typst": typst_source(document_pages(sheets))}, [e["seed"] for _, e in entries])
 
 
 def test_the_manifest_maps_each_token_to_a_seed_that_rebuilds_the_givens() -> None:
-    students = [classroom.Student(s) for s in ("ada", "alan", "grace", "edsger")]
-    batch = classroom.build_assignment(["transformer", "mlp", "hidden-layer"], students, "hw", SECRET)
-    for _, entry in manifest_entries(classroom.manifest_data(batch)):
+    students = [Student(s) for s in ("ada", "alan", "grace", "edsger")]
+    batch = build_assignment(["transformer", "mlp", "hidden-layer"], students, "hw", SECRET)
+    for _, entry in manifest_entries(manifest_data(batch)):
         variant = Variant.parse(entry["variant"])
         assert variant.seed is None and variant.token == entry["token"]
         rebuilt = generate(load(entry["template"]), entry["seed"], entry["params"])
@@ -112,28 +113,28 @@ def test_the_manifest_maps_each_token_to_a_seed_that_rebuilds_the_givens() -> No
 
 
 def test_key_with_the_recorded_seed_reproduces_the_frozen_exercise() -> None:
-    batch = classroom.build_assignment(["transformer"], classroom.numbered_students(2), "hw", SECRET)
-    for _, entry in manifest_entries(classroom.manifest_data(batch)):
+    batch = build_assignment(["transformer"], numbered_students(2), "hw", SECRET)
+    for _, entry in manifest_entries(manifest_data(batch)):
         result = runner.invoke(app, ["key", entry["template"], "--seed", str(entry["seed"]), "--format", "json"])
         assert result.exit_code == 0, result.stderr
         data = json.loads(result.stdout)
         assert data["givens"] == entry["givens"] and data["answers"] == entry["key"]
 
 
-def tokens(batch: classroom.Assignment) -> list[str]:
-    return [e["token"] for _, e in manifest_entries(classroom.manifest_data(batch))]
+def tokens(batch: Assignment) -> list[str]:
+    return [e["token"] for _, e in manifest_entries(manifest_data(batch))]
 
 
 def test_tokens_follow_the_secret_and_are_unique() -> None:
-    students = classroom.numbered_students(30)
-    first = tokens(classroom.build_assignment(["matmul", "single-neuron"], students, "hw", SECRET))
-    again = tokens(classroom.build_assignment(["matmul", "single-neuron"], students, "hw", SECRET))
-    other = tokens(classroom.build_assignment(["matmul", "single-neuron"], students, "hw", b"another secret"))
+    students = numbered_students(30)
+    first = tokens(build_assignment(["matmul", "single-neuron"], students, "hw", SECRET))
+    again = tokens(build_assignment(["matmul", "single-neuron"], students, "hw", SECRET))
+    other = tokens(build_assignment(["matmul", "single-neuron"], students, "hw", b"another secret"))
     assert first == again
     assert not set(first) & set(other)
     assert len(set(first)) == len(first) == 60
     assert all(len(t) == TOKEN_LENGTH and set(t) <= set(TOKEN_ALPHABET) for t in first)
-    fresh = [tokens(classroom.build_assignment(["matmul"], students, "hw", None)) for _ in range(2)]
+    fresh = [tokens(build_assignment(["matmul"], students, "hw", None)) for _ in range(2)]
     assert not set(fresh[0]) & set(fresh[1]) and len(set(fresh[0])) == 30
 
 

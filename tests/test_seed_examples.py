@@ -5,15 +5,23 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import numpy as np
 import pytest
 
 from nnhand import api
 from nnhand.core.engine import generate
 
-
-def as_list(arr: np.ndarray) -> list:
-    return [[Fraction(v) for v in row] for row in arr.tolist()]
+from .reference import (
+    add_col,
+    column,
+    grid,
+    mm,
+    relu,
+    round_half_away,
+    sigmoid,
+    softmax_cols,
+    transpose,
+    unique_max_cols,
+)
 
 
 def test_single_neuron_seed_example() -> None:
@@ -68,26 +76,10 @@ def test_backprop_seed_shortcut() -> None:
     givens = problem.nested_givens()
     givens["y_pred"], givens["y_target"] = [0.5, 0.5, 0], [0, 1, 0]
     solved = api.solve("backprop", givens)
-    assert as_list(solved.values["dz3"]) == [[Fraction(1, 2)], [Fraction(-1, 2)], [0]]
+    assert grid(solved.values["dz3"]) == [[Fraction(1, 2)], [Fraction(-1, 2)], [0]]
 
 
 # ----------------------------------------------------------------------------- naive reference
-
-
-def mm(a: list, b: list) -> list:
-    return [[sum(a[i][k] * b[k][j] for k in range(len(b))) for j in range(len(b[0]))] for i in range(len(a))]
-
-
-def add_col(a: list, b: list) -> list:
-    return [[a[i][j] + b[i][0] for j in range(len(a[0]))] for i in range(len(a))]
-
-
-def relu(a: list) -> list:
-    return [[max(v, 0) for v in row] for row in a]
-
-
-def transpose(a: list) -> list:
-    return [list(r) for r in zip(*a)]
 
 
 def naive(template_id: str, g: dict) -> dict:
@@ -142,7 +134,45 @@ def test_solver_matches_a_naive_reference(template_id: str) -> None:
     template = api.load(template_id)
     for seed in range(40):
         problem = generate(template, seed)
-        givens = {name: as_list(value) for name, value in problem.givens.items()}
+        givens = {name: grid(value) for name, value in problem.givens.items()}
         expected = naive(template_id, givens)
         for name, value in expected.items():
-            assert as_list(problem.values[name]) == value, f"{problem.variant}: {name}"
+            assert grid(problem.values[name]) == value, f"{problem.variant}: {name}"
+
+
+# ----------------------------------------------------------------------------- the reference toolkit itself
+
+
+def test_the_reference_toolkit_on_hand_worked_numbers() -> None:
+    """tests/reference.py checked against numbers worked by hand (not against nnhand)."""
+    # [[1, 2], [3, 4]] @ [[5, 6], [7, 8]] = [[1·5 + 2·7, 1·6 + 2·8], [3·5 + 4·7, 3·6 + 4·8]]
+    assert mm([[1, 2], [3, 4]], [[5, 6], [7, 8]]) == [[19, 22], [43, 50]]
+    assert transpose([[1, 2, 3], [4, 5, 6]]) == [[1, 4], [2, 5], [3, 6]]
+    assert add_col([[1, 2], [3, 4]], [[10], [-10]]) == [[11, 12], [-7, -6]]
+    assert relu([[-1, 0, 2]]) == [[0, 0, 2]]
+    assert column([[1, 2], [3, 4]], 1) == [[2], [4]]
+    # paper rounding: halves away from zero, and 2/3 to two places
+    assert [round_half_away(Fraction(v), 0) for v in ("0.5", "1.5", "-0.5", "-2.5")] == [1, 2, -1, -3]
+    assert round_half_away(Fraction(2, 3), 2) == Fraction("0.67")
+    assert round_half_away(Fraction("0.125"), 2) == Fraction("0.13")
+    # softmax with 3^x down a column: 3^0, 3^1, 3^2 over 1 + 3 + 9 = 13
+    assert softmax_cols([[0], [1], [2]]) == [[Fraction(1, 13)], [Fraction(3, 13)], [Fraction(9, 13)]]
+    assert softmax_cols([[0], [1]], base=2) == [[Fraction(1, 3)], [Fraction(2, 3)]]
+    assert round(sigmoid(1), 2) == 0.73  # the sigmoid table on the sheets
+    # column 1: 5 beats 3 by 2; column 2: 8 beats 5 by 3, but not by 4; a tie is never unique
+    assert unique_max_cols([[5, 5], [3, 8]], Fraction(1)) == [True, True]
+    assert unique_max_cols([[5, 5], [3, 8]], Fraction(4)) == [False, False]
+    assert unique_max_cols([[4], [4]], Fraction(0)) == [True]  # margin 0 accepts a tie
+    assert unique_max_cols([[4], [4]], Fraction(1, 100)) == [False]
+
+
+def test_a_problems_environment_is_the_batch_of_one_the_ops_take() -> None:
+    """Problem.env: every given and step with a leading batch axis of one, params as (1, 1, 1)."""
+    problem = api.solve("single-neuron", {"w": [1, -1, 1], "x": [2, 1, 3], "b": -5})
+    env = problem.env()
+    assert env["w"].shape == env["x"].shape == (1, 3, 1)
+    assert env["z"].tolist() == [[[-1]]] and env["a"].tolist() == [[[0]]]
+    assert all(env[name].shape == (1, 1, 1) for name in problem.params)
+    assert set(problem.env(steps=False)) == set(problem.params) | set(problem.givens)
+    z = problem.template.step("z")
+    assert z.expr(problem.env(steps=False)).tolist() == [[[-1]]]  # (1)(2) + (-1)(1) + (1)(3) + (-5)

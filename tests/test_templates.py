@@ -39,6 +39,24 @@ def test_every_seed_gives_a_valid_solved_instance(template_id: str) -> None:
         assert str(problem.variant) == f"{template_id}@{template.version}#{seed}"
 
 
+def test_the_dry_run_and_a_sampled_instance_agree_on_every_shape(template_id: str) -> None:
+    """The template's dry run (stand-in values) and the engine (a real instance) declare the
+    same shapes; a step with a `shape:` keeps as many dimensions as that shape has."""
+    template = api.load(template_id)
+    dry = template.stand_in_shapes(template.resolve_params())
+    assert dry is not None, "no stand-in computes: the shipped templates load without sampling"
+    for seed in (0, 5):
+        problem = generate(template, seed)
+        assert problem.shapes == dry
+        for step in template.steps:
+            rows, cols = problem.values[step.name].shape
+            declared = problem.shapes[step.name]
+            if step.shape is not None:
+                assert len(declared) == len(step.shape), step.name
+            else:  # the fewest dimensions: 1x1 a number, r x 1 a column vector
+                assert declared == (() if (rows, cols) == (1, 1) else (rows,) if cols == 1 else (rows, cols))
+
+
 def test_same_seed_same_instance(template_id: str) -> None:
     template = api.load(template_id)
     a, b = generate(template, 11), generate(template, 11)

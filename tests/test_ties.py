@@ -39,6 +39,7 @@ from nnhand.ops import arrays as ops
 from nnhand.values import constant
 
 from .conftest import TEMPLATE_IDS
+from .reference import unique_max_cols
 
 SEEDS = range(2000)  # where a maximum decides
 GUARD_SEEDS = range(500)  # the other choices
@@ -79,16 +80,7 @@ BY_MAXIMUM = sorted(tid for tid, found in DECIDING.items() if any(d.kind == "max
 
 def naive_unique_max(x: np.ndarray, margin: Fraction) -> list[list[list[bool]]]:
     """Per candidate and column: does the largest value beat every other by `margin`? Loops only."""
-    out = []
-    for candidate in x.tolist():
-        rows, cols = len(candidate), len(candidate[0])
-        flags = []
-        for j in range(cols):
-            column = [Fraction(candidate[i][j]) for i in range(rows)]
-            best = max(range(rows), key=lambda i: column[i])
-            flags.append(all(column[best] - column[i] >= margin for i in range(rows) if i != best))
-        out.append([flags])
-    return out
+    return [[unique_max_cols(candidate, margin)] for candidate in x.tolist()]
 
 
 def test_unique_max_matches_a_naive_loop() -> None:

@@ -20,7 +20,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from nnhand.classroom import assignment as classroom
+from nnhand.classroom.build import Assignment, build_assignment, manifest_data, write_folder
+from nnhand.classroom.gradebook import feedback_files, grade_folder, gradebook_csv, grades_json, summary_text
+from nnhand.classroom.manifest import MANIFEST_MAX_BYTES, read_manifest
+from nnhand.classroom.roster import ROSTER_MAX_BYTES, Student, read_roster
 from nnhand.cli import app
 from nnhand.core.keys import key_data
 from nnhand.errors import ManifestError, NnhandError, RosterError
@@ -36,19 +39,19 @@ CONTROL = "\x1b[2J\x1b]0;pwned\x07\x00\x9b"
 # ----------------------------------------------------------------------------- helpers
 
 
-def make_class(tmp_path: Path, ids: list[str], templates: list[str] = TEMPLATES) -> tuple[Path, classroom.Assignment]:
-    students = [classroom.Student(sid, f"Name of {sid}") for sid in ids]
-    batch = classroom.build_assignment(templates, students, "hw", SECRET)
+def make_class(tmp_path: Path, ids: list[str], templates: list[str] = TEMPLATES) -> tuple[Path, Assignment]:
+    students = [Student(sid, f"Name of {sid}") for sid in ids]
+    batch = build_assignment(templates, students, "hw", SECRET)
     path = tmp_path / "manifest.json"
-    path.write_text(json.dumps(classroom.manifest_data(batch)))
+    path.write_text(json.dumps(manifest_data(batch)))
     return path, batch
 
 
-def sheet_of(batch: classroom.Assignment, sid: str, template: str) -> Any:
+def sheet_of(batch: Assignment, sid: str, template: str) -> Any:
     return next(e.sheet for e in batch.exercises[sid] if e.template.id == template)
 
 
-def answer_file(batch: classroom.Assignment, sid: str, template: str, wrong: int = 0) -> dict[str, Any]:
+def answer_file(batch: Assignment, sid: str, template: str, wrong: int = 0) -> dict[str, Any]:
     """The answer file handed to `sid`, filled in from the generator's key; `wrong` cells changed."""
     sheet = sheet_of(batch, sid, template)
     data = yaml.safe_load(answer_file_text(sheet, student=sid))
@@ -90,7 +93,7 @@ def csv_rows(path: Path) -> dict[str, list[str]]:
     return {row[0]: row for row in csv.reader(io.StringIO(path.read_text()))}
 
 
-def full_marks(batch: classroom.Assignment, sid: str, template: str) -> int:
+def full_marks(batch: Assignment, sid: str, template: str) -> int:
     return sheet_of(batch, sid, template).blank_count()  # cell scoring: one point a blank cell
 
 
@@ -130,7 +133,7 @@ def test_a_disagreeing_student_line_on_a_students_own_work_is_graded_for_them_an
     own["student"] = "ann"
     put(tmp_path / "subs" / "bob-hidden-layer.yaml", own)
     put(tmp_path / "subs" / "ann-hidden-layer.yaml", answer_file(batch, "ann", "hidden-layer"))
-    book = classroom.grade_folder(classroom.read_manifest(manifest), tmp_path / "subs")
+    book = grade_folder(read_manifest(manifest), tmp_path / "subs")
     bob = book.cell("bob", "hidden-layer")
     assert bob is not None and bob.report is not None
     assert bob.report.score == full_marks(batch, "bob", "hidden-layer") - 1
@@ -184,7 +187,7 @@ def test_the_folder_a_course_system_made_wins_over_a_file_name(tmp_path: Path) -
     own = answer_file(batch, "s027", "hidden-layer")
     del own["student"]
     put(subs / "s027" / "s001-hidden-layer.yaml", own)
-    book = classroom.grade_folder(classroom.read_manifest(manifest), subs)
+    book = grade_folder(read_manifest(manifest), subs)
     assert book.cell("s001", "hidden-layer") is None
     s027 = book.cell("s027", "hidden-layer")
     assert s027 is not None and s027.report is not None
@@ -238,7 +241,7 @@ def test_every_template_grades_a_right_and_a_wrong_submission_from_a_manifest(tm
     subs = tmp_path / "subs"
     put(subs / "right" / "a.yaml", answer_file(batch, "right", template_id))
     put(subs / "wrong" / "a.yaml", answer_file(batch, "wrong", template_id, wrong=1))
-    book = classroom.grade_folder(classroom.read_manifest(manifest), subs)
+    book = grade_folder(read_manifest(manifest), subs)
     right, wrong = book.cell("right", template_id), book.cell("wrong", template_id)
     assert right is not None and right.report is not None, right and right.problem
     assert wrong is not None and wrong.report is not None, wrong and wrong.problem
@@ -346,7 +349,7 @@ def test_a_damaged_manifest_is_refused_naming_the_json_path(
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(data))
     with pytest.raises(ManifestError) as caught:
-        classroom.read_manifest(path)
+        read_manifest(path)
     message = str(caught.value)
     assert str(path) in message and caught.value.fix, message
     for fragment in fragments:
@@ -365,7 +368,7 @@ def test_a_manifest_student_id_that_could_name_a_path_is_refused(
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(data))
     with pytest.raises(ManifestError, match=r"students\[1\]\.id"):
-        classroom.read_manifest(path)
+        read_manifest(path)
     result = grade(path, tmp_path, "--feedback", str(tmp_path / "fb"))
     assert result.exit_code == 2 and not (tmp_path / "fb").exists() and not (tmp_path / "x.txt").exists()
 
@@ -378,7 +381,7 @@ def test_non_finite_and_giant_numbers_in_a_manifest_are_refused(
     path = tmp_path / "manifest.json"
     path.write_text(text)
     with pytest.raises(ManifestError) as caught:
-        classroom.read_manifest(path)
+        read_manifest(path)
     assert str(path) in str(caught.value)
 
 
@@ -388,10 +391,10 @@ def test_duplicate_keys_and_deep_nesting_in_a_manifest_are_refused(
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(good_manifest)[:-1] + ', "students": []}')
     with pytest.raises(ManifestError, match="'students' twice"):
-        classroom.read_manifest(path)
+        read_manifest(path)
     path.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(ManifestError):
-        classroom.read_manifest(path)
+        read_manifest(path)
 
 
 def test_the_sealing_fields_are_accepted(tmp_path: Path, good_manifest: dict[str, Any]) -> None:
@@ -403,20 +406,20 @@ def test_the_sealing_fields_are_accepted(tmp_path: Path, good_manifest: dict[str
             entry["variant"] = entry["variant"].split("#")[0] + "#sealed-abcdefgh23"
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(data))
-    manifest = classroom.read_manifest(path)
+    manifest = read_manifest(path)
     assert str(manifest.sheet("ann", "hidden-layer").variant).endswith("#sealed-abcdefgh23")
 
 
 def test_a_manifest_over_the_cap_or_not_a_regular_file_is_refused_unread(tmp_path: Path) -> None:
     huge = tmp_path / "manifest.json"
     with huge.open("wb") as handle:
-        handle.truncate(classroom.MANIFEST_MAX_BYTES + 1)  # sparse: nothing is really on disk
+        handle.truncate(MANIFEST_MAX_BYTES + 1)  # sparse: nothing is really on disk
     with pytest.raises(ManifestError, match="over the 200 MB limit"):
-        classroom.read_manifest(huge)
+        read_manifest(huge)
     fifo = tmp_path / "fifo.json"
     os.mkfifo(fifo)
     with pytest.raises(ManifestError, match="not a regular file"):
-        classroom.read_manifest(fifo)
+        read_manifest(fifo)
 
 
 # ----------------------------------------------------------------------------- rosters
@@ -425,19 +428,19 @@ def test_a_manifest_over_the_cap_or_not_a_regular_file_is_refused_unread(tmp_pat
 def test_a_roster_over_its_cap_is_refused_unread(tmp_path: Path) -> None:
     path = tmp_path / "class.csv"
     with path.open("wb") as handle:
-        handle.truncate(classroom.ROSTER_MAX_BYTES + 1)
+        handle.truncate(ROSTER_MAX_BYTES + 1)
     with pytest.raises(RosterError, match="over the 10 MB limit"):
-        classroom.read_roster(path)
+        read_roster(path)
     os.mkfifo(tmp_path / "fifo.csv")
     with pytest.raises(RosterError, match="not a regular file"):
-        classroom.read_roster(tmp_path / "fifo.csv")
+        read_roster(tmp_path / "fifo.csv")
 
 
 def test_roster_ids_with_control_characters_are_refused_by_line(tmp_path: Path) -> None:
     path = tmp_path / "class.csv"
     path.write_text("id,name\nok,A\nbad\x1b[31m,B\ntab\tid,C\nc:x,D\n", encoding="utf-8")
     with pytest.raises(RosterError) as caught:
-        classroom.read_roster(path)
+        read_roster(path)
     message = str(caught.value)
     assert "line 3" in message and "line 4" in message and "line 5" in message and "line 2" not in message
     assert "\x1b" not in message
@@ -446,12 +449,12 @@ def test_roster_ids_with_control_characters_are_refused_by_line(tmp_path: Path) 
 def test_formula_looking_names_and_ids_are_kept_but_neutralised_in_the_grade_book(tmp_path: Path) -> None:
     path = tmp_path / "class.csv"
     path.write_text('id,name\n=1+2,"=HYPERLINK(""http://x"",""y"")"\n@sum,+cmd|\' /C calc\'!A0\n-x,\tTab\n')
-    students = classroom.read_roster(path)
+    students = read_roster(path)
     assert [s.id for s in students] == ["=1+2", "@sum", "-x"]
     assert students[0].name == '=HYPERLINK("http://x","y")'
-    batch = classroom.build_assignment(["single-neuron"], students, "hw", SECRET)
+    batch = build_assignment(["single-neuron"], students, "hw", SECRET)
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps(classroom.manifest_data(batch)))
+    manifest.write_text(json.dumps(manifest_data(batch)))
     subs = tmp_path / "subs"
     put(subs / "=1+2" / "a.yaml", answer_file(batch, "=1+2", "single-neuron"))
     put(subs / "@sum" / "a.yaml", "variant: '=cmd|x'\n")
@@ -510,7 +513,7 @@ def test_fifos_devices_and_links_to_them_are_reported_never_opened(tmp_path: Pat
     previous = signal.signal(signal.SIGALRM, hang)
     signal.alarm(30)
     try:
-        book = classroom.grade_folder(classroom.read_manifest(manifest), subs)
+        book = grade_folder(read_manifest(manifest), subs)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
@@ -520,7 +523,7 @@ def test_fifos_devices_and_links_to_them_are_reported_never_opened(tmp_path: Pat
         assert "not a regular file" in str(problems[name]), problems[name]
     graded = book.cell("ann", "single-neuron")
     assert graded is not None and graded.report is not None  # the real submission still counts
-    assert "NOT GRADED" in classroom.summary_text(book)
+    assert "NOT GRADED" in summary_text(book)
 
 
 # ----------------------------------------------------------------------------- 5. safe outputs
@@ -546,10 +549,10 @@ def test_the_summary_and_feedback_hold_no_control_characters_and_no_markup(tmp_p
 def test_feedback_files_are_named_only_from_validated_ids(tmp_path: Path) -> None:
     manifest, _ = make_class(tmp_path, ["ann"], ["single-neuron"])
     (tmp_path / "subs").mkdir()
-    book = classroom.grade_folder(classroom.read_manifest(manifest), tmp_path / "subs")
+    book = grade_folder(read_manifest(manifest), tmp_path / "subs")
     book.manifest.students["../escape"] = book.manifest.students["ann"]  # as if validation were bypassed
     with pytest.raises(NnhandError, match="escape"):
-        classroom.feedback_files(book)
+        feedback_files(book)
 
 
 def test_force_replaces_only_a_folder_nnhand_wrote(tmp_path: Path) -> None:
@@ -581,14 +584,14 @@ def test_force_refuses_a_file_or_a_link_in_place_of_the_folder(tmp_path: Path) -
     os.symlink(tmp_path / "target", tmp_path / "link")
     for name in ("file", "link"):
         with pytest.raises(NnhandError):
-            classroom.write_folder(tmp_path / name, {"a.txt": "1"}, force=True)
+            write_folder(tmp_path / name, {"a.txt": "1"}, force=True)
     assert (tmp_path / "file").read_text() == "x" and (tmp_path / "target" / "keep.txt").exists()
 
 
 @pytest.mark.parametrize("relative", ["../out.txt", "/tmp/abs.txt", "a/../../b.txt", ""])
 def test_write_folder_refuses_paths_outside_it(tmp_path: Path, relative: str) -> None:
     with pytest.raises(NnhandError):
-        classroom.write_folder(tmp_path / "o", {"ok.txt": "1", relative: "2"}, force=False)
+        write_folder(tmp_path / "o", {"ok.txt": "1", relative: "2"}, force=False)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -620,11 +623,11 @@ def test_a_failed_folder_write_leaves_nothing_and_keeps_the_old_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "hw"
-    classroom.write_folder(out, {"manifest.json": json.dumps({"schema": "nnhand-manifest"})}, force=False)
+    write_folder(out, {"manifest.json": json.dumps({"schema": "nnhand-manifest"})}, force=False)
     before = sorted(tmp_path.rglob("*"))
     monkeypatch.setattr(os, "replace", _enospc_at(2, os.replace))  # the old folder moves aside, the new one fails
     with pytest.raises(NnhandError, match="No space left"):
-        classroom.write_folder(out, {"manifest.json": "{}", "sheets.md": "x"}, force=True)
+        write_folder(out, {"manifest.json": "{}", "sheets.md": "x"}, force=True)
     assert sorted(tmp_path.rglob("*")) == before
 
 
@@ -649,9 +652,9 @@ def test_a_write_that_fails_midway_leaves_no_partial_or_temp_files(tmp_path: Pat
     subs = tmp_path / "subs"
     for sid in list(batch.exercises)[:2]:
         put(subs / sid / "a.yaml", answer_file(batch, sid, "single-neuron"))
-    book = classroom.grade_folder(classroom.read_manifest(manifest), subs)
+    book = grade_folder(read_manifest(manifest), subs)
     limit = 6_000  # the grade book fits, its JSON does not: the fault comes mid-way
-    assert len(classroom.gradebook_csv(book)) < limit < len(classroom.grades_json(book))
+    assert len(gradebook_csv(book)) < limit < len(grades_json(book))
     before = sorted(tmp_path.rglob("*"))
     done = _run_with_file_size_limit(["grade", str(manifest), str(subs), "--csv", "g.csv", "--json", "g.json",
                                       "--feedback", "fb"], limit, tmp_path)  # fmt: skip

@@ -24,6 +24,7 @@ from nnhand.core.template import template_from_text
 from nnhand.errors import ConstraintError, GivensError, NnhandError, TemplateError
 
 from .conftest import bounded
+from .reference import mm
 
 runner = CliRunner()
 HERE = Path("x.yaml")
@@ -319,10 +320,6 @@ def test_exact_numbers_cannot_grow_without_bound(first: str, rounding: int | Non
 # ----------------------------------------------------------------------------- exact integers, never wrap-around
 
 
-def python_matmul(a: list[list[int]], b: list[list[int]]) -> list[list[int]]:
-    return [[sum(x * y for x, y in zip(row, col)) for col in zip(*b)] for row in a]
-
-
 def test_huge_givens_give_an_exact_key_or_none() -> None:
     """The issue's case: hidden-layer with entries 10**12 wrapped around in int64."""
     big = 10**12
@@ -335,9 +332,9 @@ def test_huge_givens_give_an_exact_key_or_none() -> None:
     }
     problem = api.solve("hidden-layer", givens)
     x = [[v] for v in givens["x"]]
-    z1 = [[r[0] + b] for r, b in zip(python_matmul(givens["W1"], x), givens["b1"])]
+    z1 = [[r[0] + b] for r, b in zip(mm(givens["W1"], x), givens["b1"])]
     h = [[max(r[0], 0)] for r in z1]
-    z2 = [[r[0] + b] for r, b in zip(python_matmul(givens["W2"], h), givens["b2"])]
+    z2 = [[r[0] + b] for r, b in zip(mm(givens["W2"], h), givens["b2"])]
     assert [[int(v) for v in row] for row in problem.values["z1"].tolist()] == z1
     assert [[int(v) for v in row] for row in problem.values["z2"].tolist()] == z2
     assert z2[0][0] > 2**63  # beyond int64: a wrap-around would have shown here
@@ -394,7 +391,7 @@ def test_every_cell_of_a_key_from_huge_givens_prints(tmp_path: Path) -> None:
     path = tmp_path / "givens.yaml"
     big = 10**12
     path.write_text(yaml.safe_dump({"A": [[big] * 3 for _ in range(4)], "B": [[-big] * 2 for _ in range(3)]}))
-    for options in (["--format", "table", "--exact"], ["--format", "yaml"], ["--format", "json", "--explain"]):
+    for options in (["--format", "terminal", "--exact"], ["--format", "yaml"], ["--format", "json", "--explain"]):
         result = runner.invoke(app, ["key", "matmul", "--givens", str(path), *options])
         assert result.exit_code == 0, result.output
         assert "-3000000000000000000000000" in result.stdout

@@ -14,19 +14,18 @@ from nnhand.cli import app
 from nnhand.core.engine import generate
 from nnhand.errors import CellError, GivensError
 
+from .reference import add_col, mm, relu
+
 runner = CliRunner()
 VOCABULARY = ["how", "are", "you", "who", "is", "it", "what", "where", "they"]
 
 
 def naive_sentence(g: dict, words: list[str]) -> tuple[list[list[int]], list[Fraction], list[Fraction]]:
     """Encode each word (ReLU(W e + b)), mean-pool, project: plain loops, exact thirds."""
-    columns = []
-    for word in words:
-        e = [row[VOCABULARY.index(word)] for row in g["E"]]
-        columns.append([max(sum(w * x for w, x in zip(row, e)) + b, 0) for row, b in zip(g["W"], g["b"])])
-    tokens = [list(r) for r in zip(*columns)]
+    embedded = [[row[VOCABULARY.index(word)] for word in words] for row in g["E"]]  # a column per word
+    tokens = relu(add_col(mm(g["W"], embedded), [[b] for b in g["b"]]))
     pooled = [Fraction(sum(r), len(r)) for r in tokens]
-    projected = [sum(p * m for p, m in zip(row, pooled)) for row in g["P"]]
+    projected = [row[0] for row in mm(g["P"], [[p] for p in pooled])]
     return tokens, pooled, projected
 
 

@@ -13,13 +13,14 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from nnhand.core.template import BLANK_POLICIES, Template
+from nnhand.choices import BLANK_POLICIES
+from nnhand.core.template import Template, step_shape
 from nnhand.errors import (
     ConstraintError,
     EvaluationError,
@@ -33,8 +34,7 @@ from nnhand.ops import arrays as ops
 from nnhand.values import (
     WORK,
     Shape,
-    constant,
-    declared_shape,
+    batch_env,
     format_fraction,
     grid_shape,
     is_finite_decimal,
@@ -131,9 +131,11 @@ class Variant:
         return cls(match["id"], int(match["version"]), seed, match["digest"], params, match["token"], blanks)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Problem:
-    """A solved instance: the givens, every step's value, and the exact values beside them."""
+    """A solved instance: the givens, every step's value, and the exact values beside them.
+
+    Frozen: built once, with its final variant (a sealed copy is `dataclasses.replace`)."""
 
     template: Template
     variant: Variant
@@ -141,10 +143,15 @@ class Problem:
     givens: dict[str, np.ndarray]  # name -> (rows, cols) grid
     values: dict[str, np.ndarray]  # step -> (rows, cols), rounded as the template declares
     exact: dict[str, np.ndarray]  # step -> (rows, cols), with no rounding anywhere upstream
-    shapes: dict[str, Shape] = field(default_factory=dict)
+    shapes: dict[str, Shape]
 
     def value(self, name: str) -> np.ndarray:
         return self.givens[name] if name in self.givens else self.values[name]
+
+    def env(self, steps: bool = True) -> dict[str, np.ndarray]:
+        """The batch-of-one evaluation environment: params as constants, the givens (and, with
+        `steps`, every step's value) with a leading batch axis, as the ops take them."""
+        return batch_env(self.params, self.givens, self.values if steps else {})
 
     def nested_givens(self) -> dict[str, Any]:
         """Givens as plain nested lists in their declared shapes (for YAML, JSON, digests)."""
@@ -213,6 +220,7 @@ def generate(template: Template, seed: int | None = None, params: Mapping[str, i
     values = template.resolve_params(params)
     rng = np.random.Generator(np.random.PCG64(seed))
     plan, shapes, grids, base_env, nodes, fixed = _prepared(template, values)
+    variant = Variant(template.id, template.version, seed=seed, params=_non_default(template, values))
     failures: Counter[str] = Counter()
     drawn, batch = 0, 1 if fixed else FIRST_BATCH
     token = WORK.set([0, WORK_LIMIT])
@@ -224,12 +232,12 @@ def generate(template: Template, seed: int | None = None, params: Mapping[str, i
             spend(nodes * (1 + batch // 64))  # NumPy's share: exact cells are counted as they are made
             survivors = _run_plan(template, plan, env, batch, failures)
             if survivors is not None:
-                chosen = _first_exact(template, base_env, survivors, failures)
+                chosen = _first_exact(template, values, survivors, failures)
                 if chosen is not None:
                     givens, steps, exact = chosen
-                    variant = Variant(template.id, template.version, seed=seed, params=_non_default(template, values))
-                    shapes_all = _all_shapes(template, shapes, steps)
-                    return Problem(template, variant, values, givens, steps, exact, shapes_all)
+                    return Problem(
+                        template, variant, values, givens, steps, exact, _all_shapes(template, shapes, steps)
+                    )
             batch = min(batch * 4, MAX_BATCH)
     except WorkLimitError as exc:
         worst = ", ".join(f"'{why}' rejected {n}" for why, n in failures.most_common(3))
@@ -255,7 +263,7 @@ def generate(template: Template, seed: int | None = None, params: Mapping[str, i
 
 
 def _first_exact(
-    template: Template, base_env: Mapping[str, np.ndarray], survivors: Mapping[str, np.ndarray], failures: Counter[str]
+    template: Template, params: Mapping[str, int], survivors: Mapping[str, np.ndarray], failures: Counter[str]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]] | None:
     """The first surviving candidate whose exact chain computes (it may not, behind a rounding:
     a third squared again and again grows beyond MAX_DIGITS digits): givens, steps, exact."""
@@ -264,7 +272,7 @@ def _first_exact(
         givens = {name: _pick(survivors[name], i) for name in template.givens}
         steps = {s.name: _pick(survivors[s.name], i) for s in template.steps}
         try:
-            return givens, steps, _exact_chain(template, base_env, givens, steps)
+            return givens, steps, _exact_chain(template, params, givens, steps)
         except ValueRangeError as exc:
             failures[exc.message] += 1
         i += 1
@@ -296,15 +304,24 @@ def _draw_givens(
 def _all_shapes(
     template: Template, given_shapes: Mapping[str, Shape], steps: Mapping[str, np.ndarray]
 ) -> dict[str, Shape]:
-    """Declared shapes of givens and steps; a step's comes from its value (or its `shape:`)."""
+    """Declared shapes of givens and steps; a step's comes from its value (template.step_shape)."""
     shapes = dict(given_shapes)
     for step in template.steps:
-        grid = steps[step.name].shape
-        declared = declared_shape((grid[0], grid[1]))
-        if step.shape is not None and len(step.shape) != len(declared) and grid_shape(declared) == grid:
-            declared = tuple(grid[: len(step.shape)]) if len(step.shape) else ()
-        shapes[step.name] = declared
+        rows, cols = steps[step.name].shape
+        shapes[step.name] = step_shape(step, (rows, cols))
     return shapes
+
+
+def shapes(template: Template, params: Mapping[str, int] | None = None) -> dict[str, Shape]:
+    """The declared shape of every given and step for these params: by the template's dry run
+    on stand-in values, or, where those trip over its ops, read off a sampled instance."""
+    values = template.resolve_params(params)
+    key = ("shapes", tuple(sorted(values.items())))
+    if key not in template.cache:
+        found = template.stand_in_shapes(values)
+        template.cache[key] = found if found is not None else generate(template, 0, values).shapes
+    result: dict[str, Shape] = template.cache[key]
+    return result
 
 
 def _prepared(
@@ -319,7 +336,7 @@ def _prepared(
     if cached is None:
         shapes = template.given_shapes(values)
         grids = {name: grid_shape(shapes[name]) for name in template.givens}
-        base_env = {k: constant(v) for k, v in values.items()}
+        base_env = batch_env(values)
         plan = _plan(template)
         fixed = all(g.dist.kind == "fixed" for g in template.givens.values())
         cached = (plan, shapes, grids, base_env, _plan_nodes(plan), fixed)
@@ -569,15 +586,14 @@ def _step_value(
 
 def _exact_chain(
     template: Template,
-    base_env: Mapping[str, np.ndarray],
+    params: Mapping[str, int],
     givens: Mapping[str, np.ndarray],
     rounded: Mapping[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
     """Every step again with no rounding anywhere, for templates that round: the exact key."""
     if not template.rounds:
         return dict(rounded)
-    env: dict[str, np.ndarray] = dict(base_env)
-    env.update({k: v[None] for k, v in givens.items()})
+    env = batch_env(params, givens)
     exact = {}
     for step in template.steps:
         env[step.name] = _step_value(template, step, env, rounding=False)
@@ -597,8 +613,12 @@ def solve(
     givens: Mapping[str, Any],
     params: Mapping[str, int] | None = None,
     where: str = "givens",
+    variant: Variant | None = None,
 ) -> Problem:
-    """Solve the template for numbers a person supplies (no sampling, no constraints)."""
+    """Solve the template for numbers a person supplies (no sampling, no constraints).
+
+    The instance is named `variant` when given (a sealed class variant, or --trust-givens),
+    else by the digest of its givens."""
     values = template.resolve_params(params)
     shapes = template.given_shapes(values)
     if not isinstance(givens, Mapping):
@@ -622,48 +642,39 @@ def solve(
     # Whole numbers beyond ±INT_LIMIT (a person may write 10^12) become exact Fractions, so
     # that no product of them wraps around in int64.
     grids = {name: normalize(read_given(template, name, givens[name], shapes[name], where)) for name in template.givens}
-    base_env = {k: constant(v) for k, v in values.items()}
-    env: dict[str, np.ndarray] = dict(base_env)
-    env.update({k: v[None] for k, v in grids.items()})
+    env = batch_env(values, grids)
     steps = {}
     try:
         for step in template.steps:
             env[step.name] = _step_value(template, step, env)
             steps[step.name] = env[step.name][0]
-        exact = _exact_chain(template, base_env, grids, steps)
+        exact = _exact_chain(template, values, grids, steps)
     except (EvaluationError, TemplateError) as exc:
         message = exc.message if exc.message.startswith("step ") else f"step {step.name}: {exc.message}"
         raise GivensError(message, where=where, fix=exc.fix) from None
-    problem = Problem(
-        template,
-        Variant(template.id, template.version),
-        values,
-        grids,
-        steps,
-        exact,
-        _all_shapes(template, shapes, steps),
-    )
-    problem.variant = Variant(
-        template.id, template.version, digest=givens_digest(problem), params=_non_default(template, values)
-    )
-    return problem
+    all_shapes = _all_shapes(template, shapes, steps)
+    if variant is None:
+        digest = _digest(template.id, values, grids, all_shapes)
+        variant = Variant(template.id, template.version, digest=digest, params=_non_default(template, values))
+    return Problem(template, variant, values, grids, steps, exact, all_shapes)
 
 
 def givens_digest(problem: Problem) -> str:
     """A short digest of the givens: the variant id of an instance built from them."""
+    return _digest(problem.template.id, problem.params, problem.givens, problem.shapes)
+
+
+def _digest(
+    template_id: str, params: Mapping[str, int], givens: Mapping[str, np.ndarray], shapes: Mapping[str, Shape]
+) -> str:
     import hashlib
     import json
 
+    view = {name: nested(arr, shapes[name], format_fraction) for name, arr in givens.items()}
     canonical = json.dumps(
-        {"template": problem.template.id, "params": problem.params, "givens": _digest_view(problem)},
-        sort_keys=True,
-        separators=(",", ":"),
+        {"template": template_id, "params": dict(params), "givens": view}, sort_keys=True, separators=(",", ":")
     )
     return hashlib.sha256(canonical.encode()).hexdigest()[:8]
-
-
-def _digest_view(problem: Problem) -> dict[str, Any]:
-    return {name: nested(arr, problem.shapes[name], format_fraction) for name, arr in problem.givens.items()}
 
 
 def rebuild(template: Template, variant: Variant, givens: Mapping[str, Any] | None = None, where: str = "") -> Problem:
@@ -680,12 +691,12 @@ def rebuild(template: Template, variant: Variant, givens: Mapping[str, Any] | No
         return generate(template, variant.seed, params)
     if givens is None:
         raise VariantError(f"{variant} was built from givens, and none are given", where=where or "variant")
-    problem = solve(template, givens, params, where=f"{where}: givens" if where else "givens")
+    at = f"{where}: givens" if where else "givens"
     if variant.token is not None:
         # A sealed class variant: only the instructor's manifest knows its seed, so a file is
         # solved from the givens it carries (`grade` compares them with the manifest).
-        problem.variant = variant.instance
-        return problem
+        return solve(template, givens, params, where=at, variant=variant.instance)
+    problem = solve(template, givens, params, where=at)
     if problem.variant.digest != variant.digest:
         raise VariantError(
             f"the givens do not match the digest in {variant}",

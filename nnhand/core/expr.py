@@ -1,7 +1,9 @@
 """The template expression language: a whitelisted subset of Python expressions.
 
 An expression is parsed with `ast`, checked against a whitelist, and compiled once into a
-tree of closures; nothing is ever passed to `eval`. Allowed: names of givens, params and
+tree of `Node`s, each holding its closure; nothing is ever passed to `eval`. Later stages
+(worked solutions, slips, hints, the ReLU input of a step) read that tree: this is the one
+module that parses expression text. Allowed: names of givens, params and
 earlier steps; numeric literals; + - * / @ and bounded **; comparisons; and / or / not;
 `.T`; indexing with whole numbers and slices (0-based, like NumPy); and calls to the
 registered ops of `ops.py`. No other attribute, no dunder, no import, no arbitrary call:
@@ -13,8 +15,9 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,6 +38,39 @@ MAX_BASE = 10  # the largest literal base of a power with a computed exponent (3
 OPTION_RANGES = {"base": (2, MAX_BASE)}
 
 
+@dataclass(frozen=True, eq=False)
+class Node:
+    """One node of a compiled expression: what it is, its own text, its operands, its closure.
+
+    kind: name | number | binop | unary | compare | boolop | call | transpose | index;
+    op: a binop's symbol (@ + - * / **), a unary's (neg, pos, not), a call's op, a name;
+    args: the operands (left, right), a call's positional arguments, the value indexed."""
+
+    kind: str
+    op: str
+    source: str
+    fn: Fn
+    args: tuple[Node, ...] = ()
+    keywords: Mapping[str, int] = field(default_factory=dict)
+    names: frozenset[str] = frozenset()  # every name read in this subtree
+    calls: frozenset[str] = frozenset()  # every op called in this subtree
+    size: int = 1  # nodes in this subtree
+    window: tuple[slice, slice] | None = None  # an index node's rows and columns (0-based slices)
+
+    def __call__(self, env: Env) -> np.ndarray:
+        return self.fn(env)
+
+    def expr(self) -> Expr:
+        """This subtree as an expression of its own (e.g. the pre-activation inside a relu)."""
+        return Expr(self.source, self.names, self.calls, self.fn, self.size, root=self)
+
+    def walk(self) -> Iterable[Node]:
+        """This node and every node below it, parents first."""
+        yield self
+        for arg in self.args:
+            yield from arg.walk()
+
+
 @dataclass(frozen=True)
 class Expr:
     """A compiled expression: call it with the environment of named arrays."""
@@ -46,16 +82,17 @@ class Expr:
     nodes: int = 1  # the size of its syntax tree: the number of NumPy calls one evaluation makes, roughly
     bound: int | None = None  # a proven bound on |every value| it computes, given bounds of its names
     fast: Fn | None = None  # fn without int64 bound checks: only where `bound` proves them needless
+    root: Node | None = field(default=None, compare=False, repr=False)  # the compiled tree
 
     def __call__(self, env: Env) -> np.ndarray:
         return self.fn(env)
 
-    def top_call(self) -> str | None:
-        """The op applied last (`relu` for `relu(W @ x + b)`), if the expression is a call."""
-        tree = ast.parse(self.source, mode="eval").body
-        if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name):
-            return tree.func.id
-        return None
+    @property
+    def tree(self) -> Node:
+        """The compiled tree (every Expr from compile_expr or Node.expr has one)."""
+        if self.root is None:
+            raise ValueError("an expression without its compiled tree")
+        return self.root
 
 
 def _checked(symbol: str, fn: Callable[[Any, Any], Any], bounded: bool = False) -> Callable[[Any, Any], Any]:
@@ -100,6 +137,7 @@ _BOUNDED_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Mult: _checked("*", operator.mul, bounded=True),
     ast.MatMult: lambda a, b: ops.matmul(a, b, bounded=True),
 }
+_SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**"}
 _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Lt: _checked("<", operator.lt),
     ast.LtE: _checked("<=", operator.le),
@@ -153,11 +191,11 @@ def compile_expr(source: str, known: Iterable[str], bounds: Mapping[str, int | N
     except SyntaxError as exc:
         raise ExpressionError(f"'{source}' is not a valid expression ({exc.msg} at column {exc.offset})") from None
     compiler = _Compiler(source, frozenset(known))
-    fn = compiler.compile(tree.body, 0)
+    root = compiler.compile(tree.body, 0)
     nodes = sum(1 for _ in ast.walk(tree.body))
     bound = static_bound(tree.body, bounds) if bounds is not None else None
-    fast = _Compiler(source, frozenset(known), bounded=True).compile(tree.body, 0) if bound is not None else None
-    return Expr(source.strip(), frozenset(compiler.names), frozenset(compiler.calls), fn, nodes, bound, fast)
+    fast = _Compiler(source, frozenset(known), bounded=True).compile(tree.body, 0).fn if bound is not None else None
+    return Expr(source.strip(), frozenset(compiler.names), frozenset(compiler.calls), root.fn, nodes, bound, fast, root)
 
 
 # Ops whose result is bounded by their first argument's bound (times a factor), or by a constant
@@ -225,6 +263,9 @@ def _bound(node: ast.AST, bounds: Mapping[str, int | None]) -> int | None:
 class _Compiler:
     def __init__(self, source: str, known: frozenset[str], bounded: bool = False):
         self.source = source
+        self.text = source.strip()  # what was parsed: node offsets are into this
+        self.data = self.text.encode("utf-8")  # ast's column offsets count UTF-8 bytes
+        self.line_starts = [0] + [m.end() for m in re.finditer(rb"\r\n|\r|\n", self.data)]
         self.known = known
         self.names: set[str] = set()
         self.calls: set[str] = set()
@@ -233,28 +274,53 @@ class _Compiler:
     def fail(self, what: str, fix: str | None = None) -> ExpressionError:
         return ExpressionError(f"'{self.source}': {what}", fix=fix)
 
-    def compile(self, node: ast.AST, depth: int) -> Fn:
+    def compile(self, node: ast.AST, depth: int) -> Node:
         if depth > MAX_DEPTH:
             raise self.fail(f"nested deeper than {MAX_DEPTH} levels")
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             what = _FRIENDLY.get(type(node), f"'{type(node).__name__}' syntax")
             raise self.fail(f"{what} is not allowed in templates")
-        fn: Fn = method(node, depth + 1)
-        return fn
+        compiled: Node = method(node, depth + 1)
+        return compiled
+
+    def segment(self, at: ast.AST) -> str:
+        """The source text of a node (ast.get_source_segment, without re-splitting the text per node)."""
+        end_line, end_col = getattr(at, "end_lineno", None), getattr(at, "end_col_offset", None)
+        if end_line is None or end_col is None:
+            return ""
+        start = self.line_starts[at.lineno - 1] + at.col_offset  # type: ignore[attr-defined]
+        return self.data[start : self.line_starts[end_line - 1] + end_col].decode("utf-8")
+
+    def node(
+        self,
+        kind: str,
+        op: str,
+        at: ast.AST,
+        fn: Fn,
+        args: tuple[Node, ...] = (),
+        keywords: Mapping[str, int] | None = None,
+        window: tuple[slice, slice] | None = None,
+    ) -> Node:
+        """A compiled node: its text is cut from the parsed source, its names and calls gathered."""
+        names = frozenset({op} if kind == "name" else ()).union(*(a.names for a in args))
+        calls = frozenset({op} if kind == "call" else ()).union(*(a.calls for a in args))
+        source = self.segment(at)
+        size = 1 + sum(a.size for a in args)
+        return Node(kind, op, source, fn, args, dict(keywords or {}), names, calls, size, window)
 
     # --- leaves
 
-    def _Constant(self, node: ast.Constant, depth: int) -> Fn:
+    def _Constant(self, node: ast.Constant, depth: int) -> Node:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(f"the literal {str(value)[:40]!r} is not a number")
         if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > MAX_LITERAL:
             raise self.fail(f"the literal {str(value)[:40]} is beyond ±{MAX_LITERAL}")
         arr = constant(value)
-        return lambda env: arr
+        return self.node("number", "", node, lambda env: arr)
 
-    def _Name(self, node: ast.Name, depth: int) -> Fn:
+    def _Name(self, node: ast.Name, depth: int) -> Node:
         name = node.id
         if name.startswith("_"):
             raise self.fail(f"the name '{name}' is not allowed (no leading underscores)")
@@ -267,11 +333,11 @@ class _Compiler:
                 fix=f"Use a given, a param or an earlier step (known here: {known})",
             )
         self.names.add(name)
-        return lambda env: env[name]
+        return self.node("name", name, node, lambda env: env[name])
 
     # --- operators
 
-    def _BinOp(self, node: ast.BinOp, depth: int) -> Fn:
+    def _BinOp(self, node: ast.BinOp, depth: int) -> Node:
         op = self.binops.get(type(node.op))
         if op is None:
             raise self.fail(f"{_FRIENDLY.get(type(node.op), type(node.op).__name__)} is not allowed")
@@ -279,7 +345,8 @@ class _Compiler:
             self._check_power(node)
         left = self.compile(node.left, depth)
         right = self.compile(node.right, depth)
-        return lambda env: op(left(env), right(env))
+        lfn, rfn = left.fn, right.fn
+        return self.node("binop", _SYMBOLS[type(node.op)], node, lambda env: op(lfn(env), rfn(env)), (left, right))
 
     def _check_power(self, node: ast.BinOp) -> None:
         exponent, base = node.right, node.left
@@ -301,18 +368,20 @@ class _Compiler:
             f"{MAX_LITERAL_EXPONENT} (x ** 2) or a small literal base (3 ** S)"
         )
 
-    def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> Fn:
-        operand = self.compile(node.operand, depth)
+    def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> Node:
+        inner = self.compile(node.operand, depth)
+        operand = inner.fn
         if isinstance(node.op, ast.USub):
-            return lambda env: _negative(operand(env))
+            return self.node("unary", "neg", node, lambda env: _negative(operand(env)), (inner,))
         if isinstance(node.op, ast.UAdd):
-            return operand
+            return self.node("unary", "pos", node, operand, (inner,))
         if isinstance(node.op, ast.Not):
-            return lambda env: np.logical_not(operand(env))
+            return self.node("unary", "not", node, lambda env: np.logical_not(operand(env)), (inner,))
         raise self.fail(f"{_FRIENDLY.get(type(node.op), type(node.op).__name__)} is not allowed")
 
-    def _Compare(self, node: ast.Compare, depth: int) -> Fn:
-        parts = [self.compile(node.left, depth)] + [self.compile(c, depth) for c in node.comparators]
+    def _Compare(self, node: ast.Compare, depth: int) -> Node:
+        operands = (self.compile(node.left, depth), *(self.compile(c, depth) for c in node.comparators))
+        parts = [o.fn for o in operands]
         funcs = []
         for op in node.ops:
             fn = _COMPARE.get(type(op))
@@ -327,10 +396,11 @@ class _Compiler:
                 result = np.logical_and(result, funcs[i](values[i], values[i + 1]))
             return result
 
-        return compare
+        return self.node("compare", "compare", node, compare, operands)
 
-    def _BoolOp(self, node: ast.BoolOp, depth: int) -> Fn:
-        values = [self.compile(v, depth) for v in node.values]
+    def _BoolOp(self, node: ast.BoolOp, depth: int) -> Node:
+        operands = tuple(self.compile(v, depth) for v in node.values)
+        values = [o.fn for o in operands]
         combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
 
         def boolop(env: Env) -> np.ndarray:
@@ -339,11 +409,11 @@ class _Compiler:
                 result = combine(result, v(env))
             return result
 
-        return boolop
+        return self.node("boolop", "and" if isinstance(node.op, ast.And) else "or", node, boolop, operands)
 
     # --- calls, transpose, indexing
 
-    def _Call(self, node: ast.Call, depth: int) -> Fn:
+    def _Call(self, node: ast.Call, depth: int) -> Node:
         if not isinstance(node.func, ast.Name):
             raise self.fail("only registered ops may be called, by name (e.g. relu(x))")
         name = node.func.id
@@ -367,9 +437,10 @@ class _Compiler:
                 raise self.fail(f"{name}() has no option '{kw.arg}' (options: {allowed})")
             kwargs[kw.arg] = self._option(name, kw.arg, kw.value)
         self.calls.add(name)
-        args = [self.compile(a, depth) for a in node.args]
+        operands = tuple(self.compile(a, depth) for a in node.args)
+        args = [a.fn for a in operands]
         fn = op.fn
-        return lambda env: fn(*[a(env) for a in args], **kwargs)
+        return self.node("call", name, node, lambda env: fn(*[a(env) for a in args], **kwargs), operands, kwargs)
 
     def _option(self, op: str, option: str, node: ast.AST) -> int:
         """An op's keyword option: a whole-number literal within its range, checked at load."""
@@ -382,14 +453,16 @@ class _Compiler:
             raise self.fail(f"{op}({option}={value}) is out of range", fix=f"Use {low} to {high}")
         return value
 
-    def _Attribute(self, node: ast.Attribute, depth: int) -> Fn:
+    def _Attribute(self, node: ast.Attribute, depth: int) -> Node:
         if node.attr != "T":
             raise self.fail(f"attribute '.{node.attr}' is not allowed (only .T, the transpose)")
-        inner = self.compile(node.value, depth)
-        return lambda env: np.swapaxes(inner(env), -1, -2)
+        operand = self.compile(node.value, depth)
+        inner = operand.fn
+        return self.node("transpose", ".T", node, lambda env: np.swapaxes(inner(env), -1, -2), (operand,))
 
-    def _Subscript(self, node: ast.Subscript, depth: int) -> Fn:
-        value = self.compile(node.value, depth)
+    def _Subscript(self, node: ast.Subscript, depth: int) -> Node:
+        operand = self.compile(node.value, depth)
+        value = operand.fn
         index = node.slice
         parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
         if len(parts) > 2:
@@ -409,7 +482,7 @@ class _Compiler:
                 raise EvaluationError(f"index selects nothing of a {ops.grid(arr)} value")
             return out
 
-        return subscript
+        return self.node("index", "[]", node, subscript, (operand,), window=(keys[0], keys[1]))
 
     def _index_part(self, node: ast.AST) -> slice:
         """Whole-number indexes become one-wide slices, so results stay 2-D."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from nnhand.core.engine import TOKEN_LENGTH, Problem
@@ -113,5 +114,4 @@ def sealed_token(secret: bytes | None, parts: Sequence[str], taken: set[str]) ->
 def seal(problem: Problem, token: str) -> Problem:
     """`problem` named by `token` in place of its seed (before a sheet is made from it, so
     that the blank cells of `layer` and `one` derive from the token, as `check` will)."""
-    problem.variant = problem.variant.sealed(token)
-    return problem
+    return replace(problem, variant=problem.variant.sealed(token))

@@ -405,10 +405,6 @@ def read_grid(raw: Any, shape: Shape, where: str, name: str | None = None) -> np
     return out
 
 
-def describe_reading(value: Fraction | None) -> str:
-    return "blank" if value is None else format_number(value, 6)
-
-
 def read_words(raw: Any, shape: Shape, vocabulary: tuple[str, ...], where: str, name: str) -> np.ndarray:
     """Words of the vocabulary (a sentence may be one string) as 1-based indices."""
     rows, cols = grid_shape(shape)

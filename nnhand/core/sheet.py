@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from nnhand.choices import BLANK_POLICIES
 from nnhand.core.engine import Problem
-from nnhand.core.template import BLANK_POLICIES, Step
+from nnhand.core.template import Step
 from nnhand.errors import NnhandError
 from nnhand.values import Shape, grid_shape
 

@@ -6,7 +6,6 @@ the key at fault and says how to fix it.
 
 from __future__ import annotations
 
-import ast
 import functools
 import re
 from collections.abc import Mapping
@@ -16,23 +15,23 @@ from typing import Any
 
 import numpy as np
 
+from nnhand.choices import BLANK_POLICIES, SCORING_MODES
 from nnhand.core.distributions import Distribution, fixed_distribution, parse_distribution, phrases_distribution
 from nnhand.core.expr import Expr, compile_expr, evaluate_scalar
 from nnhand.errors import EvaluationError, ExpressionError, TemplateError, ValueRangeError, kind_of
-from nnhand.values import Shape, declared_shape, grid_shape
+from nnhand.values import Shape, batch_env, declared_shape, grid_shape
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_DIM = 16  # rows or columns of any quantity
 MAX_CELLS = 256  # cells of any quantity: beyond this no one computes it by hand
-MAX_FILE_BYTES = 1_000_000
 # Counts that bound the work of one draw (the largest shipped template has 10 givens, 17
 # steps and 8 constraints): with MAX_CANDIDATES draws at most, sampling always ends.
 MAX_PARAMS = 16
 MAX_GIVENS = 32
 MAX_STEPS = 64
 MAX_CONSTRAINTS = 64
-BLANK_POLICIES = ("all", "layer", "one", "none")
+DRAWN_STAND_INS = 500  # draws the dry run tries when typical values and zeros trip over values
 DEFAULT_BOUND = 49  # CONVENTIONS.md: the largest forward answer in published exercises
 
 TOP_KEYS = {
@@ -45,7 +44,6 @@ WORD_PATTERN = re.compile(r"^[A-Za-z][A-Za-z'-]*$")
 STEP_KEYS = {
     "name", "expr", "label", "round", "asked", "layer", "bound", "rows", "cols", "hint", "shape", "points",
 }  # fmt: skip
-SCORING_MODES = ("cell", "step", "weighted")
 CONSTRAINT_KEYS = {"expr", "why"}
 REALISM_KEYS = {"relu_zeroes_some", "relu_not_dead"}
 
@@ -95,8 +93,24 @@ class Constraint:
     why: str
 
 
-@dataclass
+class BoundedCache(dict[Any, Any]):
+    """A dict that forgets its oldest entry once it holds `maxsize`: a cache that cannot grow
+    without bound however many params or files a long-running process sees."""
+
+    def __init__(self, maxsize: int = 64):
+        super().__init__()
+        self.maxsize = maxsize
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if key not in self and len(self) >= self.maxsize:
+            del self[next(iter(self))]
+        super().__setitem__(key, value)
+
+
+@dataclass(frozen=True, eq=False)
 class Template:
+    """A compiled template; frozen (identity is equality: a template is one loaded file)."""
+
     id: str
     version: int
     title: str
@@ -116,17 +130,13 @@ class Template:
     scoring: str = "cell"
     vocabulary: tuple[str, ...] = ()  # the words that word givens and `cols: vocabulary` use
     source: str = ""  # the YAML text it was built from (manifests keep it, so grades never drift)
-    _shapes: dict[tuple[tuple[str, int], ...], dict[str, Shape]] = field(default_factory=dict, repr=False)
-    cache: dict[Any, Any] = field(default_factory=dict, repr=False)  # per-params work of other modules
+    # Per-params work of this and other modules (shapes, sampling plans, slips), bounded.
+    cache: BoundedCache = field(default_factory=BoundedCache, repr=False)
 
     @functools.cached_property
     def rounds(self) -> bool:
         """Whether any step declares a rounding (then the exact chain differs from the key)."""
         return any(s.decimals is not None for s in self.steps)
-
-    @property
-    def asked_steps(self) -> list[Step]:
-        return [s for s in self.steps if s.asked]
 
     def step(self, name: str) -> Step:
         for s in self.steps:
@@ -156,25 +166,29 @@ class Template:
         r = _Reader(self.path)
         return {n: _shape_of(r, f"givens.{n}.shape", g.shape, params) for n, g in self.givens.items()}
 
-    def shapes(self, params: Mapping[str, int]) -> dict[str, Shape]:
-        """The declared shape of every given and step for these params (steps by a dry run)."""
-        key = tuple(sorted(params.items()))
-        if key not in self._shapes:
-            self._shapes[key] = _infer_shapes(self, dict(params))
-        return self._shapes[key]
+    def stand_in_shapes(self, params: Mapping[str, int]) -> dict[str, Shape] | None:
+        """The declared shape of every given and step for these params, by a dry run on
+        stand-in values; None when every stand-in trips over a value-dependent op (then
+        engine.shapes reads them off a sampled instance). TemplateError for an error in
+        names or shapes."""
+        key = ("stand-in shapes", tuple(sorted(params.items())))
+        if key not in self.cache:
+            self.cache[key] = _infer_shapes(self, dict(params))
+        found: dict[str, Shape] | None = self.cache[key]
+        return found
 
 
 # ----------------------------------------------------------------------------- loading
 
-_CACHE: dict[tuple[str, float, int], Template] = {}
+_CACHE = BoundedCache(256)  # (path, mtime, size) -> Template
 
 
 def load_template(path: Path) -> Template:
     """Read, validate and compile a template file (cached per file, size and modification time).
 
     Read like every file a stranger may write (safeio): a regular file only, never a device
-    or a FIFO, at most MAX_FILE_BYTES, strict YAML."""
-    from nnhand.safety.safeio import decode_text, read_capped
+    or a FIFO, at most safeio.MAX_INPUT_BYTES, strict YAML."""
+    from nnhand.safety.safeio import MAX_INPUT_BYTES, decode_text, read_capped
 
     path = Path(path)
     try:
@@ -183,8 +197,9 @@ def load_template(path: Path) -> Template:
         raise TemplateError(f"cannot read the template ({exc.strerror})", where=str(path)) from None
     key = (str(path.resolve()), stat.st_mtime, stat.st_size)
     if key in _CACHE:
-        return _CACHE[key]
-    raw = read_capped(path, MAX_FILE_BYTES, TemplateError, "a template", fix="Give the path of a <id>.yaml template")
+        cached: Template = _CACHE[key]
+        return cached
+    raw = read_capped(path, MAX_INPUT_BYTES, TemplateError, "a template", fix="Give the path of a <id>.yaml template")
     template = template_from_text(decode_text(raw, str(path), TemplateError), path)
     _CACHE[key] = template
     return template
@@ -192,11 +207,14 @@ def load_template(path: Path) -> Template:
 
 def template_from_text(text: str, path: Path) -> Template:
     """Validate and compile template YAML; `path` names it in errors (its stem is the id)."""
-    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
-        raise TemplateError(f"is over the {MAX_FILE_BYTES // 1_000_000} MB limit (a template)", where=str(path))
-    template = _build(_parse_yaml(text, path), Path(path))
-    template.source = text
-    template.shapes(template.resolve_params())  # a dry run catches shape errors at load time
+    from nnhand.safety.safeio import MAX_INPUT_BYTES
+
+    if len(text) > MAX_INPUT_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_INPUT_BYTES:
+        raise TemplateError(f"is over the {MAX_INPUT_BYTES // 1_000_000} MB limit (a template)", where=str(path))
+    template = _build(_parse_yaml(text, path), Path(path), text)
+    # A dry run on stand-in values catches errors in names and shapes at load time (when the
+    # stand-ins trip over values, the first sampled instance checks the rest: engine.shapes).
+    template.stand_in_shapes(template.resolve_params())
     return template
 
 
@@ -282,7 +300,7 @@ class _Reader:
         raise self.fail(key, "labels are a prefix ('x' gives x1, x2, ...) or a list of names")
 
 
-def _build(data: Any, path: Path) -> Template:
+def _build(data: Any, path: Path, source: str = "") -> Template:
     r = _Reader(path)
     if data is None:
         raise r.fail("", "the file is empty", fix="A template needs id, version, title, givens and steps")
@@ -349,6 +367,7 @@ def _build(data: Any, path: Path) -> Template:
         relu_not_dead=realism.get("relu_not_dead", True),
         scoring=scoring,
         vocabulary=vocabulary,
+        source=source,
     )
 
 
@@ -554,12 +573,10 @@ def _steps(
 
 
 def _relu_input(source: str, known: set[str]) -> Expr | None:
-    """For `relu(<pre-activation>)`, the pre-activation compiled on its own."""
-    tree = ast.parse(source.strip(), mode="eval").body
-    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "relu" and tree.args:
-        segment = ast.get_source_segment(source.strip(), tree.args[0])
-        if segment:
-            return compile_expr(segment, known)
+    """For `relu(<pre-activation>)`, the pre-activation: a subtree of the compiled expression."""
+    root = compile_expr(source, known).tree
+    if root.kind == "call" and root.op == "relu" and root.args:
+        return root.args[0].expr()
     return None
 
 
@@ -599,38 +616,39 @@ def _constraints(
     return out
 
 
-def _infer_shapes(template: Template, params: dict[str, int]) -> dict[str, Shape]:
+def _infer_shapes(template: Template, params: dict[str, int]) -> dict[str, Shape] | None:
     """Declared shapes of givens, and of steps by evaluating them on stand-in values.
 
     The stand-ins are typical values (ones where the distribution has them), then zeros,
-    then a real sampled instance: a step that only fails on some values (3 ** S beyond
-    the exponent bound, a division by zero) still gets its shape, while an error in shapes
-    or names is reported at once."""
-    try:
-        return _shapes_with(template, params, "typical")
-    except _ValueOnly:
-        pass
-    try:
-        return _shapes_with(template, params, "zeros")
-    except _ValueOnly:
-        pass
-    # Stand-ins trip over values (3 ** (z / T) with z / T not whole, say): sample a real
-    # instance, whose steps compute by construction, and read the shapes off it.
-    from nnhand.core.engine import generate
-
-    return dict(generate(template, 0, params).shapes)
+    then up to DRAWN_STAND_INS draws from the givens' distributions (one seeded generator:
+    the same draws every time), until one computes every step: a step that only fails on
+    some values (3 ** (z / T) with z / T not whole, a division by zero) still gets its shape,
+    while an error in shapes or names is reported at once. None when no stand-in computes
+    (engine.shapes then reads the shapes off an instance the sampler finds)."""
+    for stand_in in ("typical", "zeros"):
+        try:
+            return _shapes_with(template, params, stand_in)
+        except _ValueOnly:
+            pass
+    rng = np.random.Generator(np.random.PCG64(0))
+    for _ in range(DRAWN_STAND_INS):
+        try:
+            return _shapes_with(template, params, "drawn", rng)
+        except _ValueOnly:
+            pass
+    return None
 
 
 class _ValueOnly(Exception):
     """A stand-in value broke a value-dependent op; the shapes may be fine."""
 
 
-def _shapes_with(template: Template, params: dict[str, int], stand_in: str) -> dict[str, Shape]:
-    from nnhand.values import constant
-
+def _shapes_with(
+    template: Template, params: dict[str, int], stand_in: str, rng: np.random.Generator | None = None
+) -> dict[str, Shape]:
     r = _Reader(template.path)
     shapes: dict[str, Shape] = {}
-    env: dict[str, np.ndarray] = {k: constant(v) for k, v in params.items()}
+    env = batch_env(params)
     for name, given in template.givens.items():
         shape = _shape_of(r, f"givens.{name}.shape", given.shape, params)
         shapes[name] = shape
@@ -645,6 +663,8 @@ def _shapes_with(template: Template, params: dict[str, int], stand_in: str) -> d
             raise r.fail(f"givens.{name}.fixed", f"the fixed value does not have the shape {list(shape)}")
         if stand_in == "zeros" and given.dist.kind != "fixed":
             value = np.zeros_like(value)
+        elif stand_in == "drawn" and rng is not None:
+            value = given.dist.draw(rng, size)
         env[name] = value
     for step in template.steps:
         try:
@@ -663,9 +683,7 @@ def _shapes_with(template: Template, params: dict[str, int], stand_in: str) -> d
                     f"steps.{step.name}.shape",
                     f"declared {list(declared)} but the expression gives {grid[0]}x{grid[1]}",
                 )
-            shapes[step.name] = declared
-        else:
-            shapes[step.name] = declared_shape(grid)
+        shapes[step.name] = step_shape(step, grid)
         rows, cols = grid
         if rows > MAX_DIM or cols > MAX_DIM or rows * cols > MAX_CELLS:
             raise r.fail(f"steps.{step.name}", f"gives a {rows}x{cols} value: too large to compute by hand")
@@ -678,3 +696,9 @@ def _shapes_with(template: Template, params: dict[str, int], stand_in: str) -> d
         except EvaluationError as exc:
             raise r.fail(f"constraints[{i}].expr", exc.message, fix=exc.fix) from None
     return shapes
+
+
+def step_shape(step: Step, grid: tuple[int, int]) -> Shape:
+    """A step's declared shape from the grid its value fills (values.declared_shape, with as
+    many dimensions as its `shape:` has): the one rule, for the dry run and for the engine."""
+    return declared_shape(grid, None if step.shape is None else len(step.shape))

@@ -20,11 +20,9 @@ from typing import Any
 
 from nnhand.core.sheet import Sheet
 from nnhand.errors import AnswerFileError, NnhandError, OutputError
-from nnhand.safety.safeio import decode_text, load_yaml, read_capped
+from nnhand.safety.safeio import MAX_INPUT_BYTES, decode_text, load_yaml, read_capped
 from nnhand.safety.safetext import one_line
 from nnhand.values import format_number, nested, to_plain
-
-MAX_ANSWER_BYTES = 1_000_000
 
 
 def require_blanks(
@@ -115,7 +113,7 @@ def read_answer_file(path: Path) -> dict[str, Any]:
     """Parse an answer file into a mapping, or raise AnswerFileError naming the fault."""
     raw = read_capped(
         path,
-        MAX_ANSWER_BYTES,
+        MAX_INPUT_BYTES,
         AnswerFileError,
         what="an answer file",
         fix="Check the path (make one with nnhand gen TEMPLATE --answers FILE)",

@@ -6,30 +6,29 @@ of the step. The catalogue: forgot the ReLU, applied a ReLU that is not there, f
 bias, used the transposed weights, a sign error, wrote another step's values (the
 pre-activation for the activation or the reverse), swapped rows and columns, and — cell
 by cell — one term of a dot product left out.
+
+The slips that belong to an op (forgetting the ReLU; a term of a matrix product left out)
+are registered with the op (nnhand/ops) and found through the registry from the step's
+compiled tree; the ones that fit any step (bias, transpose, sign, another step) are here.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 from collections.abc import Callable, Mapping
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 
-from nnhand.core.expr import Expr, compile_expr
+from nnhand.core.expr import Expr
 from nnhand.core.template import Step, Template
 from nnhand.errors import EvaluationError
 from nnhand.ops import arrays as ops
-from nnhand.values import format_number
+from nnhand.ops.registry import cell_slip_of, slips_of
+from nnhand.ops.written import Node, Site
 
 Env = Mapping[str, np.ndarray]
 Cells = list[tuple[int, int, Fraction]]  # the wrong cells: row, col, what the learner wrote
-
-
-def _fmt(value: Any) -> str:
-    return format_number(value).replace("-", "−")
 
 
 def diagnose(
@@ -73,15 +72,24 @@ def _first(batch: np.ndarray) -> np.ndarray:
     return batch[0]
 
 
+def _site(step: Step, env: Env, shapes: Mapping[str, tuple[int, ...]] | None = None) -> Site:
+    """The step as its op's slips read it: its tree, and values of its nodes in `env`."""
+
+    def value(node: Node) -> np.ndarray:
+        return np.asarray(node.fn(env))[0]
+
+    return Site(step.expr.tree, shapes or {}, value)
+
+
 def _step_slips(
     template: Template, step: Step, env: Env, expected: np.ndarray
 ) -> list[tuple[Callable[[], np.ndarray | None], str]]:
     slips: list[tuple[Callable[[], np.ndarray | None], str]] = []
     names = step.expr.names
-    if step.relu_input is not None:
-        relu_input = step.relu_input
-        slips.append((lambda: _evaluate(relu_input, env), "You forgot the ReLU: negative values become 0."))
-    else:
+    site = _site(step, env)
+    own = slips_of(site.root, site)  # the slips of the op applied last (relu: you forgot it)
+    slips.extend(own)
+    if not own:
         slips.append(
             (
                 lambda: ops.relu(expected[None])[0] if np.any(expected < 0) else None,
@@ -123,30 +131,20 @@ def _step_slips(
 def _cell_slips(
     template: Template, step: Step, env: Env, expected: np.ndarray, wrong: Cells, tolerance: Fraction
 ) -> list[str]:
-    """Per cell: one term of the dot product left out (or counted twice), or the sign flipped."""
-    operands = _matmul_operands(template, step)
+    """Per cell: the slip the step's op finds (a term of a dot product left out or counted
+    twice, through the registry), or the sign flipped."""
+    site = _site(step, env)
+    by_op = True  # until evaluating the step's operands fails once
     messages = []
     for i, j, given in wrong:
         want = Fraction(expected[i, j])
         found = None
-        if operands is not None:
+        if by_op:
             try:
-                left, right = (_evaluate(e, env) for e in operands)
+                found = cell_slip_of(site.root, site, i, j, given, want, tolerance)
             except (EvaluationError, ValueError):
-                operands = None
+                by_op = False
                 continue
-            if left.shape[1] == right.shape[0]:
-                terms = [(k, Fraction(left[i, k]) * Fraction(right[k, j])) for k in range(left.shape[1])]
-                terms = [(k, t) for k, t in terms if t != 0]
-                # A term left out is the commoner slip, so it is looked for first.
-                for k, term in terms:
-                    if abs(given - (want - term)) <= tolerance:
-                        found = f"one term is missing from the sum: ({_fmt(left[i, k])})({_fmt(right[k, j])})"
-                        break
-                for k, term in terms if found is None else []:
-                    if abs(given - (want + term)) <= tolerance:
-                        found = f"one term is counted twice: ({_fmt(left[i, k])})({_fmt(right[k, j])})"
-                        break
         if found is None and want != 0 and abs(given + want) <= tolerance:
             found = "the sign is flipped"
         if found:
@@ -155,25 +153,3 @@ def _cell_slips(
 
             messages.append(f"{cell_name(step.name, declared_shape(expected.shape), i, j)}: {found}.")
     return messages
-
-
-def _matmul_operands(template: Template, step: Step) -> tuple[Expr, Expr] | None:
-    """The operands of the product inside `A @ B (+ c)` or `relu(A @ B + c)`, compiled."""
-    key = ("matmul-operands", step.name)
-    if key in template.cache:
-        return template.cache[key]
-    source = step.expr.source
-    tree = ast.parse(source, mode="eval").body
-    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "relu" and tree.args:
-        tree = tree.args[0]
-    while isinstance(tree, ast.BinOp) and isinstance(tree.op, (ast.Add, ast.Sub)):
-        tree = tree.left
-    result = None
-    if isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.MatMult):
-        known = set(template.params) | set(template.givens) | {s.name for s in template.steps}
-        left = ast.get_source_segment(source, tree.left)
-        right = ast.get_source_segment(source, tree.right)
-        if left and right:
-            result = (compile_expr(left, known), compile_expr(right, known))
-    template.cache[key] = result
-    return result

@@ -27,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from nnhand.choices import SCORING_MODES
 from nnhand.core.engine import Problem, Variant, read_given, rebuild, solve
 from nnhand.core.reading import Reading, cell_name, read_answer
 from nnhand.core.sheet import Sheet, make_sheet
-from nnhand.core.template import SCORING_MODES, Step, load_template
+from nnhand.core.template import Step, load_template
 from nnhand.errors import (
     AnswerFileError,
     CellError,
@@ -44,7 +45,7 @@ from nnhand.grading.answers import read_answer_file, require_blanks
 from nnhand.grading.diagnosis import diagnose
 from nnhand.resources import find_template
 from nnhand.safety.safetext import one_line
-from nnhand.values import Shape, constant, format_number, round_array
+from nnhand.values import Shape, format_number, round_array
 
 
 @dataclass
@@ -208,9 +209,7 @@ def load_problem(
         if givens is None:
             raise AnswerFileError("has no 'givens' to grade against", where=where)
         if trust_givens:
-            problem = solve(template, givens, dict(variant.params), where=f"{where}: givens")
-            problem.variant = variant.instance
-            return problem
+            return solve(template, givens, dict(variant.params), where=f"{where}: givens", variant=variant.instance)
         return rebuild(template, variant, givens, where=where)
     problem = rebuild(template, variant, where=where)
     if givens is not None:
@@ -347,8 +346,7 @@ def grade_sheet(
         raise NnhandError(f"unknown scoring '{mode}'", where="--scoring", fix=f"Use {', '.join(SCORING_MODES)}")
     # The learner's world: givens, then each step as the learner has it (their answers in
     # the blank cells they filled, the sheet's numbers elsewhere).
-    env: dict[str, np.ndarray] = {k: constant(v) for k, v in problem.params.items()}
-    env.update({k: v[None] for k, v in problem.givens.items()})
+    env = problem.env(steps=False)
     results: list[StepResult] = []
     root_cause: str | None = None
     for step in template.steps:

@@ -13,6 +13,7 @@ echoed back is cleaned of control characters.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -22,9 +23,11 @@ from nnhand.core.explain import Explainer
 from nnhand.core.reading import cell_name, read_number
 from nnhand.core.sheet import Sheet
 from nnhand.core.template import Step
-from nnhand.errors import CellError, NnhandError
+from nnhand.errors import CellError, ExitCode, NnhandError
 from nnhand.grading.answers import require_blanks
 from nnhand.grading.grade import accepted_range, tolerance
+from nnhand.ops.registry import hint_of
+from nnhand.ops.written import Node, Site
 from nnhand.values import format_number
 
 MAX_LINE = 1000  # a row of a hand exercise is a few dozen characters
@@ -159,25 +162,72 @@ class PracticeSession:
         }
 
 
-def _what_to_combine(prompt: Prompt, shapes: dict[str, tuple[int, ...]]) -> str | None:
-    """'Combine row 2 of W1 with column 1 of x, then add b1[2]' for a matrix-product step."""
-    import ast
+def _what_to_combine(prompt: Prompt, shapes: Mapping[str, tuple[int, ...]]) -> str | None:
+    """'Multiply row 2 of W1 by column 1 of x ..., then add b1 (row 2).' from the step's op, if it says."""
+    root = prompt.step.expr.tree
+    site = Site(root, shapes, _no_values)  # a hint reads the tree and the shapes, no values
+    hint = hint_of(root, site, prompt.row, prompt.col)
+    return hint.sentence() if hint is not None else None
 
-    source = prompt.step.expr.source
-    tree = ast.parse(source, mode="eval").body
-    wrapper = ""
-    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "relu" and tree.args:
-        wrapper, tree = " Then apply ReLU (a negative becomes 0).", tree.args[0]
-    added = []
-    while isinstance(tree, ast.BinOp) and isinstance(tree.op, (ast.Add, ast.Sub)):
-        added.append(ast.get_source_segment(source, tree.right) or "")
-        tree = tree.left
-    if not (isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.MatMult)):
-        return None
-    left = ast.get_source_segment(source, tree.left)
-    right = ast.get_source_segment(source, tree.right)
-    column = right if len(shapes.get(right or "", (0, 0))) == 1 else f"column {prompt.col + 1} of {right}"
-    text = f"multiply row {prompt.row + 1} of {left} by {column} cell by cell and add up"
-    if added:
-        text += ", then add " + " and ".join(f"{a} (row {prompt.row + 1})" for a in reversed(added))
-    return text[0].upper() + text[1:] + "." + wrapper
+
+def _no_values(node: Node) -> np.ndarray:
+    raise ValueError(f"a hint does not evaluate {node.source!r}")
+
+
+# ----------------------------------------------------------------------------- the session at a prompt
+
+INTRO = "Type each answer (a number, or several for a row); ? for a hint, s to skip, q to quit."
+ECHO_CHARS = 200  # of a piped line, echoed back
+
+
+def run_practice(
+    session: PracticeSession, read: Callable[[str], str], write: Callable[[str], None], echo: bool
+) -> ExitCode:
+    """Run a practice session at a prompt; the exit code (an ExitCode) it ends with.
+
+    `read(prompt)` returns one typed line (as `input` does: EOFError ends the session,
+    KeyboardInterrupt stops it); `write(line)` shows one line (as `print` does); `echo`
+    writes each line read back (piped answers, so the transcript reads like a session).
+    Writes the instruction line first (the caller shows the sheet before), the step label
+    when a step begins, each reply, and the summary. OK when every cell is right, WRONG
+    otherwise, INTERRUPTED after Ctrl-C (with the summary so far)."""
+    from nnhand.safety.safetext import one_line
+
+    write(INTRO)
+    current_step = None
+    try:
+        while not session.done:
+            prompt = session.current
+            assert prompt is not None
+            if prompt.step.name != current_step:
+                current_step = prompt.step.name
+                write(f"\n{prompt.step.label}")
+            try:
+                line = read(f"{prompt.cell} = ")
+            except EOFError:
+                write("")
+                break
+            except UnicodeDecodeError:
+                line = "\ufffd"  # bytes that are not text: answered as an unreadable line
+            if echo:
+                write(one_line(line[:ECHO_CHARS]))
+            for reply in session.respond(line):
+                write(f"  {one_line(reply.message)}")
+    except KeyboardInterrupt:
+        write("")
+        write(summary_text(session))
+        return ExitCode.INTERRUPTED
+    write(summary_text(session))
+    summary = session.summary()
+    return ExitCode.OK if summary["right"] == summary["total"] else ExitCode.WRONG
+
+
+def summary_text(session: PracticeSession) -> str:
+    """The closing line: the counts, the variant, and how to practise it again."""
+    s = session.summary()
+    sheet = session.sheet
+    return (
+        f"\n{s['right']}/{s['total']} right, {s['wrong']} wrong, {s['skipped']} skipped, "
+        f"{s['unanswered']} not reached. Variant {sheet.variant}"
+        f" (again: nnhand practice {sheet.problem.template.id} --seed {sheet.problem.variant.seed})."
+    )

@@ -3,56 +3,30 @@
 Each op is a small pure function over arrays of shape (B, rows, cols): B candidate
 instances at once (see values.py). Templates call ops by name; nothing else is callable.
 Ops that are algorithms rather than formulas (routing with capacity, nearest neighbour)
-live here too, so a template stays data.
+live here too, so a template stays data. Each op is registered (ops/registry.py) with its
+worked-arithmetic writer, defined just above it, and, where they apply, its slips and hint;
+the operators @ + - * / ** and unary minus are registered here the same way.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from nnhand.errors import EvaluationError, ValueRangeError
-from nnhand.values import INT_LIMIT, MAX_DIGITS, MAX_INNER, normalize, to_fractions
+from nnhand.ops.registry import OPS as OPS
+from nnhand.ops.registry import Op as Op
+from nnhand.ops.registry import cell_slip_of, hint_of, register, register_operator
+from nnhand.ops.written import Hint, Node, Part, Site, Slip, Work, exact, num, paren, wrap
+from nnhand.values import INT_LIMIT, MAX_DIGITS, MAX_INNER, format_number, normalize, to_fractions
 
 Array = np.ndarray
 
 MAX_EXPONENT = 20  # 3**20 is already far beyond anything written by hand
-
-
-@dataclass(frozen=True)
-class Op:
-    name: str
-    fn: Callable[..., Any]
-    min_args: int
-    max_args: int  # -1: any number
-    keywords: frozenset[str]
-    doc: str
-
-
-OPS: dict[str, Op] = {}
-
-
-def register(name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Make a function callable from template expressions under `name`."""
-
-    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        # Read the signature off the code object: importing `inspect` costs milliseconds at start-up.
-        code = fn.__code__
-        n_positional = code.co_argcount
-        varargs = bool(code.co_flags & 0x04)  # CO_VARARGS
-        keywords = frozenset(code.co_varnames[n_positional : n_positional + code.co_kwonlyargcount])
-        required = n_positional - len(fn.__defaults__ or ())
-        op_name = name or fn.__name__.rstrip("_")
-        doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-        OPS[op_name] = Op(op_name, fn, required, -1 if varargs else n_positional, keywords, doc)
-        return fn
-
-    return wrap
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -175,10 +149,207 @@ def power(base: Array, exponent: Array) -> Array:
     return normalize(out)
 
 
+# ----------------------------------------------------------------------------- worked forms: helpers
+
+
+def _cell(work: Work, node: Node, i: int, j: int) -> Any:
+    """Cell (i, j) of a node's value (a row or column broadcast)."""
+    return work.at(work.value(node), i, j)
+
+
+def _names_cells(work: Work, node: Node) -> bool:
+    """True for a call whose worked form names the cell it takes (a lookup such as embed)."""
+    return node.kind == "call" and work.part(node, 0, 0).ref is not None
+
+
+def _name(work: Work, node: Node, i: int, j: int) -> str:
+    """A name for cell (i, j) of an operand: A[1,2], or what a lookup took (E[1,who])."""
+    if node.kind == "call":
+        part = work.part(node, i, j)
+        return part.ref or num(part.value)
+    return work.name_of(node, i, j)
+
+
+def _named(part: Part) -> str:
+    return part.ref if part.simple and part.ref else part.text
+
+
+def _values(part: Part) -> str:
+    return part.middle if part.named and part.middle else part.text
+
+
+def _column(work: Work, node: Node, j: int) -> list[Any]:
+    arr = work.value(node)
+    return arr[:, j if arr.shape[1] > 1 else 0].tolist()
+
+
+def _row(work: Work, node: Node, i: int) -> list[Any]:
+    arr = work.value(node)
+    return arr[i if arr.shape[0] > 1 else 0, :].tolist()
+
+
+# ----------------------------------------------------------------------------- worked forms: operators
+
+
+def _worked_matmul(work: Work, node: Node, i: int, j: int) -> Part:
+    """(a_i1)(b_1j) + (a_i2)(b_2j) + ...; a lookup operand names the cells it took."""
+    left, right = node.args
+    a, b = work.value(left), work.value(right)
+    r, c = (i if a.shape[0] > 1 else 0), (j if b.shape[1] > 1 else 0)
+    row, col = a[r], b[:, c]
+    values = " + ".join(f"{paren(x)}{paren(y)}" for x, y in zip(row, col))
+    # tolist: Python ints, which never overflow (a Fraction of an np.int64 keeps int64 parts)
+    total = sum((Fraction(x) * Fraction(y) for x, y in zip(row.tolist(), col.tolist())), Fraction(0))
+    if _names_cells(work, left) or _names_cells(work, right):
+        named = " + ".join(f"({_name(work, left, r, k)})({_name(work, right, k, c)})" for k in range(len(row)))
+        return Part(named, total, middle=values, named=True)
+    return Part(values, total)
+
+
+def _worked_sum(symbol: str) -> Callable[[Work, Node, int, int], Part]:
+    written = " + " if symbol == "+" else " − "
+
+    def worked(work: Work, node: Node, i: int, j: int) -> Part:
+        left, right = (work.part(a, i, j) for a in node.args)
+        value = _cell(work, node, i, j)
+        if left.named or right.named:  # names first, then their values
+            right_named, right_values = _named(right), _values(right)
+            if symbol == "-":
+                right_named, right_values = f"({right_named})", f"({right_values})"
+            return Part(
+                f"{_named(left)}{written}{right_named}",
+                value,
+                middle=f"{_values(left)}{written}{right_values}",
+                named=True,
+            )
+        return Part(f"{left.text}{written}{right.text if symbol == '+' else wrap(right)}", value)
+
+    return worked
+
+
+def _worked_product(symbol: str) -> Callable[[Work, Node, int, int], Part]:
+    written = "" if symbol == "*" else " / "
+
+    def worked(work: Work, node: Node, i: int, j: int) -> Part:
+        left, right = (work.part(a, i, j) for a in node.args)
+        if symbol == "*":
+            joint = "·" if right.text.startswith("[") or left.text.startswith("[") else ""
+            text = f"{wrap(left)}{joint}{wrap(right)}"
+        else:
+            text = f"{wrap(left) if not left.simple else left.text}{written}{wrap(right)}"
+        middle = None if left.simple and right.simple else f"{paren(left.value)}{written}{paren(right.value)}"
+        return Part(text, _cell(work, node, i, j), middle=middle)
+
+    return worked
+
+
+def _worked_power(work: Work, node: Node, i: int, j: int) -> Part:
+    base, exponent = (work.part(a, i, j) for a in node.args)
+    written = num(base.value)
+    if written.startswith("−") or "/" in written:
+        written = f"({written})"  # (−3)^2, not −3^2
+    return Part(f"{written}^{num(exponent.value)}", _cell(work, node, i, j))
+
+
+def _worked_negative(work: Work, node: Node, i: int, j: int) -> Part:
+    inner = work.part(node.args[0], i, j)
+    return Part(f"−{wrap(inner)}", -exact(inner.value), middle=None if inner.simple else f"−{paren(inner.value)}")
+
+
+def _sum_cell_slip(
+    node: Node, site: Site, i: int, j: int, given: Fraction, want: Fraction, tol: Fraction
+) -> str | None:
+    """A slip inside `A @ B + c` is a slip inside the product: look at the left operand."""
+    return cell_slip_of(node.args[0], site, i, j, given, want, tol)
+
+
+def _sum_hint(node: Node, site: Site, i: int, j: int) -> Hint | None:
+    """What to combine for `<product> + c`: the product's hint, then add c."""
+    inner = hint_of(node.args[0], site, i, j)
+    if inner is None:
+        return None
+    return Hint(inner.text, (*inner.added, f"{node.args[1].source} (row {i + 1})"), inner.after)
+
+
+def _fmt(value: Any) -> str:
+    return format_number(value).replace("-", "−")
+
+
+def _matmul_cell_slip(
+    node: Node, site: Site, i: int, j: int, given: Fraction, want: Fraction, tol: Fraction
+) -> str | None:
+    """One term of the dot product left out (the commoner slip, looked for first) or counted twice."""
+    left, right = (site.value(a) for a in node.args)
+    if left.shape[1] != right.shape[0]:
+        return None
+    terms = [(k, Fraction(left[i, k]) * Fraction(right[k, j])) for k in range(left.shape[1])]
+    terms = [(k, t) for k, t in terms if t != 0]
+    for k, term in terms:
+        if abs(given - (want - term)) <= tol:
+            return f"one term is missing from the sum: ({_fmt(left[i, k])})({_fmt(right[k, j])})"
+    for k, term in terms:
+        if abs(given - (want + term)) <= tol:
+            return f"one term is counted twice: ({_fmt(left[i, k])})({_fmt(right[k, j])})"
+    return None
+
+
+def _matmul_hint(node: Node, site: Site, i: int, j: int) -> Hint:
+    left, right = node.args
+    column = right.source if len(site.shapes.get(right.source, (0, 0))) == 1 else f"column {j + 1} of {right.source}"
+    return Hint(f"multiply row {i + 1} of {left.source} by {column} cell by cell and add up")
+
+
+register_operator("@", matmul, worked=_worked_matmul, cell_slip=_matmul_cell_slip, hint=_matmul_hint)
+register_operator("+", np.add, worked=_worked_sum("+"), cell_slip=_sum_cell_slip, hint=_sum_hint)
+register_operator("-", np.subtract, worked=_worked_sum("-"), cell_slip=_sum_cell_slip, hint=_sum_hint)
+register_operator("*", np.multiply, worked=_worked_product("*"))
+register_operator("/", divide, worked=_worked_product("/"))
+register_operator("**", power, worked=_worked_power)
+register_operator("neg", np.negative, worked=_worked_negative)
+
+
+# ----------------------------------------------------------------------------- worked forms: calls
+
+
+def _wrapped(symbol: str) -> Callable[[Work, Node, int, int], Part]:
+    """f(x) written as symbol(x): ReLU(−1), σ(0.5), √(9)."""
+
+    def worked(work: Work, node: Node, i: int, j: int) -> Part:
+        inner = work.part(node.args[0], i, j)
+        value = _cell(work, node, i, j)
+        written = f"{symbol}({inner.text.strip('()') if inner.simple else inner.text})"
+        if inner.simple:
+            return Part(written, value)
+        if inner.named:
+            last = f"{symbol}({num(inner.value)})"
+            return Part(written, value, middle=f"{symbol}({inner.middle})", stages=(last,), named=True)
+        return Part(written, value, middle=f"{symbol}({num(inner.value)})")
+
+    return worked
+
+
+def _relu_slips(node: Node, site: Site) -> list[Slip]:
+    if node is not site.root:
+        return []
+    inner = node.args[0]
+    return [(lambda: site.value(inner), "You forgot the ReLU: negative values become 0.")]
+
+
+def _relu_cell_slip(
+    node: Node, site: Site, i: int, j: int, given: Fraction, want: Fraction, tol: Fraction
+) -> str | None:
+    return cell_slip_of(node.args[0], site, i, j, given, want, tol) if node is site.root else None
+
+
+def _relu_hint(node: Node, site: Site, i: int, j: int) -> Hint | None:
+    inner = hint_of(node.args[0], site, i, j) if node is site.root else None
+    return None if inner is None else Hint(inner.text, inner.added, " Then apply ReLU (a negative becomes 0).")
+
+
 # ----------------------------------------------------------------------------- activations
 
 
-@register()
+@register(worked=_wrapped("ReLU"), slips=_relu_slips, cell_slip=_relu_cell_slip, hint=_relu_hint)
 def relu(x: Array) -> Array:
     """ReLU(x) = max(x, 0), cell by cell: cross out negatives, write 0."""
     if x.dtype == object:
@@ -186,33 +357,37 @@ def relu(x: Array) -> Array:
     return np.maximum(x, 0)
 
 
-@register()
+def _worked_step(work: Work, node: Node, i: int, j: int) -> Part:
+    return Part(f"[{num(work.part(node.args[0], i, j).value)} > 0]", _cell(work, node, i, j))
+
+
+@register(worked=_worked_step)
 def step(x: Array) -> Array:
     """1 where x > 0, else 0: the ReLU mask (its derivative)."""
     return (x > 0).astype(np.int64)
 
 
-@register()
+@register(worked=_wrapped("σ"))
 def sigmoid(x: Array) -> Array:
     """σ(x) = 1 / (1 + e^-x); declare rounding to 2 decimals to read it off the sigmoid table."""
     with np.errstate(over="ignore"):  # e^-x overflows for x below -709: σ is then 0, exactly as a float says
         return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
-@register()
+@register(worked=_wrapped("tanh"))
 def tanh(x: Array) -> Array:
     """tanh(x); declare a rounding for the step."""
     return np.tanh(np.asarray(x, dtype=np.float64))
 
 
-@register()
+@register(worked=_wrapped("e^"))
 def exp(x: Array) -> Array:
     """e^x (floats; declare a rounding). Hand exercises usually use 3**x instead."""
     with np.errstate(over="ignore"):
         return _finite(np.exp(np.asarray(x, dtype=np.float64)), "e^x")
 
 
-@register()
+@register(worked=_wrapped("√"))
 def sqrt(x: Array) -> Array:
     """√x: exact for perfect squares, else a float (declare a rounding)."""
     if np.any(x < 0):
@@ -224,7 +399,17 @@ def sqrt(x: Array) -> Array:
     return np.sqrt(np.asarray(x, dtype=np.float64))
 
 
-@register()
+def _worked_softmax(work: Work, node: Node, i: int, j: int) -> Part:
+    """base^s_i / (base^s_1 + ... + base^s_n) down column j."""
+    base = node.keywords.get("base", 3)
+    column = _column(work, node.args[0], j)
+    powers = [Fraction(base) ** int(v) for v in column]
+    written = f"{base}^{num(column[i])} / (" + " + ".join(f"{base}^{num(v)}" for v in column) + ")"
+    middle = f"{num(powers[i])} / (" + " + ".join(num(p) for p in powers) + ")"
+    return Part(written, _cell(work, node, i, j), middle=middle)
+
+
+@register(worked=_worked_softmax)
 def softmax(x: Array, *, base: int = 3) -> Array:
     """Softmax down each column with base^x (3 by default, the hand shortcut for e^x)."""
     powers = power(np.full((1, 1, 1), base, dtype=np.int64), x)
@@ -234,43 +419,77 @@ def softmax(x: Array, *, base: int = 3) -> Array:
 # ----------------------------------------------------------------------------- reductions
 
 
-@register()
+def _worked_colsum(work: Work, node: Node, i: int, j: int) -> Part:
+    return Part(" + ".join(paren(v) for v in _column(work, node.args[0], j)), _cell(work, node, i, j))
+
+
+@register(worked=_worked_colsum)
 def colsum(x: Array) -> Array:
     """The sum down each column: a 1 x cols row."""
     return normalize(np.sum(x, axis=-2, keepdims=True))
 
 
-@register()
+def _worked_rowsum(work: Work, node: Node, i: int, j: int) -> Part:
+    return Part(" + ".join(paren(v) for v in _row(work, node.args[0], i)), _cell(work, node, i, j))
+
+
+@register(worked=_worked_rowsum)
 def rowsum(x: Array) -> Array:
     """The sum along each row: a rows x 1 column."""
     return normalize(np.sum(x, axis=-1, keepdims=True))
 
 
-@register("sum")
+def _worked_total(work: Work, node: Node, i: int, j: int) -> Part:
+    cells = work.value(node.args[0]).ravel().tolist()
+    return Part(" + ".join(paren(v) for v in cells), _cell(work, node, i, j))
+
+
+@register("sum", worked=_worked_total)
 def total(x: Array) -> Array:
     """The sum of every cell: a scalar."""
     return normalize(np.sum(x, axis=(-2, -1), keepdims=True))
 
 
-@register()
+def _worked_rowmean(work: Work, node: Node, i: int, j: int) -> Part:
+    row = _row(work, node.args[0], i)
+    return Part(f"({' + '.join(paren(v) for v in row)}) / {len(row)}", _cell(work, node, i, j))
+
+
+@register(worked=_worked_rowmean)
 def rowmean(x: Array) -> Array:
     """The mean along each row (averaging the columns: mean pooling): rows x 1, exact."""
     return divide(rowsum(x), np.full((1, 1, 1), x.shape[-1], dtype=np.int64))
 
 
-@register()
+def _worked_colmean(work: Work, node: Node, i: int, j: int) -> Part:
+    column = _column(work, node.args[0], j)
+    return Part(f"({' + '.join(paren(v) for v in column)}) / {len(column)}", _cell(work, node, i, j))
+
+
+@register(worked=_worked_colmean)
 def colmean(x: Array) -> Array:
     """The mean down each column: 1 x cols, exact."""
     return divide(colsum(x), np.full((1, 1, 1), x.shape[-2], dtype=np.int64))
 
 
-@register()
+def _worked_colmax(work: Work, node: Node, i: int, j: int) -> Part:
+    column = _column(work, node.args[0], j)
+    return Part("the largest of " + ", ".join(num(v) for v in column), _cell(work, node, i, j))
+
+
+@register(worked=_worked_colmax)
 def colmax(x: Array) -> Array:
     """The largest value in each column: 1 x cols."""
     return normalize(np.max(x, axis=-2, keepdims=True))
 
 
-@register()
+def _worked_argmax(work: Work, node: Node, i: int, j: int) -> Part:
+    """The values compared, and the row that wins (a nearest neighbour: the scores compared)."""
+    column = _column(work, node.args[0], j)
+    return Part("the row of the largest of " + ", ".join(num(v) for v in column), _cell(work, node, i, j))
+
+
+@register(worked=_worked_argmax)
 def argmax(x: Array) -> Array:
     """The 1-based row of the largest value in each column (1 x cols): a worksheet index."""
     return (np.argmax(x, axis=-2)[..., None, :] + 1).astype(np.int64)
@@ -321,7 +540,12 @@ def _positive_number(value: Any, what: str) -> Fraction:
 # ----------------------------------------------------------------------------- shapes
 
 
-@register()
+def _worked_dot(work: Work, node: Node, i: int, j: int) -> Part:
+    a, b = (_column(work, arg, 0) for arg in node.args)
+    return Part(" + ".join(f"{paren(x)}{paren(y)}" for x, y in zip(a, b)), _cell(work, node, i, j))
+
+
+@register(worked=_worked_dot)
 def dot(a: Array, b: Array) -> Array:
     """The dot product of two column vectors: a scalar."""
     if a.shape[-1] != 1 or b.shape[-1] != 1 or a.shape[-2] != b.shape[-2]:
@@ -329,26 +553,58 @@ def dot(a: Array, b: Array) -> Array:
     return matmul(np.swapaxes(a, -1, -2), b)
 
 
-@register()
+def _worked_outer(work: Work, node: Node, i: int, j: int) -> Part:
+    a, b = (work.value(arg) for arg in node.args)
+    return Part(f"{paren(a[i, 0])}{paren(b[j, 0])}", _cell(work, node, i, j))
+
+
+@register(worked=_worked_outer)
 def outer(a: Array, b: Array) -> Array:
     """a · bᵀ: the outer product of two column vectors (a gradient's shape)."""
     return matmul(a, np.swapaxes(b, -1, -2))
 
 
-@register()
+def _worked_aug(work: Work, node: Node, i: int, j: int) -> Part:
+    inner = node.args[0]
+    if i < work.value(inner).shape[0]:
+        return _piece(work, inner, i, j)
+    return Part("(1)", 1, simple=True, ref="1")  # the appended row of ones
+
+
+@register(worked=_worked_aug)
 def aug(x: Array) -> Array:
     """[x ; 1]: append a row of ones, so that [W | b] @ [x ; 1] = W x + b."""
     ones = np.ones((*x.shape[:-2], 1, x.shape[-1]), dtype=np.int64)
     return vstack(x, ones)
 
 
-@register()
+def _piece(work: Work, node: Node, i: int, j: int) -> Part:
+    """Cell (i, j) of a block put into a bigger one: its value, named as the block's cell."""
+    value = _cell(work, node, i, j)
+    part = work.part(node, i, j)
+    return Part(paren(value), value, simple=True, ref=part.ref or work.name_of(node, i, j))
+
+
+def _stacked(axis: int) -> Callable[[Work, Node, int, int], Part]:
+    def worked(work: Work, node: Node, i: int, j: int) -> Part:
+        offset = i if axis == 0 else j
+        for arg in node.args:
+            size = work.value(arg).shape[axis]
+            if offset < size:
+                return _piece(work, arg, offset, j) if axis == 0 else _piece(work, arg, i, offset)
+            offset -= size
+        raise IndexError("a cell beyond the stacked blocks")
+
+    return worked
+
+
+@register(worked=_stacked(0))
 def vstack(*parts: Array) -> Array:
     """Stack blocks on top of each other (same number of columns)."""
     return _stack(parts, axis=-2)
 
 
-@register()
+@register(worked=_stacked(1))
 def hstack(*parts: Array) -> Array:
     """Put blocks side by side (same number of rows)."""
     return _stack(parts, axis=-1)
@@ -368,19 +624,35 @@ def _stack(parts: tuple[Array, ...], axis: int) -> Array:
     return normalize(np.concatenate([p.astype(object) if dtype else p for p in parts], axis=axis))
 
 
-@register()
+def _worked_fill(value: int) -> Callable[[Work, Node, int, int], Part]:
+    def worked(work: Work, node: Node, i: int, j: int) -> Part:
+        return Part(f"({value})", value, simple=True, ref=str(value))
+
+    return worked
+
+
+@register(worked=_worked_fill(1))
 def ones(rows: Any, cols: Any = 1) -> Array:
     """A rows x cols block of ones."""
     return np.ones((1, _size_arg(rows, "rows"), _size_arg(cols, "cols")), dtype=np.int64)
 
 
-@register()
+@register(worked=_worked_fill(0))
 def zeros(rows: Any, cols: Any = 1) -> Array:
     """A rows x cols block of zeros."""
     return np.zeros((1, _size_arg(rows, "rows"), _size_arg(cols, "cols")), dtype=np.int64)
 
 
-@register()
+def _worked_where(work: Work, node: Node, i: int, j: int) -> Part:
+    """The branch the condition picks, named."""
+    cond, a, b = node.args
+    holds = bool(_cell(work, cond, i, j))
+    picked = work.part(a if holds else b, i, j)
+    why = f"as {cond.source} {'holds' if holds else 'does not hold'}"
+    return Part(picked.text, picked.value, picked.simple, picked.middle, picked.stages, f"{_named(picked)} ({why})")
+
+
+@register(worked=_worked_where)
 def where(cond: Array, a: Array, b: Array) -> Array:
     """a where cond holds, else b, cell by cell."""
     if a.dtype == object or b.dtype == object:
@@ -404,25 +676,42 @@ def any_(x: Array) -> Array:
     return np.logical_or.reduce(x.reshape(x.shape[0], 1, -1), axis=2, keepdims=True)
 
 
-@register("abs")
+def _worked_abs(work: Work, node: Node, i: int, j: int) -> Part:
+    return Part(f"|{num(work.part(node.args[0], i, j).value)}|", _cell(work, node, i, j))
+
+
+@register("abs", worked=_worked_abs)
 def abs_(x: Array) -> Array:
     """|x|, cell by cell."""
     return normalize(np.abs(x)) if x.dtype == object else np.abs(x)
 
 
-@register()
+def _worked_count(work: Work, node: Node, i: int, j: int) -> Part:
+    cells = work.value(node.args[0]).ravel().tolist()
+    return Part(f"the number of true cells among {len(cells)}", _cell(work, node, i, j))
+
+
+@register(worked=_worked_count)
 def count(x: Array) -> Array:
     """How many cells hold (a scalar)."""
     return np.sum(x, axis=(-2, -1), keepdims=True).astype(np.int64)
 
 
-@register("max")
+def _worked_extreme(which: str) -> Callable[[Work, Node, int, int], Part]:
+    def worked(work: Work, node: Node, i: int, j: int) -> Part:
+        cells = work.value(node.args[0]).ravel().tolist()
+        return Part(f"the {which} of " + ", ".join(num(v) for v in cells), _cell(work, node, i, j))
+
+    return worked
+
+
+@register("max", worked=_worked_extreme("largest"))
 def max_(x: Array) -> Array:
     """The largest cell (a scalar)."""
     return normalize(np.max(x, axis=(-2, -1), keepdims=True))
 
 
-@register("min")
+@register("min", worked=_worked_extreme("smallest"))
 def min_(x: Array) -> Array:
     """The smallest cell (a scalar)."""
     return normalize(np.min(x, axis=(-2, -1), keepdims=True))

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from nnhand.errors import EvaluationError, ValueRangeError
-from nnhand.ops.arrays import _magnitude, _size_arg, colsum, divide, grid, power, register, sigmoid, tanh
+from nnhand.ops.arrays import _magnitude, _size_arg, _wrapped, colsum, divide, grid, power, register, sigmoid, tanh
+from nnhand.ops.written import Node, Part, Work, num, paren
 from nnhand.values import normalize
 
 Array = np.ndarray
@@ -47,10 +48,92 @@ def _as_int(x: Array, what: str) -> Array:
     return values
 
 
+# ----------------------------------------------------------------------------- worked forms
+
+
+def _cell(work: Work, node: Node, i: int, j: int) -> Any:
+    return work.at(work.value(node), i, j)
+
+
+def _worked_gates(work: Work, node: Node, i: int, j: int) -> Part:
+    """σ for the f, i, o blocks and tanh for g, each on its own pre-activation."""
+    z = node.args[0]
+    n = work.value(z).shape[0] // 4
+    symbol = "tanh" if 2 * n <= i < 3 * n else "σ"
+    gate = "figo"[i // n] if n else ""
+    return Part(
+        f"{symbol}({work.name_of(z, i, j)}) (gate {gate})",
+        _cell(work, node, i, j),
+        middle=f"{symbol}({num(_cell(work, z, i, j))})",
+        named=True,
+    )
+
+
+def _worked_onehot(work: Work, node: Node, i: int, j: int) -> Part:
+    """1 where the token's index is this row: [index = row]."""
+    tokens = node.args[0]
+    return Part(
+        f"[{work.name_of(tokens, 0, j)} = {i + 1}]",
+        _cell(work, node, i, j),
+        middle=f"[{num(_cell(work, tokens, 0, j))} = {i + 1}]",
+        named=True,
+    )
+
+
+def _worked_cumsum(work: Work, node: Node, i: int, j: int) -> Part:
+    x = node.args[0]
+    column = work.value(x)
+    c = j if column.shape[1] > 1 else 0
+    names = " + ".join(work.name_of(x, k, c) for k in range(i + 1))
+    values = " + ".join(paren(v) for v in column[: i + 1, c].tolist())
+    return Part(names, _cell(work, node, i, j), middle=values, named=True)
+
+
+def _worked_sample(work: Work, node: Node, i: int, j: int) -> Part:
+    """The first row whose cumulative value is above r: the values compared with r."""
+    c, r = node.args
+    column = work.value(c)[:, j].tolist()
+    threshold = _cell(work, r, 0, j)
+    compared = ", ".join(f"{num(v)} {'≤' if v <= threshold else '>'} {num(threshold)}" for v in column)
+    return Part(f"the first row above r: {compared}", _cell(work, node, i, j))
+
+
+def _worked_causal_mask(work: Work, node: Node, i: int, j: int) -> Part:
+    """A key after the query is masked (written -99 for -∞); the others are kept."""
+    scores = node.args[0]
+    value = _cell(work, node, i, j)
+    if i > j:
+        return Part(paren(value), value, simple=True, ref=f"masked: key {i + 1} comes after query {j + 1}")
+    return Part(
+        paren(value), value, simple=True, ref=f"{work.name_of(scores, i, j)} (key {i + 1} ≤ query {j + 1}: kept)"
+    )
+
+
+def _worked_power_masked(work: Work, node: Node, i: int, j: int) -> Part:
+    base, masked = node.keywords.get("base", 3), node.keywords.get("masked", MASKED)
+    score = _cell(work, node.args[0], i, j)
+    value = _cell(work, node, i, j)
+    if score <= masked:
+        return Part(f"{base}^({num(score)}), masked: written 0", value)
+    return Part(f"{base}^{num(score)}" if score >= 0 else f"{base}^({num(score)})", value)
+
+
+def _worked_softmax_masked(work: Work, node: Node, i: int, j: int) -> Part:
+    base, masked = node.keywords.get("base", 3), node.keywords.get("masked", MASKED)
+    column = work.value(node.args[0])[:, j].tolist()
+    kept = [v for v in column if v > masked]
+    powers = [Fraction(base) ** int(v) for v in kept]
+    own = column[i]
+    top = f"{base}^{num(own)}" if own > masked else "0"
+    written = f"{top} / (" + " + ".join(f"{base}^{num(v)}" for v in kept) + ")"
+    middle = f"{num(Fraction(base) ** int(own)) if own > masked else 0} / (" + " + ".join(num(p) for p in powers) + ")"
+    return Part(written, _cell(work, node, i, j), middle=middle)
+
+
 # ----------------------------------------------------------------------------- functions
 
 
-@register("log")
+@register("log", worked=_wrapped("ln"))
 def log_(x: Array) -> Array:
     """ln x, the natural logarithm (floats: declare a rounding, print a table of the logs used)."""
     values = np.asarray(x, dtype=np.float64)
@@ -59,7 +142,7 @@ def log_(x: Array) -> Array:
     return np.log(values)
 
 
-@register()
+@register(worked=_worked_gates)
 def lstm_gates(z: Array) -> Array:
     """LSTM gates from stacked pre-activations [f; i; g; o]: σ for f, i, o and tanh for g."""
     rows = z.shape[-2]
@@ -74,7 +157,7 @@ def lstm_gates(z: Array) -> Array:
 # ----------------------------------------------------------------------------- tokens and sampling
 
 
-@register()
+@register(worked=_worked_onehot)
 def onehot(index: Array, size: Any) -> Array:
     """One-hot columns: a 1 in row index[t] (1-based) of column t, zeros elsewhere (size rows)."""
     rows = _size_arg(size, "the vocabulary size")
@@ -86,13 +169,13 @@ def onehot(index: Array, size: Any) -> Array:
     return (idx[:, None, :] == np.arange(1, rows + 1)[None, :, None]).astype(np.int64)
 
 
-@register()
+@register(worked=_worked_cumsum)
 def cumsum(x: Array) -> Array:
     """The running sum down each column: row k holds x_1 + ... + x_k (a cumulative distribution)."""
     return normalize(np.cumsum(x, axis=-2))
 
 
-@register()
+@register(worked=_worked_sample)
 def sample(c: Array, r: Array) -> Array:
     """The 1-based row of the first cumulative value above r, per column (inverse-CDF sampling)."""
     below = np.asarray(c <= r, dtype=bool)  # rows whose interval ends at or before r
@@ -105,7 +188,7 @@ def sample(c: Array, r: Array) -> Array:
 # ----------------------------------------------------------------------------- attention masks
 
 
-@register()
+@register(worked=_worked_causal_mask)
 def causal_mask(s: Array, *, fill: int = MASKED) -> Array:
     """Scores with the future masked: a key after the query (below the diagonal) becomes fill (-99 for -∞)."""
     rows, cols = s.shape[-2], s.shape[-1]
@@ -115,7 +198,7 @@ def causal_mask(s: Array, *, fill: int = MASKED) -> Array:
     return normalize(out) if out.dtype == object else out
 
 
-@register()
+@register(worked=_worked_power_masked)
 def power_masked(s: Array, *, base: int = 3, masked: int = MASKED) -> Array:
     """base^x cell by cell, with a masked cell (x <= masked, i.e. -99) written as exactly 0."""
     hidden = s <= masked
@@ -128,7 +211,7 @@ def power_masked(s: Array, *, base: int = 3, masked: int = MASKED) -> Array:
     return np.where(hidden, 0, powers)
 
 
-@register()
+@register(worked=_worked_softmax_masked)
 def softmax_masked(s: Array, *, base: int = 3, masked: int = MASKED) -> Array:
     """Softmax down each column with base^x, masked cells (-99) counting as exactly 0."""
     powers = power_masked(s, base=base, masked=masked)

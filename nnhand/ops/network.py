@@ -16,6 +16,7 @@ import numpy as np
 
 from nnhand.errors import EvaluationError, ValueRangeError
 from nnhand.ops.arrays import _int_arg, grid, hstack, matmul, register, relu, where
+from nnhand.ops.written import Node, Part, Work, num, paren
 from nnhand.values import MAX_INNER, normalize, round_half_away
 
 Array = np.ndarray
@@ -57,10 +58,104 @@ def _choices(route: Array, tokens: int, experts: int, name: str) -> Array:
     return chosen
 
 
+# ----------------------------------------------------------------------------- worked forms
+
+
+def _cell(work: Work, node: Node, i: int, j: int) -> Any:
+    return work.at(work.value(node), i, j)
+
+
+def _scalar(work: Work, node: Node) -> int:
+    return int(work.value(node).reshape(-1).tolist()[0])
+
+
+def _expert_sum(work: Work, node: Node, inputs: Node, k: int, i: int, t: int) -> tuple[str, str]:
+    """E_k[i,:]·x_t + c_k[i] for the k-th (1-based) expert pair after the leading arguments: (names, values)."""
+    lead = len(node.args) % 2  # route_experts(X, choice, pairs...): 0; switch_experts(Z, route, capacity, ...): 1
+    weights, bias = node.args[2 + lead + 2 * k], node.args[3 + lead + 2 * k]
+    E, x = work.value(weights), work.value(inputs)
+    names = [f"({work.name_of(weights, i, m)})({work.name_of(inputs, m, t)})" for m in range(E.shape[1])]
+    values = [f"{paren(E[i, m])}{paren(x[m, t])}" for m in range(E.shape[1])]
+    b = _cell(work, bias, i, 0)
+    return " + ".join([*names, work.name_of(bias, i, 0)]), " + ".join([*values, paren(b)])
+
+
+def _worked_route_experts(work: Work, node: Node, i: int, t: int) -> Part:
+    """Token t through the expert its choice names: the expert's weights and bias, by name."""
+    k = int(_cell(work, node.args[1], 0, t))
+    names, values = _expert_sum(work, node, node.args[0], k - 1, i, t)
+    return Part(names, _cell(work, node, i, t), middle=values, named=True)
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _worked_switch(work: Work, node: Node, i: int, t: int) -> Part:
+    """The route (an argmax), the capacity count in token order, then the expert's sum or the token as it is."""
+    tokens, route = node.args[0], node.args[1]
+    chosen = [int(v) for v in work.value(route)[0].tolist()]
+    capacity = _scalar(work, node.args[2])
+    k = chosen[t]
+    earlier = [str(s + 1) for s in range(t) if chosen[s] == k]
+    value = _cell(work, node, i, t)
+    if len(earlier) < capacity:
+        place = f"{_ordinal(len(earlier) + 1)} of capacity {capacity}"
+        why = f"{work.name_of(route, 0, t)} is {k}: expert {k} takes it ({place})"
+        names, values = _expert_sum(work, node, tokens, k - 1, i, t)
+        return Part(why, value, middle=names, stages=(values,), named=True)
+    taken = " and ".join([", ".join(earlier[:-1]), earlier[-1]] if len(earlier) > 1 else earlier)
+    who = f"token{'s' * (len(earlier) > 1)} {taken}"
+    why = f"{work.name_of(route, 0, t)} is {k}: expert {k} is full (capacity {capacity}, taken by {who})"
+    return Part(f"{why}, so it passes as it is", value, middle=work.name_of(tokens, i, t), named=True)
+
+
+def _worked_scale_round(work: Work, node: Node, i: int, j: int) -> Part:
+    """round(s / d), halves away from zero: the stated rule."""
+    score, d = _cell(work, node.args[0], i, j), _scalar(work, node.args[1])
+    quotient = Fraction(score) / d
+    return Part(
+        f"round({paren(score)} / {d})",
+        _cell(work, node, i, j),
+        middle=f"round({num(quotient)}), halves away from 0",
+    )
+
+
+def _worked_rnn(work: Work, node: Node, i: int, t: int) -> Part:
+    """h_t[i] = ReLU(A[i,:]·h_(t-1) + B[i,:]·x_t), the names as the recurrence computes them."""
+    A_, B_, x_, h0_ = node.args
+    A, B, x, states = work.value(A_), work.value(B_), work.value(x_), work.value(node)
+    before = work.value(h0_)[:, 0].tolist() if t == 0 else states[:, t - 1].tolist()
+    names = [f"({work.name_of(A_, i, k)})(h_{t}[{k + 1}])" for k in range(A.shape[1])]
+    xs = [f"x_{t + 1}" if x.shape[0] == 1 else f"x_{t + 1}[{m + 1}]" for m in range(x.shape[0])]
+    names += [f"({work.name_of(B_, i, m)})({xs[m]})" for m in range(B.shape[1])]
+    values = [f"{paren(A[i, k])}{paren(before[k])}" for k in range(A.shape[1])]
+    values += [f"{paren(B[i, m])}{paren(x[m, t])}" for m in range(B.shape[1])]
+    pre = sum(Fraction(A[i, k]) * Fraction(before[k]) for k in range(A.shape[1])) + sum(
+        Fraction(B[i, m]) * Fraction(x[m, t]) for m in range(B.shape[1])
+    )
+    return Part(
+        f"h_{t + 1}[{i + 1}]",
+        _cell(work, node, i, t),
+        middle=f"ReLU({' + '.join(names)})",
+        stages=(f"ReLU({' + '.join(values)})", f"ReLU({num(pre)})"),
+        named=True,
+    )
+
+
+def _worked_embed(work: Work, node: Node, i: int, j: int) -> Part:
+    """Row i of the column of E for token j's word: which word's embedding is taken."""
+    table, tokens = node.args
+    index = int(work.value(tokens).reshape(-1).tolist()[j])
+    word = work.word(index) or str(index)
+    value = _cell(work, node, i, j)
+    return Part(paren(value), value, simple=True, ref=f"{table.source}[{i + 1},{word}]")
+
+
 # ----------------------------------------------------------------------------- attention
 
 
-@register()
+@register(worked=_worked_scale_round)
 def scale_round(x: Array, d: Any) -> Array:
     """x / d rounded to whole numbers, halves away from zero: one stated rule for scaling scores."""
     divisor = _int_arg(d, "the divisor")
@@ -80,7 +175,7 @@ def scale_round(x: Array, d: Any) -> Array:
 # ----------------------------------------------------------------------------- recurrence
 
 
-@register()
+@register(worked=_worked_rnn)
 def rnn_relu(A: Array, B: Array, x: Array, h0: Array) -> Array:
     """ReLU RNN: h_t = ReLU(A·h_(t-1) + B·x_t) for each column x_t; the h_t side by side."""
     if A.shape[-1] != A.shape[-2]:
@@ -100,7 +195,7 @@ def rnn_relu(A: Array, B: Array, x: Array, h0: Array) -> Array:
 # ----------------------------------------------------------------------------- experts
 
 
-@register()
+@register(worked=_worked_route_experts)
 def route_experts(X: Array, choice: Array, *pairs: Array) -> Array:
     """Each column x_t through the expert choice[t] names (1-based): E_k·x_t + c_k."""
     weights_and_biases = _experts(pairs, X.shape[-2], "route_experts")
@@ -136,7 +231,7 @@ def switch_kept(route: Array, capacity: Any) -> Array:
     return kept[:, None, :]
 
 
-@register()
+@register(worked=_worked_switch)
 def switch_experts(Z: Array, route: Array, capacity: Any, *pairs: Array) -> Array:
     """Switch layer: z_t -> E_k·z_t + c_k for k = route[t] while expert k has room, else z_t unchanged."""
     weights_and_biases = _experts(pairs, Z.shape[-2], "switch_experts")
@@ -152,7 +247,7 @@ def switch_experts(Z: Array, route: Array, capacity: Any, *pairs: Array) -> Arra
     return where(kept, processed, Z)
 
 
-@register()
+@register(worked=_worked_embed)
 def embed(E: Array, tokens: Array) -> Array:
     """The embeddings of a row (or column) of tokens: column k of E for word k (1-based), side by side."""
     index = _whole(tokens, "token indices").reshape(tokens.shape[0], -1)  # (B, n)

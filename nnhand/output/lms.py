@@ -10,6 +10,11 @@
     zero_answer_warnings(sheets, fmt)   answers a platform is known to grade wrongly
     build_pool(template, count, ...)    the sealed variants of an export, and their seeds
     pool_record(pool, files)            the record of a QTI export (JSON beside the items)
+    moodle_pool, gift_pool, qti_pool    a pool in one format (sheets.POOL_FORMATS)
+
+What a question shows (title, intro, legend, the givens' cells and words, labels, rounding
+phrases, the key's exact fractions) is the page model of page.py, as on every other sheet;
+this module adds only what a platform checks: the fields, their answers and tolerances.
 
 Pools are sealed: each question names its variant by an opaque token
 (`matmul@1#sealed-k3x9…`), never by its seed, so a student who sees a question cannot look
@@ -72,14 +77,14 @@ from nnhand.core.sheet import Sheet, make_sheet
 from nnhand.core.template import Step, Template
 from nnhand.errors import NnhandError
 from nnhand.grading.grade import tolerance
+from nnhand.output.page import Layout, Quantity, StepLine, build_page, exact_beside
 from nnhand.safety.safetext import clean_tree, html_text, one_line, plain
-from nnhand.values import Shape, format_fraction, format_number, grid_shape
+from nnhand.values import format_number
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 QTI_SCHEMA = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 CANVAS_FORMATS = ("qti", "qti12", "canvas", "qti21")
-MOODLE_FORMATS = ("moodle", "gift")
 SMALLEST_SAFE = Fraction(1, 10**4)  # Canvas mishandles numerical answers below this (FORMATS.md)
 
 
@@ -115,9 +120,7 @@ def blank_answers(sheet: Sheet) -> list[BlankAnswer]:
             if step.decimals is not None:
                 rounded = format_number(exact[i, j], step.decimals)
                 alternative = rounded if rounded != answer else None
-                if not isinstance(exact[i, j], (float, np.floating)):
-                    text = format_fraction(exact[i, j])
-                    exact_text = text if "/" in text else None
+                exact_text = exact_beside(answer, exact[i, j])  # the rule the key pages follow
             out.append(
                 BlankAnswer(
                     step,
@@ -155,57 +158,8 @@ def _by_template(sheets: Iterable[Sheet]) -> list[tuple[str, list[Sheet]]]:
 # ----------------------------------------------------------------------------- text of a sheet
 
 
-def _labels(spec: Any, count: int) -> list[str]:
-    if isinstance(spec, tuple) and len(spec) == count:
-        return [str(s) for s in spec]
-    if isinstance(spec, str):
-        return [f"{spec}{i + 1}" for i in range(count)]
-    return [str(i + 1) for i in range(count)]
-
-
-def given_cells(sheet: Sheet, name: str) -> list[list[str]]:
-    """A given's cells as text: numbers, or the words of a word given."""
-    template = sheet.problem.template
-    arr = sheet.problem.givens[name]
-    words = getattr(template.givens[name], "words", False)
-    vocabulary = getattr(template, "vocabulary", ())
-    rows, cols = grid_shape(sheet.shape(name))
-    if words and vocabulary:
-        return [[str(vocabulary[int(arr[i, j]) - 1]) for j in range(cols)] for i in range(rows)]
-    return [[format_number(arr[i, j]) for j in range(cols)] for i in range(rows)]
-
-
-def _compact(shape: Shape, cells: list[list[str]]) -> str:
-    """A quantity on one line: 5, [3, 3, 2], [[1, 2], [3, 4]]."""
-    if len(shape) == 0:
-        return cells[0][0]
-    if len(shape) == 1:
-        return "[" + ", ".join(row[0] for row in cells) + "]"
-    return "[" + ", ".join("[" + ", ".join(row) + "]" for row in cells) + "]"
-
-
-def _rounding(step: Step) -> str:
-    if step.decimals is None:
-        return ""
-    if step.decimals == 0:
-        return " (round to whole numbers)"
-    return f" (round to {step.decimals} decimal{'s' if step.decimals > 1 else ''})"
-
-
-def _preamble(sheet: Sheet, summary: bool = True) -> list[str]:
-    """Summary, shown params and notes: what a learner needs beyond the numbers."""
-    problem = sheet.problem
-    template = problem.template
-    lines = [template.summary] if template.summary and summary else []
-    shown = [
-        f"{p.name} = {problem.params[p.name]}" + (f" ({p.doc})" if p.doc else "")
-        for p in template.params.values()
-        if p.show
-    ]
-    if shown:
-        lines.append("; ".join(shown))
-    lines += [f"Note: {note}" for note in template.notes]
-    return lines
+def _steps_by_name(page: Layout) -> dict[str, tuple[StepLine, Quantity]]:
+    return {line.name: (line, q) for line, q in zip(page.steps, page.answers)}
 
 
 # ----------------------------------------------------------------------------- Moodle XML
@@ -277,67 +231,50 @@ def _cloze_field(blank: BlankAnswer) -> str:
 _TABLE = '<table border="1" cellpadding="4" style="border-collapse: collapse; margin-bottom: 1em">'
 
 
-def _html_table(caption: str, shape: Shape, cells: list[list[str]], rows_spec: Any, cols_spec: Any) -> str:
-    """One quantity as an HTML table; `cells` are HTML already (numbers or cloze fields)."""
-    rows, cols = grid_shape(shape)
-    out = [_TABLE, f"<caption>{_html(caption)}</caption>"]
-    if len(shape) == 0:
+def _html_table(q: Quantity, cells: list[list[str]]) -> str:
+    """One quantity of the page as an HTML table; `cells` are HTML already (text or cloze fields)."""
+    out = [_TABLE, f"<caption>{_html(q.name)}</caption>"]
+    if q.row_labels is None:
         out.append(f"<tr><td>{cells[0][0]}</td></tr>")
     else:
-        if len(shape) == 2:
-            out.append("<tr><th></th>" + "".join(f"<th>{_html(h)}</th>" for h in _labels(cols_spec, cols)) + "</tr>")
-        for i, label in enumerate(_labels(rows_spec, rows)):
+        if q.col_labels is not None:
+            out.append("<tr><th></th>" + "".join(f"<th>{_html(h)}</th>" for h in q.col_labels) + "</tr>")
+        for i, label in enumerate(q.row_labels):
             out.append(f"<tr><th>{_html(label)}</th>" + "".join(f"<td>{c}</td>" for c in cells[i]) + "</tr>")
     out.append("</table>")
     return "\n".join(out)
 
 
+def _shown_html(q: Quantity) -> list[list[str]]:
+    return [[_html(c.shown) for c in row] for row in q.cells]
+
+
 def _cloze_text(sheet: Sheet, answers: Sequence[BlankAnswer]) -> str:
-    problem = sheet.problem
-    template = problem.template
-    parts = [f"<p><strong>{_html(template.title)}</strong> ({_html(sheet.variant)})</p>"]
-    parts += [f"<p>{_html(line)}</p>" for line in _preamble(sheet)]
+    page = build_page(sheet)
+    parts = [f"<p><strong>{_html(page.title)}</strong> ({_html(page.variant)})</p>"]
+    parts += [f"<p>{_html(line)}</p>" for line in page.intro()]
     parts.append("<p><strong>Given</strong></p>")
-    legend = [f"{name}: {g.label}" for name, g in template.givens.items() if g.label]
-    if legend:
-        parts.append(f"<p>{_html('; '.join(legend))}</p>")
-    for name, given in template.givens.items():
-        cells = [[_html(c) for c in row] for row in given_cells(sheet, name)]
-        parts.append(_html_table(name, sheet.shape(name), cells, given.rows, given.cols))
+    if page.legend:
+        parts.append(f"<p>{_html(page.legend)}</p>")
+    parts += [_html_table(q, _shown_html(q)) for q in page.givens]
     parts.append("<p><strong>Compute</strong> (fill in every empty box)</p>")
     fields = {(b.step.name, b.row, b.col): _cloze_field(b) for b in answers}
-    for n, step in enumerate(sheet.asked(), start=1):
-        rows, cols = grid_shape(sheet.shape(step.name))
-        value = problem.values[step.name]
+    for line, q in zip(page.steps, page.answers):
         cells = [
-            [fields.get((step.name, i, j)) or _html(format_number(value[i, j], step.decimals)) for j in range(cols)]
-            for i in range(rows)
+            [fields.get((q.name, i, j)) or _html(c.shown) for j, c in enumerate(row)] for i, row in enumerate(q.cells)
         ]
-        parts.append(f"<p>{n}. {_html(step.label)}{_html(_rounding(step))}</p>")
-        parts.append(_html_table(step.name, sheet.shape(step.name), cells, step.rows, step.cols))
+        parts.append(f"<p>{line.number}. {_html(line.label_rounded)}</p>")
+        parts.append(_html_table(q, cells))
     return "\n".join(parts)
 
 
 def _key_html(sheet: Sheet) -> str:
     """The answer key as tables, exact fractions beside rounded cells."""
-    problem = sheet.problem
+    page = build_page(sheet, key=True, exact=True)
     parts = [f"<p><strong>Answer key</strong> ({_html(sheet.variant)})</p>"]
-    for step in sheet.asked():
-        rows, cols = grid_shape(sheet.shape(step.name))
-        value, exact = problem.values[step.name], problem.exact[step.name]
-        cells = []
-        for i in range(rows):
-            row = []
-            for j in range(cols):
-                text = format_number(value[i, j], step.decimals)
-                if step.decimals is not None and not isinstance(exact[i, j], (float, np.floating)):
-                    fraction = format_fraction(exact[i, j])
-                    if "/" in fraction:
-                        text += f" ({fraction})"
-                row.append(_html(text))
-            cells.append(row)
-        parts.append(f"<p>{_html(step.label)}{_html(_rounding(step))}</p>")
-        parts.append(_html_table(step.name, sheet.shape(step.name), cells, step.rows, step.cols))
+    for line, q in zip(page.steps, page.answers):
+        parts.append(f"<p>{_html(line.label_rounded)}</p>")
+        parts.append(_html_table(q, _shown_html(q)))
     return "\n".join(parts)
 
 
@@ -394,15 +331,14 @@ def _gift_comment(text: str) -> str:
     return "// " + one_line(text).replace("[", "(").replace("]", ")")
 
 
-def _gift_given(sheet: Sheet, name: str) -> str:
+def _gift_given(q: Quantity) -> str:
     """A given on one line, with its label and any named rows or columns: E (…; columns how, are) = [[…]]."""
-    given = sheet.problem.template.givens[name]
-    notes = [given.label] if given.label else []
-    for what, spec in (("rows", given.rows), ("columns", given.cols)):
-        if isinstance(spec, tuple):
-            notes.append(f"{what} {', '.join(str(s) for s in spec)}")
+    notes = [q.label] if q.label else []
+    for what, names in (("rows", q.named_rows), ("columns", q.named_cols)):
+        if names is not None:
+            notes.append(f"{what} {', '.join(names)}")
     about = f" ({'; '.join(notes)})" if notes else ""
-    return f"{name}{about} = {_compact(sheet.shape(name), given_cells(sheet, name))}"
+    return f"{q.name}{about} = {q.compact()}"
 
 
 def _gift_answer(blank: BlankAnswer) -> str:
@@ -427,12 +363,13 @@ def gift(sheets: Iterable[Sheet], pool: Pool | None = None) -> str:
         ]
         for sheet in group:
             answers = _answers_of(sheet)
-            template = sheet.problem.template
-            givens = "; ".join(_gift_given(sheet, name) for name in template.givens)
-            intro = " ".join([f"{template.title} ({sheet.variant}).", *_preamble(sheet, False), f"Given: {givens}."])
+            page = build_page(sheet)
+            steps = _steps_by_name(page)
+            givens = "; ".join(_gift_given(q) for q in page.givens)
+            intro = " ".join([f"{page.title} ({page.variant}).", *page.intro(summary=False), f"Given: {givens}."])
             for blank in answers:
-                step = blank.step
-                text = f"{intro} Compute {step.label}{_rounding(step)}. What is {blank.cell}?"
+                line = steps[blank.step.name][0]
+                text = f"{intro} Compute {line.label_rounded}. What is {blank.cell}?"
                 feedback = f"{blank.cell} = {blank.answer}"
                 if blank.exact:
                     feedback += f" (exactly {blank.exact})"
@@ -461,27 +398,22 @@ def _ncname(text: str) -> str:
     return name if re.match(r"[A-Za-z_]", name) else f"_{name}"
 
 
-def _qti_table(
-    parent: ET.Element, caption: str, shape: Shape, cells: list[list[Any]], rows_spec: Any, cols_spec: Any
-) -> None:
-    """A quantity as an XHTML table inside itemBody; a cell is text or an element to append."""
-    rows, cols = grid_shape(shape)
+def _qti_table(parent: ET.Element, q: Quantity, cells: list[list[Any]]) -> None:
+    """A quantity of the page as an XHTML table inside itemBody; a cell is text or an element."""
     table = ET.SubElement(parent, _q("table"))
-    ET.SubElement(table, _q("caption")).text = caption
+    ET.SubElement(table, _q("caption")).text = q.name
     body = ET.SubElement(table, _q("tbody"))
-    if len(shape) == 2:
+    if q.col_labels is not None:
         head = ET.SubElement(body, _q("tr"))
         ET.SubElement(head, _q("th"))
-        for label in _labels(cols_spec, cols):
+        for label in q.col_labels:
             ET.SubElement(head, _q("th")).text = label
-    row_labels = _labels(rows_spec, rows)
-    for i in range(rows):
+    for i, row in enumerate(cells):
         tr = ET.SubElement(body, _q("tr"))
-        if len(shape):
-            ET.SubElement(tr, _q("th")).text = row_labels[i]
-        for j in range(cols):
+        if q.row_labels is not None:
+            ET.SubElement(tr, _q("th")).text = q.row_labels[i]
+        for cell in row:
             td = ET.SubElement(tr, _q("td"))
-            cell = cells[i][j]
             if isinstance(cell, ET.Element):
                 td.append(cell)
             else:
@@ -503,8 +435,7 @@ def _equal(tol: str, *operands: ET.Element) -> ET.Element:
 def qti21_item(sheet: Sheet) -> str:
     """One QTI 2.1 assessmentItem (a complete XML document) for one sheet."""
     answers = _answers_of(sheet)
-    problem = sheet.problem
-    template = problem.template
+    page = build_page(sheet)
     item = ET.Element(
         _q("assessmentItem"),
         {
@@ -512,7 +443,7 @@ def qti21_item(sheet: Sheet) -> str:
             "xmlns:xsi": XSI_NS,
             "xsi:schemaLocation": f"{QTI_NS} {QTI_SCHEMA}",
             "identifier": _ncname(f"nnhand_{sheet.variant}"),
-            "title": f"{template.title} {sheet.variant}",
+            "title": f"{page.title} {sheet.variant}",
             "adaptive": "false",
             "timeDependent": "false",
         },
@@ -532,31 +463,28 @@ def qti21_item(sheet: Sheet) -> str:
         ET.SubElement(ET.SubElement(decl, _q("defaultValue")), _q("value")).text = default
 
     body = ET.SubElement(item, _q("itemBody"))
-    ET.SubElement(ET.SubElement(body, _q("p")), _q("strong")).text = f"{template.title} ({sheet.variant})"
-    for line in _preamble(sheet):
-        ET.SubElement(body, _q("p")).text = line
+    ET.SubElement(ET.SubElement(body, _q("p")), _q("strong")).text = f"{page.title} ({page.variant})"
+    for text in page.intro():
+        ET.SubElement(body, _q("p")).text = text
     ET.SubElement(ET.SubElement(body, _q("p")), _q("strong")).text = "Given"
-    legend = [f"{name}: {g.label}" for name, g in template.givens.items() if g.label]
-    if legend:
-        ET.SubElement(body, _q("p")).text = "; ".join(legend)
-    for name, given in template.givens.items():
-        _qti_table(body, name, sheet.shape(name), given_cells(sheet, name), given.rows, given.cols)
+    if page.legend:
+        ET.SubElement(body, _q("p")).text = page.legend
+    for q in page.givens:
+        _qti_table(body, q, [list(row) for row in q.texts])
     ET.SubElement(ET.SubElement(body, _q("p")), _q("strong")).text = "Compute (fill in every empty box)"
-    for n, step in enumerate(sheet.asked(), start=1):
-        rows, cols = grid_shape(sheet.shape(step.name))
-        value = problem.values[step.name]
+    for line, q in zip(page.steps, page.answers):
         cells: list[list[Any]] = []
-        for i in range(rows):
+        for i, cells_row in enumerate(q.cells):
             row: list[Any] = []
-            for j in range(cols):
-                response = ids.get((step.name, i, j))
+            for j, c in enumerate(cells_row):
+                response = ids.get((q.name, i, j))
                 if response is None:
-                    row.append(format_number(value[i, j], step.decimals))
+                    row.append(c.shown)
                 else:
                     row.append(ET.Element(_q("textEntryInteraction"), responseIdentifier=response, expectedLength="6"))
             cells.append(row)
-        ET.SubElement(body, _q("p")).text = f"{n}. {step.label}{_rounding(step)}"
-        _qti_table(body, step.name, sheet.shape(step.name), cells, step.rows, step.cols)
+        ET.SubElement(body, _q("p")).text = f"{line.number}. {line.label_rounded}"
+        _qti_table(body, q, cells)
 
     processing = ET.SubElement(item, _q("responseProcessing"))
     for b in answers:
@@ -681,6 +609,23 @@ def pool_record(pool: Pool) -> str:
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
 
+def moodle_pool(pool: Pool) -> str:
+    """`export --format moodle`: the pool as Moodle XML, its record as comments."""
+    return moodle_xml(pool.sheets, pool=pool)
+
+
+def gift_pool(pool: Pool) -> str:
+    """`export --format gift`: the pool as GIFT, its record as comment lines."""
+    return gift(pool.sheets, pool=pool)
+
+
+def qti_pool(pool: Pool) -> dict[str, str]:
+    """`export --format qti`: {file name: text}, an item file per variant and nnhand-export.json."""
+    files = {item_file(sheet): item for sheet, item in zip(pool.sheets, qti21(pool.sheets))}
+    files["nnhand-export.json"] = pool_record(pool)
+    return files
+
+
 # ----------------------------------------------------------------------------- zero answers
 
 
@@ -688,10 +633,9 @@ def zero_answer_warnings(sheets: Iterable[Sheet], fmt: str) -> list[str]:
     """Warnings for answers that `fmt` is known to grade wrongly (see the module docstring).
 
     fmt: "qti", "qti12", "canvas", "qti21" (answers of magnitude below 1e-4, including 0,
-    are flagged, one line per variant), or "moodle", "gift" (nothing to flag)."""
-    if fmt not in CANVAS_FORMATS + MOODLE_FORMATS:
-        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(CANVAS_FORMATS + MOODLE_FORMATS)}")
-    if fmt in MOODLE_FORMATS:
+    are flagged, one line per variant); any other format has nothing to flag (Moodle and GIFT
+    keep small answers exact)."""
+    if fmt not in CANVAS_FORMATS:
         return []
     warnings = []
     for sheet in sheets:
@@ -717,11 +661,13 @@ __all__ = [
     "cloze_escape",
     "gift",
     "gift_escape",
-    "given_cells",
+    "gift_pool",
     "item_file",
+    "moodle_pool",
     "moodle_xml",
     "pool_record",
     "qti21",
     "qti21_item",
+    "qti_pool",
     "zero_answer_warnings",
 ]

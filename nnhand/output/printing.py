@@ -1,8 +1,8 @@
 """Printable worksheets and answer keys: Markdown, standalone HTML and PDF (through typst).
 
 One model, three writers. `layout(page)` turns a `Page` (a sheet, the student it is for,
-whether it is the key) into plain strings and flags, the same content as the terminal
-sheet in render.py; each writer only lays that out and escapes it for its own syntax:
+whether it is the key) into the page model of page.py (the same one the terminal and the
+learning-platform writers lay out); each writer only lays that out and escapes it:
 
     markdown_pages(pages)        GitHub-flavoured Markdown, one pipe table per quantity
     html_document(pages, title)  one self-contained HTML file, A4 print CSS, no scripts
@@ -16,21 +16,17 @@ worksheet leaves blank highlighted and exact fractions beside rounded values.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nnhand.errors import NnhandError
-from nnhand.output.lms import given_cells
-from nnhand.output.terminal import labels
+from nnhand.output.page import NAME_LINE, Cell, Layout, Quantity, StepLine, build_page
 from nnhand.safety.safetext import html_text, md_text, plain
-from nnhand.values import format_fraction, format_number, grid_shape
 
 if TYPE_CHECKING:
     from nnhand.core.sheet import Sheet
 
 BLANK_MD = "☐"  # a box to write in, in Markdown
-NAME_LINE = "_" * 24  # where a student writes their name on an unnamed sheet
 
 
 @dataclass(frozen=True)
@@ -74,147 +70,12 @@ def document_pages(
 
 
 # ---------------------------------------------------------------------------------------
-# The model every writer lays out
-
-
-@dataclass
-class Cell:
-    text: str
-    blank: bool = False  # worksheet: an empty box to write in
-    answer: bool = False  # key: a cell the worksheet leaves blank
-
-
-@dataclass
-class Quantity:
-    """One given or step as a table: a scalar is one cell, a vector a labelled column."""
-
-    name: str
-    col_labels: list[str] | None  # None for scalars and vectors
-    row_labels: list[str] | None  # None for scalars
-    cells: list[list[Cell]]
-
-
-@dataclass
-class StepLine:
-    number: int
-    label: str  # "z1 = W1·x + b1"
-    rounding: str  # "round to 2 decimals", or ""
-
-    @property
-    def text(self) -> str:
-        return f"{self.number}. {self.label}" + (f"   ({self.rounding})" if self.rounding else "")
-
-
-@dataclass
-class Layout:
-    title: str
-    variant: str
-    student: str | None
-    key: bool
-    summary: str
-    params: str
-    notes: list[str]
-    legend: str
-    givens: list[Quantity]
-    steps: list[StepLine]
-    answers: list[Quantity]
-    worked: list[tuple[str, list[str]]] = field(default_factory=list)
-    footer: str = ""
-
-    @property
-    def who(self) -> str:
-        return f"Student: {self.student}" if self.student else f"Name: {NAME_LINE}"
-
-    @property
-    def kind(self) -> str:
-        return "ANSWER KEY" if self.key else "Worksheet"
+# The model every writer lays out: page.py
 
 
 def layout(page: Page) -> Layout:
-    """What a printed page holds, as plain text: the content of render.sheet_renderable."""
-    sheet = page.sheet
-    problem = sheet.problem
-    template = problem.template
-    shown = [
-        f"{p.name} = {problem.params[p.name]}" + (f" ({p.doc})" if p.doc else "")
-        for p in template.params.values()
-        if p.show
-    ]
-    givens = []
-    for name, given in template.givens.items():
-        cells = given_cells(sheet, name)  # numbers, or the words of a word given
-        givens.append(_quantity(name, sheet.shape(name), lambda i, j, c=cells: Cell(c[i][j]), given.rows, given.cols))
-    steps: list[StepLine] = []
-    answers: list[Quantity] = []
-    for n, step in enumerate(sheet.asked(), start=1):
-        rounding = f"round to {_places(step.decimals)}" if step.decimals is not None else ""
-        steps.append(StepLine(n, step.label, rounding))
-        answers.append(
-            _quantity(
-                step.name,
-                sheet.shape(step.name),
-                _step_cell(page, problem.values[step.name], problem.exact[step.name], step.name, step.decimals),
-                step.rows,
-                step.cols,
-            )
-        )
-    worked = []
-    if page.key and page.worked:
-        worked = [(s.label, list(page.worked[s.name])) for s in template.steps if s.name in page.worked]
-    footer = "" if page.key else f"{sheet.blank_count()} blank cells ({sheet.policy}). Variant {sheet.variant}."
-    return Layout(
-        title=template.title,
-        variant=str(problem.variant.instance) if page.key else sheet.variant,
-        student=page.student,
-        key=page.key,
-        summary=template.summary or "",
-        params="; ".join(shown),
-        notes=list(template.notes),
-        legend="; ".join(f"{name}: {g.label}" for name, g in template.givens.items() if g.label),
-        givens=givens,
-        steps=steps,
-        answers=answers,
-        worked=worked,
-        footer=footer,
-    )
-
-
-def _step_cell(page: Page, value: Any, exact: Any, name: str, decimals: int | None) -> Any:
-    mask = page.sheet.blanks[name]
-
-    def cell(i: int, j: int) -> Cell:
-        blank = bool(mask[i, j])
-        if blank and not page.key:
-            return Cell("", blank=True)
-        text = format_number(value[i, j], decimals)
-        if page.key and page.exact and decimals is not None and exact.dtype == object:
-            frac = format_fraction(exact[i, j])
-            if "/" in frac and Fraction(text) != exact[i, j]:  # "0.5 (1/2)" says nothing new
-                text += f" ({frac})"
-        return Cell(text, answer=page.key and blank)
-
-    return cell
-
-
-def _quantity(
-    name: str,
-    shape: tuple[int, ...],
-    cell: Any,
-    rows_spec: tuple[str, ...] | str | None,
-    cols_spec: tuple[str, ...] | str | None,
-) -> Quantity:
-    rows, cols = grid_shape(shape)
-    cells = [[cell(i, j) for j in range(cols)] for i in range(rows)]
-    if len(shape) == 0:
-        return Quantity(name, None, None, cells)
-    col_labels = labels(cols_spec, cols) if len(shape) == 2 else None
-    return Quantity(name, col_labels, labels(rows_spec, rows), cells)
-
-
-def _places(decimals: int) -> str:
-    if decimals == 0:
-        return "whole numbers"
-    return "1 decimal" if decimals == 1 else f"{decimals} decimals"
+    """What a printed page holds, as plain text: the page model (page.build_page)."""
+    return build_page(page.sheet, key=page.key, exact=page.exact, worked=page.worked, student=page.student)
 
 
 def _minus(text: str) -> str:
@@ -248,7 +109,7 @@ def _markdown_page(lay: Layout) -> str:
     if lay.legend:
         parts.append(md_escape(lay.legend))
     parts += [_markdown_table(q) for q in lay.givens]
-    parts.append("## Steps" if lay.key else "## Compute")
+    parts.append(f"## {lay.compute_heading}")
     parts.append("\n".join(f"{line.number}. {md_escape(line.text.partition('. ')[2])}" for line in lay.steps))
     parts += [_markdown_table(q) for q in lay.answers]
     if lay.worked:
@@ -265,7 +126,7 @@ def _markdown_table(q: Quantity) -> str:
     def text(cell: Cell) -> str:
         if cell.blank:
             return BLANK_MD
-        body = md_escape(cell.text)
+        body = md_escape(cell.shown)
         return f"**{body}**" if cell.answer else body
 
     name = f"**{md_escape(q.name)}**"
@@ -388,7 +249,7 @@ def _html_page(lay: Layout) -> str:
         extra = f'<span class="round">({_esc(line.rounding)})</span>' if line.rounding else ""
         items.append(f'<li value="{line.number}">{_esc(line.label)}{extra}</li>')
     steps_class = "steps two" if _two_columns([line.text for line in lay.steps], 60) else "steps"
-    rows.append(f'<h2>{"Steps" if lay.key else "Compute"}</h2><ol class="{steps_class}">{"".join(items)}</ol>')
+    rows.append(f'<h2>{lay.compute_heading}</h2><ol class="{steps_class}">{"".join(items)}</ol>')
     rows.append(_html_tables(lay.answers))
     if lay.worked:
         everything = [line for _, lines in lay.worked for line in lines]
@@ -408,7 +269,7 @@ def _html_page(lay: Layout) -> str:
     )
 
 
-def _html_tables(quantities: list[Quantity]) -> str:
+def _html_tables(quantities: Sequence[Quantity]) -> str:
     return '<div class="tables">' + "".join(_html_quantity(q) for q in quantities) + "</div>"
 
 
@@ -417,7 +278,7 @@ def _html_quantity(q: Quantity) -> str:
         if cell.blank:
             return '<td class="blank"><span class="box" aria-label="blank"></span></td>'
         cls = ' class="answer"' if cell.answer else ""
-        return f"<td{cls}>{_esc(_minus(cell.text))}</td>"
+        return f"<td{cls}>{_esc(_minus(cell.shown))}</td>"
 
     lines = []
     if q.col_labels is not None:
@@ -539,7 +400,7 @@ def _typst_page(lay: Layout) -> str:
         out.append(f"#text(size: 9pt, fill: luma(60), {s(lay.legend)})")
         out.append("")
     out.append(_typst_tables(lay.givens))
-    out.append(f"#nn-heading({s('Steps' if lay.key else 'Compute')})")
+    out.append(f"#nn-heading({s(lay.compute_heading)})")
     steps = []
     for line in lay.steps:
         label, rounding = f"{line.number}. {line.label}", line.rounding
@@ -572,7 +433,7 @@ def _typst_page(lay: Layout) -> str:
     return "\n".join(out)
 
 
-def _typst_tables(quantities: list[Quantity]) -> str:
+def _typst_tables(quantities: Sequence[Quantity]) -> str:
     # Boxes in one paragraph: they wrap like words, tops aligned (baseline: 100%).
     return "#par(leading: 0pt, " + " + [ ] + ".join(_typst_quantity(q) for q in quantities) + ")\n"
 
@@ -583,7 +444,7 @@ def _typst_quantity(q: Quantity) -> str:
     def cell(c: Cell) -> str:
         if c.blank:
             return "nn-box(nn-blank)"
-        text = s(_minus(c.text))
+        text = s(_minus(c.shown))
         return f"nn-answer({text})" if c.answer else text
 
     cells: list[str] = []
@@ -611,3 +472,28 @@ def pdf_bytes(pages: Sequence[Page], title: str = "nnhand worksheets") -> bytes:
         return bytes(typst.compile(source.encode("utf-8")))
     except Exception as error:  # typst reports its own errors; any of them is a bug here
         raise RuntimeError(f"typst could not compile the generated document: {error}") from error
+
+
+def markdown_document(pages: Sequence[Page], title: str = "nnhand worksheets") -> str:
+    """markdown_pages with the print formats' signature (Markdown has no document title)."""
+    return markdown_pages(pages)
+
+
+__all__ = [
+    "BLANK_MD",
+    "NAME_LINE",
+    "Cell",
+    "Layout",
+    "Page",
+    "Quantity",
+    "StepLine",
+    "document_pages",
+    "html_document",
+    "layout",
+    "markdown_document",
+    "markdown_pages",
+    "md_escape",
+    "pdf_bytes",
+    "typst_source",
+    "typst_string",
+]

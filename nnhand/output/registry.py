@@ -71,9 +71,18 @@ class Registry:
 
     def choices(self, enum_name: str) -> type[Enum]:
         """A str Enum of the names, for Typer to offer, complete and check."""
-        return Enum(enum_name, {name: name for name in self._formats}, type=str)  # type: ignore[return-value]
+        return choice_enum(enum_name, self.names())
 
     def help(self) -> str:
         """One phrase listing the choices, for an option's help: "terminal, json or junit"."""
-        names = list(self._formats)
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+        return choice_phrase(self.names())
+
+
+def choice_enum(enum_name: str, names: tuple[str, ...]) -> type[Enum]:
+    """A str Enum whose members are `names` (value = name): how Typer offers a fixed list."""
+    return Enum(enum_name, {name: name for name in names}, type=str)  # type: ignore[return-value]
+
+
+def choice_phrase(names: tuple[str, ...]) -> str:
+    """The names as a phrase: "terminal", "terminal or json", "terminal, json or junit"."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]

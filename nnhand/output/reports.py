@@ -40,11 +40,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnhand._version import __version__
+from nnhand.choices import JUNIT_PER
 from nnhand.grading.grade import CellResult, Report, StepResult
+from nnhand.output.report_formats import ReportOptions
 from nnhand.safety.safetext import md_text, one_line, plain
 
 GRADESCOPE_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
-JUNIT_PER = ("cell", "step")
 _JUNIT_TYPE = {"wrong": "WrongValue", "missing": "Missing", "unreadable": "Unreadable"}  # failed cells
 MAX_MESSAGE = 4000  # characters of an error message that reach a student
 _SCORING_TEXT = {
@@ -464,12 +465,105 @@ def _ungraded_suite(item: Ungraded) -> ET.Element:
     return suite
 
 
+# ----------------------------------------------------------------------------- the REPORT_FORMATS renderers
+# (report_formats.py declares them; each takes the report and a ReportOptions and returns
+# exactly the text to write.)
+
+
+def _terminal_text(renderable: Any) -> str:
+    from nnhand.output.terminal import render_text
+
+    return render_text(renderable)
+
+
+def terminal_report(report: Report, options: ReportOptions) -> str:
+    from nnhand.output.terminal import report_renderable
+
+    explanations = {k: dict(v) for k, v in (options.explanations or {}).items()}
+    return _terminal_text(
+        report_renderable(
+            report, reveal=options.reveal, show_reading=options.show_reading, explanations=explanations or None
+        )
+    )
+
+
+def json_report(report: Report, options: ReportOptions) -> str:
+    """The report as data (Report.to_dict), each wrong cell with its worked line when given."""
+    data = report.to_dict(reveal=options.reveal)
+    explanations = options.explanations or {}
+    for step in data["steps"]:
+        for cell in step["cells"]:
+            line = explanations.get(step["name"], {}).get(cell["cell"])
+            if line:
+                cell["worked"] = line
+    return json.dumps(data, indent=2, ensure_ascii=options.ascii_only) + "\n"
+
+
+def no_error_file(message: str, options: ReportOptions) -> str:
+    """terminal and json need no file when grading fails: the message goes to stderr alone."""
+    return ""
+
+
+def gradescope_report(report: Report, options: ReportOptions) -> str:
+    return gradescope_json(report, options.seconds, reveal=options.reveal) + "\n"
+
+
+def gradescope_error_report(message: str, options: ReportOptions) -> str:
+    return gradescope_error_json(message, options.seconds) + "\n"
+
+
+def classroom_report(report: Report, options: ReportOptions) -> str:
+    return classroom_json(report, options.base64, reveal=options.reveal) + "\n"
+
+
+def classroom_error_report(message: str, options: ReportOptions) -> str:
+    return classroom_error(message, options.base64) + "\n"
+
+
+def junit_report(report: Report, options: ReportOptions) -> str:
+    return junit_xml([report])
+
+
+def junit_error_report(message: str, options: ReportOptions) -> str:
+    return junit_xml([Ungraded(options.source or "answers", message)])
+
+
+# ----------------------------------------------------------------------------- the CATALOGUE_FORMATS renderers
+
+
+def catalogue_terminal(rows: Sequence[Mapping[str, Any]], options: ReportOptions) -> str:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, show_edge=False, pad_edge=False)
+    for column in ("id", "title", "tags"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(Text(row["id"]), Text(row["title"]), Text(", ".join(row["tags"])))
+    return _terminal_text(table)
+
+
+def catalogue_json(rows: Sequence[Mapping[str, Any]], options: ReportOptions) -> str:
+    return json.dumps(list(rows), indent=2, ensure_ascii=options.ascii_only) + "\n"
+
+
 __all__ = [
     "Ungraded",
+    "catalogue_json",
+    "catalogue_terminal",
     "classroom_error",
+    "classroom_error_report",
     "classroom_json",
+    "classroom_report",
     "classroom_result",
     "gradescope_error_json",
+    "gradescope_error_report",
     "gradescope_json",
+    "gradescope_report",
+    "json_report",
+    "junit_error_report",
+    "junit_report",
     "junit_xml",
+    "no_error_file",
+    "terminal_report",
 ]

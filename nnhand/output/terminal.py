@@ -21,12 +21,12 @@ from rich.measure import Measurement
 from rich.segment import Segment
 from rich.text import Text
 
+from nnhand.output.page import Layout, Quantity, build_page, labels
 from nnhand.safety.safetext import fallback, holds_unicode, one_line, plain
-from nnhand.values import Shape, format_fraction, format_number, grid_shape
+from nnhand.values import Shape, grid_shape
 
 if TYPE_CHECKING:
-    import numpy as np
-
+    from nnhand.core.engine import Problem
     from nnhand.core.sheet import Sheet
     from nnhand.grading.grade import Report
 
@@ -193,14 +193,6 @@ class SideBySide:
                 yield Segment.line()
 
 
-def labels(spec: tuple[str, ...] | str | None, count: int) -> list[str]:
-    if isinstance(spec, tuple) and len(spec) == count:
-        return list(spec)
-    if isinstance(spec, str):
-        return [f"{spec}{i + 1}" for i in range(count)]
-    return [str(i + 1) for i in range(count)]
-
-
 def quantity_table(
     name: str,
     shape: Shape,
@@ -225,91 +217,70 @@ def quantity_table(
     return Grid(title or name, header, body)
 
 
-def _number_text(value: Any, decimals: int | None) -> Text:
-    return Text(format_number(value, decimals))
+def page_grid(quantity: Quantity) -> Grid:
+    """One quantity of the page model as a Grid: blanks as ___, exact fractions beside."""
+    rows = [[BLANK if c.blank else c.shown for c in row] for row in quantity.cells]
+    if quantity.row_labels is None:
+        return Grid(quantity.name, None, [(None, rows[0])])
+    header = list(quantity.col_labels) if quantity.col_labels is not None else None
+    return Grid(quantity.name, header, list(zip(quantity.row_labels, rows)))
 
 
 def sheet_renderable(sheet: Sheet, *, key: bool = False, exact: bool = False) -> RenderableType:
     """A worksheet (blanks as ___), or with key=True every cell filled in."""
-    problem = sheet.problem
-    template = problem.template
+    return page_renderable(build_page(sheet, key=key, exact=exact))
+
+
+def page_renderable(page: Layout) -> RenderableType:
+    """The page model as the terminal shows it."""
     parts: list[RenderableType] = []
-    heading = Text(f"{template.title}", style="bold")
-    heading.append(f"   {problem.variant.instance if key else sheet.variant}", style="")
-    if key:
+    heading = Text(f"{page.title}", style="bold")
+    heading.append(f"   {page.variant}", style="")
+    if page.key:
         heading.append("   ANSWER KEY", style="bold")
     parts.append(heading)
-    if template.summary:
-        parts.append(Text(template.summary))
-    shown = [f"{p.name} = {problem.params[p.name]}" + (f" ({p.doc})" if p.doc else "")
-             for p in template.params.values() if p.show]  # fmt: skip
-    if shown:
-        parts.append(Text("; ".join(shown)))
-    for note in template.notes:
-        parts.append(Text(f"Note: {note}"))
+    parts += [Text(line) for line in page.intro()]
     parts.append(Text(""))
     parts.append(Text("Given", style="bold"))
-    legend = [f"{name}: {g.label}" for name, g in template.givens.items() if g.label]
-    if legend:
-        parts.append(Text("; ".join(legend)))
-    given_tables = []
-    for name, given in template.givens.items():
-        arr = problem.givens[name]
-        vocabulary = template.vocabulary if given.words else None
-        given_tables.append(
-            quantity_table(
-                name,
-                sheet.shape(name),
-                lambda i, j, a=arr, v=vocabulary: Text(v[int(a[i, j]) - 1]) if v else _number_text(a[i, j], None),
-                rows_spec=given.rows,
-                cols_spec=given.cols,
-            )
-        )
-    parts.append(SideBySide(given_tables))
+    if page.legend:
+        parts.append(Text(page.legend))
+    parts.append(SideBySide([page_grid(q) for q in page.givens]))
     parts.append(Text(""))
-    parts.append(Text("Compute" if not key else "Steps", style="bold"))
-    for n, step in enumerate(sheet.asked(), start=1):
-        line = Text(f"{n}. {step.label}")
-        if step.decimals is not None:
-            line.append(f"   (round to {_places(step.decimals)})")
-        parts.append(line)
+    parts.append(Text(page.compute_heading, style="bold"))
+    parts += [Text(line.text) for line in page.steps]
     parts.append(Text(""))
-    step_tables = []
-    for step in sheet.asked():
-        value = problem.values[step.name]
-        exact_value = problem.exact[step.name]
-        mask = sheet.blanks[step.name]
-
-        def cell(
-            i: int,
-            j: int,
-            v: np.ndarray = value,
-            e: np.ndarray = exact_value,
-            m: np.ndarray = mask,
-            d: int | None = step.decimals,
-        ) -> Text:
-            if m[i, j] and not key:
-                return Text(BLANK)
-            text = _number_text(v[i, j], d)
-            if key and exact and d is not None:
-                frac = format_fraction(e[i, j]) if e.dtype == object else None
-                if frac and "/" in frac:
-                    text.append(f" ({frac})")
-            return text
-
-        step_tables.append(
-            quantity_table(step.name, sheet.shape(step.name), cell, rows_spec=step.rows, cols_spec=step.cols)
-        )
-    parts.append(SideBySide(step_tables))
-    if not key:
-        parts.append(Text(f"{sheet.blank_count()} blank cells ({sheet.policy}). Variant {sheet.variant}."))
+    parts.append(SideBySide([page_grid(q) for q in page.answers]))
+    if page.footer:
+        parts.append(Text(page.footer))
     return Group(*parts)
 
 
-def _places(decimals: int) -> str:
-    if decimals == 0:
-        return "whole numbers"
-    return "1 decimal" if decimals == 1 else f"{decimals} decimals"
+def render_text(renderable: RenderableType, color: bool | None = None) -> str:
+    """What console() would write for `renderable`, as a string: colour where stdout is a
+    terminal that takes it (as console() decides), plain otherwise or with color=False."""
+    out = console(color=color)
+    with out.capture() as captured:
+        out.print(renderable)
+    return captured.get()
+
+
+def sheet_text(sheet: Sheet) -> str:
+    """`gen --format terminal`: the worksheet as the terminal shows it."""
+    return render_text(sheet_renderable(sheet))
+
+
+def key_text(problem: Problem, *, exact: bool = False, explain: bool = False) -> str:
+    """`key --format terminal`: the answer key table, then (explain) the worked solution."""
+    from nnhand.core.sheet import make_sheet
+
+    parts = [sheet_renderable(make_sheet(problem, "none"), key=True, exact=exact)]
+    if explain:
+        from nnhand.core.explain import explain_problem
+
+        worked = explain_problem(problem)
+        if worked:
+            parts.append(worked_renderable(problem, worked))
+    return "".join(render_text(part) for part in parts)
 
 
 def worked_renderable(problem: Any, worked: dict[str, list[str]]) -> RenderableType:

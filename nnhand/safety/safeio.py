@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 from typing import Any
 
 from nnhand.errors import NnhandError
 
+# The one size limit of a file a person hands nnhand (a template, an answer file, a givens
+# file): 1 MB, a hundred times the largest shipped template.
+MAX_INPUT_BYTES = 1_000_000
 MAX_DEPTH = 16  # nnhand's files nest four or five levels; anything deeper is not one of them
 
 
@@ -212,11 +214,3 @@ def read_yaml_file(
     """read_capped + decode_text + load_yaml: a user's YAML (or JSON) file, parsed strictly."""
     raw = read_capped(path, limit, error, what, fix)
     return load_yaml(decode_text(raw, str(path), error), str(path), error)
-
-
-def is_regular_file(path: Path) -> bool:
-    """Whether `path` is a regular file (not a device, FIFO, socket or folder), without following a FIFO."""
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False

@@ -1,0 +1,288 @@
+"""The worksheet folder: a sealed variant per student and template, rendered to sheets,
+keys and answer files, with the manifest beside them; written all at once or not at all.
+
+Every variant is sealed: students' files name it by a token (from the secret too, under a
+separate derived key, or fresh randomness without a secret) and only the manifest records
+its seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnhand._version import __version__
+from nnhand.classroom.manifest import MANIFEST_MAX_BYTES, MANIFEST_SCHEMA, MANIFEST_VERSION, parse_json
+from nnhand.classroom.roster import Student, class_list, read_secret, student_seed
+from nnhand.core.engine import generate, givens_digest
+from nnhand.core.keys import SEED_SPACE, key_data, seal, sealed_token
+from nnhand.core.sheet import Sheet, make_sheet
+from nnhand.core.template import Template, load_template
+from nnhand.errors import ManifestError, NnhandError
+from nnhand.output.sheets import PRINT_EXTENSIONS
+from nnhand.output.sheets import PRINT_FORMATS as PRINT_REGISTRY
+from nnhand.resources import find_template
+from nnhand.safety.atomic import write_folder_atomically
+from nnhand.safety.safeio import decode_text, read_capped
+
+MAX_FOLDER_ENTRIES = 1_000_000  # more than a worksheet folder of the largest class holds
+
+
+@dataclass
+class Exercise:
+    template: Template
+    sheet: Sheet  # sealed: its variant names a token, not the seed
+    seed: int | None = None  # what the token stands for: the manifest records it for the instructor
+
+
+@dataclass
+class Assignment:
+    name: str
+    students: list[Student]
+    exercises: dict[str, list[Exercise]]  # student id -> one exercise per template
+    templates: list[Template]
+    blanks: str | None
+    seeding: str  # "hmac-sha256" or "random"
+
+
+def build_assignment(
+    template_ids: list[str],
+    students: list[Student],
+    assignment: str,
+    secret: bytes | None,
+    blanks: str | None = None,
+    problems_dirs: Iterable[str] = (),
+) -> Assignment:
+    """A unique variant per student and template (no two students share an instance), each
+    sealed under a token unique in the batch before its sheet is made."""
+    if not template_ids:
+        raise NnhandError("name at least one template", fix="e.g. nnhand worksheet transformer backprop ...")
+    if len(set(template_ids)) != len(template_ids):
+        raise NnhandError("a template is named twice", fix="Name each template once")
+    templates = [load_template(find_template(t, problems_dirs)) for t in template_ids]
+    exercises: dict[str, list[Exercise]] = {s.id: [] for s in students}
+    rng = np.random.default_rng() if secret is None else None
+    tokens: set[str] = set()
+    for template in templates:
+        seen: set[str] = set()
+        for student in students:
+            for attempt in range(100):
+                if secret is not None:
+                    seed = student_seed(secret, assignment, student.id, template.id, attempt)
+                else:
+                    assert rng is not None
+                    seed = int(rng.integers(SEED_SPACE))
+                problem = generate(template, seed)
+                digest = givens_digest(problem)
+                if digest not in seen:  # a different seed can land on the same numbers: redraw
+                    seen.add(digest)
+                    break
+            token = sealed_token(secret, ["worksheet", assignment, student.id, template.id], tokens)
+            sheet = make_sheet(seal(problem, token), blanks)
+            exercises[student.id].append(Exercise(template, sheet, seed))
+    return Assignment(assignment, students, exercises, templates, blanks, "random" if secret is None else "hmac-sha256")
+
+
+PRINT_FORMATS = PRINT_REGISTRY.names()  # worksheet --format: html, md, pdf, ...
+
+
+def manifest_data(assignment: Assignment) -> dict[str, Any]:
+    """The manifest worksheet writes: every student's variants, givens, key and blank mask."""
+    students = []
+    for student in assignment.students:
+        entries = []
+        for exercise in assignment.exercises[student.id]:
+            sheet = exercise.sheet
+            key = key_data(sheet.problem)
+            entries.append(
+                {
+                    "template": exercise.template.id,
+                    "version": exercise.template.version,
+                    "variant": sheet.variant,
+                    "token": sheet.problem.variant.token,
+                    "seed": exercise.seed,  # `nnhand key TEMPLATE --seed SEED` rebuilds the instance
+                    "blanks": sheet.policy,
+                    "params": key["params"],
+                    "givens": key["givens"],
+                    "key": key["answers"],
+                    "exact": key.get("exact", {}),
+                    "blank_mask": {name: mask.astype(int).tolist() for name, mask in sheet.blanks.items()},
+                }
+            )
+        students.append({"id": student.id, "name": student.name, "email": student.email, "exercises": entries})
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "schema_version": MANIFEST_VERSION,
+        "nnhand_version": __version__,
+        "assignment": assignment.name,
+        "seeding": assignment.seeding,
+        "blanks": assignment.blanks,
+        "templates": {t.id: {"version": t.version, "title": t.title, "source": t.source} for t in assignment.templates},
+        "students": students,
+    }
+
+
+def worksheet_files(assignment: Assignment, formats: Iterable[str], worked: bool = False) -> dict[str, str | bytes]:
+    """Every file of a worksheet batch, by path relative to the output folder."""
+    from nnhand.core.explain import explain_problem
+    from nnhand.grading.answers import answer_file_text
+    from nnhand.output.printing import Page
+
+    files: dict[str, str | bytes] = {}
+    sheets_pages, key_pages = [], []
+    per_student: dict[str, tuple[list[Any], list[Any]]] = {}
+    for student in assignment.students:
+        label = student.name or student.id
+        own_sheets, own_keys = [], []
+        for exercise in assignment.exercises[student.id]:
+            sheet = exercise.sheet
+            answers = answer_file_text(sheet, student=student.id)
+            files[f"students/{student.id}/{exercise.template.id}.yaml"] = answers
+            explanation = explain_problem(sheet.problem) if worked else None
+            own_sheets.append(Page(sheet=sheet, student=label, key=False, worked=None))
+            own_keys.append(Page(sheet=make_sheet(sheet.problem, "none"), student=label, key=True, worked=explanation))
+        per_student[student.id] = (own_sheets, own_keys)
+        sheets_pages += own_sheets
+        key_pages += own_keys
+    title = assignment.name
+    for fmt in formats:
+        ext = PRINT_EXTENSIONS.get(fmt, fmt)
+        files[f"sheets.{ext}"] = render_pages(fmt, sheets_pages, f"{title}: worksheets")
+        files[f"keys.{ext}"] = render_pages(fmt, key_pages, f"{title}: answer keys")
+        for sid, (own_sheets, own_keys) in per_student.items():
+            files[f"students/{sid}/sheet.{ext}"] = render_pages(fmt, own_sheets, f"{title}: {sid}")
+            files[f"students/{sid}/key.{ext}"] = render_pages(fmt, own_keys, f"{title}: {sid} (key)")
+    files["manifest.json"] = json.dumps(manifest_data(assignment), indent=1, ensure_ascii=False) + "\n"
+    return files
+
+
+def render_pages(fmt: str, pages: list[Any], title: str) -> str | bytes:
+    """The pages in one print format (output/sheets.PRINT_FORMATS)."""
+    rendered: str | bytes = PRINT_REGISTRY.get(fmt).renderer()(pages, title)
+    return rendered
+
+
+def check_output_folder(out: Path, force: bool) -> None:
+    """Refuse an output folder that exists, unless `force` and it is one nnhand wrote.
+
+    `--force` replaces only a folder holding an nnhand manifest and nothing but the files
+    `worksheet` writes (or an empty folder): anything else, a file someone added included,
+    is refused with its name, and nothing is deleted."""
+    out = Path(out)
+    where = str(out)
+    if not os.path.lexists(out):
+        return
+    if out.is_symlink():
+        raise NnhandError("is a symbolic link", where=where, fix="Give the folder itself, or another --out")
+    if not out.is_dir():
+        raise NnhandError("exists and is not a folder", where=where, fix="Choose another --out")
+    if not force:
+        raise NnhandError("already exists", where=where, fix="Choose another --out, or pass --force to replace it")
+    foreign = _not_nnhand_output(out)
+    if foreign:
+        raise NnhandError(
+            f"is not a folder nnhand wrote ({foreign}), so --force does not replace it",
+            where=where,
+            fix="Choose another --out; nothing was deleted",
+        )
+
+
+def _not_nnhand_output(out: Path) -> str | None:
+    """Why `out` is not a worksheet folder nnhand wrote (its first foreign file), or None."""
+    entries = []
+    for root, dirs, names in os.walk(out, followlinks=False):
+        entries += [Path(root, n) for n in dirs + names]
+        if len(entries) > MAX_FOLDER_ENTRIES:
+            return "it holds too many files"
+    if not entries:
+        return None  # an empty folder: nothing to lose
+    manifest = out / "manifest.json"
+    try:
+        data = parse_json(decode_text(read_capped(manifest, MANIFEST_MAX_BYTES, ManifestError), str(manifest),
+                                       ManifestError), str(manifest))  # fmt: skip
+    except ManifestError:
+        data = None
+    if not isinstance(data, dict) or data.get("schema") != MANIFEST_SCHEMA:
+        first = "/".join(min(entries).relative_to(out).parts)
+        return f"it holds {first} but no nnhand manifest.json"
+    templates: dict[str, Any] = data["templates"] if isinstance(data.get("templates"), dict) else {}
+    students: list[Any] = data["students"] if isinstance(data.get("students"), list) else []
+    ids = {s.get("id") for s in students if isinstance(s, dict)}
+    suffixes = "|".join(re.escape(PRINT_EXTENSIONS.get(f, f)) for f in PRINT_FORMATS)
+    top = re.compile(rf"^(manifest\.json|(sheets|keys)\.({suffixes}))$")
+    own = re.compile(rf"^((sheet|key)\.({suffixes})|(?P<tid>[a-z0-9-]+)\.yaml)$")
+    for path in sorted(entries):
+        parts = path.relative_to(out).parts
+        name = "/".join(parts)
+        if path.is_symlink():
+            return f"{name} is a link"
+        if path.is_dir():
+            if parts == ("students",) or (len(parts) == 2 and parts[0] == "students" and parts[1] in ids):
+                continue
+            return f"{name}/ is not a folder nnhand makes"
+        if len(parts) == 1 and top.match(parts[0]):
+            continue
+        match = own.match(parts[-1]) if len(parts) == 3 and parts[0] == "students" and parts[1] in ids else None
+        if match and (match["tid"] is None or match["tid"] in templates):
+            continue
+        return f"{name} is not a file nnhand writes"
+    return None
+
+
+def write_folder(out: Path, files: Mapping[str, str | bytes], force: bool) -> None:
+    """Write the class folder or nothing; `force` replaces only a folder nnhand wrote."""
+    check_output_folder(out, force)
+    write_folder_atomically(out, files)
+
+
+@dataclass(frozen=True)
+class WorksheetRun:
+    """What `make_worksheets` wrote: for the one line `worksheet` prints."""
+
+    out: Path
+    students: int
+    exercises: int
+    formats: tuple[str, ...]
+    seconds: float
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.students} students x {self.exercises} exercises written to {self.out}/ "
+            f"({', '.join(self.formats)}; manifest.json) in {self.seconds:.1f} s"
+        )
+
+
+def make_worksheets(
+    template_ids: list[str],
+    out: Path,
+    *,
+    roster: Path | None = None,
+    count: int | None = None,
+    assignment: str = "",
+    formats: Iterable[str] = (),
+    blanks: str | None = None,
+    secret_file: Path | None = None,
+    worked: bool = False,
+    force: bool = False,
+    problems_dirs: Iterable[str] = (),
+) -> WorksheetRun:
+    """The whole `worksheet` command: who is in the class (roster.class_list), a sealed variant
+    each, every file rendered, and the folder written at once (--force replaces only a folder
+    nnhand wrote). The output folder is checked before the work, so a refusal costs nothing."""
+    start = time.perf_counter()
+    secret = read_secret(secret_file)
+    students = class_list(roster, count, secret, assignment)
+    chosen = tuple(formats) or ("html",)
+    check_output_folder(out, force)
+    batch = build_assignment(list(template_ids), students, assignment or out.name, secret, blanks, problems_dirs)
+    write_folder(out, worksheet_files(batch, chosen, worked), force)
+    return WorksheetRun(out, len(students), len(template_ids), chosen, time.perf_counter() - start)
