@@ -123,12 +123,6 @@ def _stand_in(error: UnicodeError) -> tuple[str, int]:
     return "".join(ascii_stand_in(c) for c in error.object[error.start : error.end]), error.end
 
 
-def _ascii_stdout() -> bool:
-    from nnhand.safety.safetext import holds_unicode
-
-    return not holds_unicode(getattr(sys.stdout, "encoding", None))
-
-
 def _write(text: str | bytes) -> None:
     """A rendering to stdout, exactly as the format made it."""
     if isinstance(text, bytes):
@@ -267,10 +261,11 @@ def list_(
 ) -> None:
     """List the templates: id, title and tags."""
     from nnhand import api
-    from nnhand.output.report_formats import ReportOptions
+    from nnhand.output.reports import ReportOptions
+    from nnhand.safety.safetext import stdout_is_ascii
 
     rows = api.catalogue(_dirs(problems_dir))
-    _write(CATALOGUE_FORMATS.get(_name(fmt)).renderer()(rows, ReportOptions(ascii_only=_ascii_stdout())))
+    _write(CATALOGUE_FORMATS.get(_name(fmt)).renderer()(rows, ReportOptions(ascii_only=stdout_is_ascii())))
 
 
 @app.command()
@@ -355,11 +350,12 @@ def check(
     import time
 
     from nnhand import api
-    from nnhand.output.report_formats import ReportOptions
+    from nnhand.output.reports import ReportOptions
+    from nnhand.safety.safetext import stdout_is_ascii
 
     start = time.perf_counter()
     chosen = REPORT_FORMATS.get(_name(fmt))
-    options = ReportOptions(reveal, show_reading, base64, source=str(answers), ascii_only=_ascii_stdout())
+    options = ReportOptions(reveal, show_reading, base64, source=str(answers), ascii_only=stdout_is_ascii())
     try:
         checked = api.check(answers, _dirs(problems_dir), trust_givens=trust_givens, scoring=_name(scoring), ecf=ecf,
                             expect=expect, explain=explain and reveal)  # fmt: skip

@@ -24,7 +24,7 @@ from nnhand.core.sheet import Sheet
 from nnhand.errors import AnswerFileError, ExitCode, NnhandError, OutputError
 from nnhand.grading.answers import parse_answer_text
 from nnhand.grading.grade import Report, givens_difference, grade_sheet, read_answers
-from nnhand.output.report_formats import GRADEBOOK_FORMATS, GradeBookOptions
+from nnhand.output.report_formats import GRADEBOOK_FORMATS
 from nnhand.safety.safeio import MAX_INPUT_BYTES, read_capped
 from nnhand.safety.safetext import csv_cell, one_line, plain
 
@@ -515,6 +515,11 @@ def gradebook_junit(book: GradeBook, per: str = "cell") -> str:
 
 # ----------------------------------------------------------------------------- GRADEBOOK_FORMATS
 # The renderers report_formats.GRADEBOOK_FORMATS names: (book, options) -> text, or a folder.
+
+
+@dataclass(frozen=True)
+class GradeBookOptions:
+    per: str = "cell"  # JUnit test cases per cell or per step
 
 
 def render_csv(book: GradeBook, options: GradeBookOptions) -> str:

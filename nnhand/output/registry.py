@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from nnhand.errors import UsageError
 
 
-@dataclass(frozen=True)
-class Format:
-    """One output format of a family: its name, one help line, and where its renderers live."""
+class Format(NamedTuple):
+    """One output format of a family: its name, one help line, and where its renderers live.
+    A NamedTuple, not a dataclass: the CLI builds every registry at start-up, where the
+    dataclass machinery would cost more than the rest of the registries together."""
 
     name: str
     help: str

@@ -11,14 +11,14 @@ build its choices, and a renderer is imported only when it is used.
                        files {name: text} where `Format.files`
     CATALOGUE_FORMATS  the template list: (rows, ReportOptions) -> str
 
+The option records live beside their renderers (ReportOptions in reports.py, GradeBookOptions
+in classroom/gradebook.py), so that declaring the formats costs nothing at start-up.
+
 Adding a format is one entry here and its renderer: the CLI's choices, help and dispatch
 follow.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 from nnhand.output.registry import Format, Registry
 
@@ -26,29 +26,11 @@ _REPORTS = "nnhand.output.reports"
 _BOOK = "nnhand.classroom.gradebook"
 
 
-@dataclass(frozen=True)
-class ReportOptions:
-    """How one report is rendered; every format reads what applies to it."""
-
-    reveal: bool = True  # expected values of wrong cells shown
-    show_reading: bool = False  # terminal: how each answer was read
-    base64: bool = False  # classroom: the base64 a Classroom reporter reads
-    explanations: Mapping[str, Mapping[str, str]] | None = None  # step -> cell -> worked line
-    seconds: float | None = None  # how long grading took (gradescope's execution_time)
-    source: str = ""  # the answer file, for an error report that names it
-    ascii_only: bool = False  # JSON for an output that cannot hold Unicode: \u escapes
-
-
-@dataclass(frozen=True)
-class GradeBookOptions:
-    per: str = "cell"  # JUnit test cases per cell or per step
-
-
 REPORT_FORMATS = Registry(
     "report",
     [
-        Format("terminal", "per-step grids and feedback", f"{_REPORTS}:terminal_report", f"{_REPORTS}:no_error_file"),
-        Format("json", "the report as JSON", f"{_REPORTS}:json_report", f"{_REPORTS}:no_error_file"),
+        Format("terminal", "per-step grids and feedback", f"{_REPORTS}:terminal_report"),
+        Format("json", "the report as JSON", f"{_REPORTS}:json_report"),
         Format(
             "gradescope",
             "a Gradescope results.json",

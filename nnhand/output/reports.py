@@ -42,8 +42,21 @@ from typing import Any
 from nnhand._version import __version__
 from nnhand.choices import JUNIT_PER
 from nnhand.grading.grade import CellResult, Report, StepResult
-from nnhand.output.report_formats import ReportOptions
 from nnhand.safety.safetext import md_text, one_line, plain
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """How one report is rendered; every format reads what applies to it."""
+
+    reveal: bool = True  # expected values of wrong cells shown
+    show_reading: bool = False  # terminal: how each answer was read
+    base64: bool = False  # classroom: the base64 a Classroom reporter reads
+    explanations: Mapping[str, Mapping[str, str]] | None = None  # step -> cell -> worked line
+    seconds: float | None = None  # how long grading took (gradescope's execution_time)
+    source: str = ""  # the answer file, for an error report that names it
+    ascii_only: bool = False  # JSON for an output that cannot hold Unicode: \u escapes
+
 
 GRADESCOPE_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
 _JUNIT_TYPE = {"wrong": "WrongValue", "missing": "Missing", "unreadable": "Unreadable"}  # failed cells
@@ -499,11 +512,6 @@ def json_report(report: Report, options: ReportOptions) -> str:
     return json.dumps(data, indent=2, ensure_ascii=options.ascii_only) + "\n"
 
 
-def no_error_file(message: str, options: ReportOptions) -> str:
-    """terminal and json need no file when grading fails: the message goes to stderr alone."""
-    return ""
-
-
 def gradescope_report(report: Report, options: ReportOptions) -> str:
     return gradescope_json(report, options.seconds, reveal=options.reveal) + "\n"
 
@@ -564,6 +572,5 @@ __all__ = [
     "junit_error_report",
     "junit_report",
     "junit_xml",
-    "no_error_file",
     "terminal_report",
 ]

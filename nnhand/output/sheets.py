@@ -17,7 +17,6 @@ follow.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 from nnhand.output.registry import Format, Registry
@@ -70,20 +69,14 @@ POOL_FORMATS = Registry(
 )
 
 
-def _ascii_stdout() -> bool:
-    """Whether stdout cannot hold Unicode: JSON and YAML then write \\u escapes (the same data)."""
-    from nnhand.safety.safetext import holds_unicode
-
-    return not holds_unicode(getattr(sys.stdout, "encoding", None))
-
-
 def sheet_json(sheet: Sheet) -> str:
     """`gen --format json`: the answer file of the sheet (answer_file_data) as JSON."""
     import json
 
     from nnhand.grading.answers import answer_file_data
+    from nnhand.safety.safetext import stdout_is_ascii
 
-    return json.dumps(answer_file_data(sheet), indent=2, ensure_ascii=_ascii_stdout()) + "\n"
+    return json.dumps(answer_file_data(sheet), indent=2, ensure_ascii=stdout_is_ascii()) + "\n"
 
 
 def _key_data(problem: Problem, explain: bool) -> dict[str, Any]:
@@ -102,12 +95,14 @@ def _key_data(problem: Problem, explain: bool) -> dict[str, Any]:
 def key_json(problem: Problem, *, exact: bool = False, explain: bool = False) -> str:
     """`key --format json`: key_data (exact values are always in it), with the worked lines."""
     from nnhand.core.keys import to_json
+    from nnhand.safety.safetext import stdout_is_ascii
 
-    return to_json(_key_data(problem, explain), _ascii_stdout())
+    return to_json(_key_data(problem, explain), stdout_is_ascii())
 
 
 def key_yaml(problem: Problem, *, exact: bool = False, explain: bool = False) -> str:
     """`key --format yaml`: as key_json, in YAML."""
     from nnhand.core.keys import to_yaml
+    from nnhand.safety.safetext import stdout_is_ascii
 
-    return to_yaml(_key_data(problem, explain), _ascii_stdout())
+    return to_yaml(_key_data(problem, explain), stdout_is_ascii())

@@ -111,6 +111,14 @@ def holds_unicode(encoding: str | None) -> bool:
     return (encoding or "utf-8").lower().replace("_", "-").startswith("utf")
 
 
+def stdout_is_ascii() -> bool:
+    """Whether standard output cannot hold Unicode (PYTHONIOENCODING=ascii, a Latin-1
+    terminal): JSON and YAML then write \\u escapes, the same data."""
+    import sys
+
+    return not holds_unicode(getattr(sys.stdout, "encoding", None))
+
+
 def fallback(text: str, encoding: str) -> str:
     """`text` as a terminal in `encoding` can print it, each character it cannot print
     replaced by an ASCII stand-in: box lines, minus, marks, arrows and math symbols from a
