@@ -380,7 +380,7 @@ def test_gan_sigmoid_by_hand() -> None:
 
 
 def test_scale_round_halves_away_from_zero() -> None:
-    from nnhand.ops.arrays import OPS
+    from nnhand.ops.registry import OPS
 
     scores = np.array([[[-5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5]]])
     expected = [-3, -2, -2, -1, -1, 0, 1, 1, 2, 2, 3]  # -5/2 -> -3, -3/2 -> -2, -1/2 -> -1
@@ -392,7 +392,7 @@ def test_scale_round_halves_away_from_zero() -> None:
 @pytest.mark.parametrize("batch", [1, 2, 7])
 def test_network_ops_treat_each_candidate_alone(batch: int) -> None:
     """A batch of candidates gives what each candidate gives on its own (any batch size)."""
-    from nnhand.ops.arrays import OPS
+    from nnhand.ops.registry import OPS
 
     rng = np.random.default_rng(batch)
     A = rng.integers(-1, 2, size=(batch, 2, 2))

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnhand.cli import app
-from nnhand.ops.arrays import OPS
+from nnhand.ops.registry import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

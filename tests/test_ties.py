@@ -36,6 +36,7 @@ from nnhand.core.engine import Problem, _checks, generate, solve
 from nnhand.core.expr import compile_expr
 from nnhand.core.template import Step, Template
 from nnhand.ops import arrays as ops
+from nnhand.ops.registry import OPS
 from nnhand.values import constant
 
 from .conftest import TEMPLATE_IDS
@@ -96,7 +97,7 @@ def test_unique_max_matches_a_naive_loop() -> None:
         else:
             x = ints / 4.0
         margin = [Fraction(1), Fraction(1, 2), Fraction(1, 100), Fraction(2)][trial % 4]
-        got = ops.OPS["unique_max"].fn(x, constant(margin))
+        got = OPS["unique_max"].fn(x, constant(margin))
         assert got.dtype == bool and got.shape == (batch, 1, cols)
         assert got.tolist() == naive_unique_max(x, margin), (x.tolist(), margin)
 
@@ -125,14 +126,14 @@ PICKS = re.compile(r"\bnp\.arg(max|min|sort|partition)\b|\b(" + "|".join(ops.DEC
 
 def picks_a_row(op_name: str) -> bool:
     """Does the op's code take the position of an extreme, or call a deciding op?"""
-    body = inspect.getsource(ops.OPS[op_name].fn).split("\n", 2)[-1]  # without the decorator and def lines
+    body = inspect.getsource(OPS[op_name].fn).split("\n", 2)[-1]  # without the decorator and def lines
     return bool(PICKS.search(body))
 
 
 def test_every_op_that_picks_a_row_is_a_deciding_op() -> None:
     """The table is what the templates are found by: an op that picks a row must be in it."""
     assert picks_a_row("argmax")  # the scan sees what it looks for
-    for name in ops.OPS:
+    for name in OPS:
         if name not in ops.DECIDING_OPS:
             assert not picks_a_row(name), f"{name} picks a row or calls a deciding op: add it to DECIDING_OPS"
 

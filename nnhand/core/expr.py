@@ -24,6 +24,7 @@ import numpy as np
 
 from nnhand.errors import EvaluationError, ExpressionError
 from nnhand.ops import arrays as ops
+from nnhand.ops.registry import OPS
 from nnhand.values import INT_LIMIT, MAX_INNER, constant, normalize
 
 Env = Mapping[str, np.ndarray]
@@ -324,7 +325,7 @@ class _Compiler:
         name = node.id
         if name.startswith("_"):
             raise self.fail(f"the name '{name}' is not allowed (no leading underscores)")
-        if name in ops.OPS:
+        if name in OPS:
             raise self.fail(f"'{name}' is an op: call it, e.g. {name}(...)")
         if name not in self.known:
             known = ", ".join(sorted(self.known)) or "none"
@@ -417,11 +418,11 @@ class _Compiler:
         if not isinstance(node.func, ast.Name):
             raise self.fail("only registered ops may be called, by name (e.g. relu(x))")
         name = node.func.id
-        op = ops.OPS.get(name)
+        op = OPS.get(name)
         if op is None:
             import difflib
 
-            close = difflib.get_close_matches(name, ops.OPS, n=3)
+            close = difflib.get_close_matches(name, OPS, n=3)
             hint = f"Did you mean {', '.join(close)}?" if close else "See the op list in the README"
             raise self.fail(f"'{name}' is not a registered op", fix=hint)
         nargs = len(node.args)

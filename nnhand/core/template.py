@@ -395,7 +395,7 @@ def _blanks(r: _Reader, raw: Any) -> tuple[str, tuple[str, ...]]:
 def _name(r: _Reader, name: Any, key: str) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise r.fail(key, f"'{name}' is not a valid name", fix="Use letters, digits and '_', starting with a letter")
-    from nnhand.ops.arrays import OPS
+    from nnhand.ops.registry import OPS
 
     if name in OPS:
         raise r.fail(key, f"'{name}' is the name of an op", fix="Choose another name")

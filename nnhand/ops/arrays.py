@@ -18,8 +18,6 @@ from typing import Any
 import numpy as np
 
 from nnhand.errors import EvaluationError, ValueRangeError
-from nnhand.ops.registry import OPS as OPS
-from nnhand.ops.registry import Op as Op
 from nnhand.ops.registry import cell_slip_of, hint_of, register, register_operator
 from nnhand.ops.written import Hint, Node, Part, Site, Slip, Work, exact, num, paren, wrap
 from nnhand.values import INT_LIMIT, MAX_DIGITS, MAX_INNER, format_number, normalize, to_fractions

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nnhand.errors import NnhandError
-from nnhand.output.page import NAME_LINE, Cell, Layout, Quantity, StepLine, build_page
+from nnhand.output.page import NAME_LINE, Cell, Layout, Quantity, build_page
 from nnhand.safety.safetext import html_text, md_text, plain
 
 if TYPE_CHECKING:
@@ -481,12 +481,7 @@ def markdown_document(pages: Sequence[Page], title: str = "nnhand worksheets") -
 
 __all__ = [
     "BLANK_MD",
-    "NAME_LINE",
-    "Cell",
-    "Layout",
     "Page",
-    "Quantity",
-    "StepLine",
     "document_pages",
     "html_document",
     "layout",
