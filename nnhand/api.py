@@ -11,25 +11,30 @@ from typing import TYPE_CHECKING, Any
 from nnhand.core.engine import Problem
 from nnhand.core.engine import generate as _generate
 from nnhand.core.engine import solve as _solve
+from nnhand.core.givens import STDIN, read_givens_file
 from nnhand.core.sheet import Sheet, make_sheet
 from nnhand.core.template import Template, load_template
-from nnhand.errors import GivensError, UsageError
+from nnhand.errors import UsageError
 from nnhand.resources import find_template, template_files
 
 if TYPE_CHECKING:
     from nnhand.grading.grade import Report
 
 
-def parse_params(values: Iterable[str]) -> dict[str, int]:
-    """`--param name=N` options as a mapping of sizes (each a whole number)."""
-    params: dict[str, int] = {}
+def parse_params(values: Iterable[str]) -> dict[str, int | str]:
+    """`--param name=N` options as a mapping of sizes (each a whole number), or of a choice
+    param to its word (`--param act=sigmoid`; the template checks it)."""
+    params: dict[str, int | str] = {}
     for item in values:
-        name, sep, number = item.partition("=")
-        if len(number.strip()) > 6 and number.strip().lstrip("-").isdigit():
+        name, sep, value = (part.strip() for part in item.partition("="))
+        if len(value) > 6 and value.lstrip("-").isdigit():
             raise UsageError(f"'{item[:40]}' is far out of range", where="--param", fix="Sizes are at most 16")
-        if not sep or not name.strip() or not number.strip().lstrip("-").isdigit():
-            raise UsageError(f"'{item}' is not name=value", where="--param", fix="Write e.g. --param n_hidden=5")
-        params[name.strip()] = int(number)
+        word = value.replace("_", "").isalnum() and value[:1].isalpha()
+        if not sep or not name or not (value.lstrip("-").isdigit() or word):
+            raise UsageError(
+                f"'{item[:40]}' is not name=value", where="--param", fix="Write e.g. --param n_hidden=5 or act=relu"
+            )
+        params[name] = value if word else int(value)
     return params
 
 
@@ -38,36 +43,89 @@ def load(template_id: str, problems_dirs: Iterable[str] = ()) -> Template:
     return load_template(find_template(template_id, problems_dirs))
 
 
-def catalogue(problems_dirs: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """Every template on the search path: id, title, tags, summary, version and file."""
-    rows = []
-    for template_id, path in sorted(template_files(problems_dirs).items()):
-        template = load_template(path)
-        rows.append(
-            {
-                "id": template_id,
-                "title": template.title,
-                "tags": list(template.tags),
-                "version": template.version,
-                "summary": template.summary,
-                "path": str(path),
-            }
-        )
-    return rows
+def catalogue(problems_dirs: Iterable[str] = (), params: bool = False) -> list[dict[str, Any]]:
+    """Every template on the search path: id, title, tags, summary, version and file; with
+    `params`, also its givens (name, shape, label, fixed) and params (default, range, doc)."""
+    return [_row(load_template(path), params) for _, path in sorted(template_files(problems_dirs).items())]
+
+
+def describe(template_id: str, problems_dirs: Iterable[str] = ()) -> dict[str, Any]:
+    """`nnhand show`: one template's catalogue row with what it takes (template_interface)."""
+    return _row(load(template_id, problems_dirs), True)
+
+
+def _row(template: Template, interface: bool) -> dict[str, Any]:
+    defaults = template.resolve_params()
+    template = template.with_values({n: template.params[n].shown(v) for n, v in defaults.items()})
+    row: dict[str, Any] = {
+        "id": template.id,
+        "title": template.title,
+        "tags": list(template.tags),
+        "version": template.version,
+        "summary": template.summary,
+        "path": str(template.path),
+    }
+    return {**row, **template_interface(template)} if interface else row
+
+
+def _readable(template: Template, condition: str) -> str:
+    """A `when` condition as a person reads it: a choice param by its word (act == sigmoid)."""
+    import re
+
+    def word(m: re.Match[str]) -> str:
+        p = template.params.get(m[1])
+        return f"{m[1]} == {p.shown(int(m[2]))}" if p is not None and p.choices else m[0]
+
+    return re.sub(r"\b([A-Za-z]\w*) == (\d+)", word, condition)
+
+
+def template_interface(template: Template) -> dict[str, Any]:
+    """What a template takes: its params (default, range or choices, doc) and its givens
+    (shape in params, label, whether fixed and to what, whether it exists only for some params)."""
+    from nnhand.core.augment import pairs
+
+    params = {
+        p.name: {
+            "default": p.shown(p.default),
+            "range": p.range_text(),
+            **({"choices": list(p.choices)} if p.choices else {"min": p.low, "max": p.high}),
+            "doc": p.doc,
+        }
+        for p in template.params.values()
+    }
+    givens = {}
+    for name, g in template.givens.items():
+        entry: dict[str, Any] = {"shape": [str(d) for d in g.shape], "label": g.label}
+        if g.dist.kind == "fixed":
+            entry["fixed"] = "optional (a default value)"
+        if g.words:
+            entry["words"] = True
+        if g.when is not None:
+            entry["when"] = _readable(template, g.when.source)
+        givens[name] = entry
+    joined = {p.joined: f"[{p.weights} | {p.bias}]" for p in pairs(template)}
+    out: dict[str, Any] = {"params": params, "givens": givens}
+    if joined:
+        out["augmented"] = joined
+    if template.vocabulary:
+        out["vocabulary"] = list(template.vocabulary)
+    return out
 
 
 def generate(
     template_id: str,
     seed: int | None = None,
-    params: Mapping[str, int] | None = None,
+    params: Mapping[str, int | str] | None = None,
     blanks: str | None = None,
     problems_dirs: Iterable[str] = (),
     answers: Path | None = None,
+    givens: Path | None = None,
+    augmented: bool = False,
 ) -> Sheet:
-    """A fresh (or seeded) instance of a template, solved, with its blank pattern; `answers`
-    also writes the answer file to fill in there (atomically)."""
-    template = load(template_id, problems_dirs)
-    sheet = make_sheet(_generate(template, seed, params), blanks)
+    """A fresh (or seeded) instance of a template, or the template solved for a givens file
+    (the instructor's own numbers), with its blank pattern; `answers` also writes the answer
+    file to fill in there (atomically)."""
+    sheet = make_sheet(solve_key(template_id, seed, params, givens, problems_dirs), blanks, augmented)
     if answers is not None:
         from nnhand.grading.answers import answer_file_text
         from nnhand.safety.atomic import write_file
@@ -79,7 +137,7 @@ def generate(
 def solve(
     template_id: str,
     givens: Mapping[str, Any],
-    params: Mapping[str, int] | None = None,
+    params: Mapping[str, int | str] | None = None,
     problems_dirs: Iterable[str] = (),
 ) -> Problem:
     """Solve a template for numbers you supply (a mapping of given names to values)."""
@@ -89,7 +147,7 @@ def solve(
 def solve_key(
     template_id: str,
     seed: int | None,
-    params: Mapping[str, int] | None,
+    params: Mapping[str, int | str] | None,
     givens_path: Path | None,
     problems_dirs: Iterable[str] = (),
 ) -> Problem:
@@ -99,22 +157,15 @@ def solve_key(
     template = load(template_id, problems_dirs)
     if givens_path is None:
         return _generate(template, seed, params)
-    return _solve(template, read_givens_file(givens_path), params, where=str(givens_path))
+    where = "stdin" if str(givens_path) == STDIN else str(givens_path)
+    return _solve(template, read_givens_file(givens_path), params, where=where)
 
 
-def read_givens_file(path: Path) -> Mapping[str, Any]:
-    """A YAML or JSON mapping of given names to values (read through safeio: a regular file
-    of at most 1 MB, strict YAML)."""
-    from nnhand.safety.safeio import MAX_INPUT_BYTES, read_yaml_file
+def givens_warnings(problem: Problem) -> list[str]:
+    """The realism rules a person's numbers break (they are keyed all the same)."""
+    from nnhand.core.engine import realism_warnings
 
-    data = read_yaml_file(path, MAX_INPUT_BYTES, GivensError, what="a givens file")
-    if not isinstance(data, Mapping):
-        raise GivensError(
-            "is not a mapping of names to values", where=str(path), fix="Write one line per given, e.g. x: [1, 2, 3]"
-        )
-    if "givens" in data and isinstance(data["givens"], Mapping):
-        data = data["givens"]  # an answer file or a key: take its givens
-    return dict(data)
+    return realism_warnings(problem)
 
 
 def grade(

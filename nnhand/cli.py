@@ -212,7 +212,24 @@ BlanksOpt = Annotated[
 ]
 ParamOpt = Annotated[
     list[str] | None,
-    typer.Option("--param", "-p", help="Change a size, e.g. --param n_hidden=5; repeatable.", metavar="NAME=N"),
+    typer.Option(
+        "--param",
+        "-p",
+        help="Change a size or choice, e.g. --param n_hidden=5; repeatable. Its params: nnhand show TEMPLATE.",
+        metavar="NAME=N",
+    ),
+]
+GivensOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--givens",
+        "-g",
+        help="Your own numbers (a YAML or JSON mapping; - reads stdin). Sizes are read from their shapes.",
+        metavar="FILE",
+    ),
+]
+AugmentedOpt = Annotated[
+    bool, typer.Option("--augmented", help="Draw weights and biases as [W | b], inputs as [x; 1].")
 ]
 SecretOpt = Annotated[
     Path | None, typer.Option("--secret-file", help="File holding the secret (else NNHAND_SECRET).", metavar="FILE")
@@ -226,13 +243,23 @@ def _dirs(problems_dir: list[Path] | None) -> list[str]:
     return user_dirs(problems_dir or [])
 
 
-def _params(values: list[str] | None) -> dict[str, int]:
+def _params(values: list[str] | None) -> dict[str, int | str]:
     from nnhand.api import parse_params
 
     return parse_params(values or [])
 
 
 # ----------------------------------------------------------------------------- commands
+
+
+def _warn_realism(problem: Any, givens: Path | None) -> None:
+    """For your own numbers: the template's realism rules they break (a warning, not an error)."""
+    if givens is None:
+        return
+    from nnhand import api
+
+    for why in api.givens_warnings(problem):
+        _note(f"warning: these numbers break a rule of the template's own variants: {why}")
 
 
 def _version(value: bool) -> None:
@@ -258,13 +285,32 @@ def main(
 def list_(
     problems_dir: ProblemsDir = None,
     fmt: Annotated[ListFormat, typer.Option("--format", "-f", help=f"{CATALOGUE_FORMATS.help()}.")] = "terminal",
+    params: Annotated[
+        bool, typer.Option("--params", help="Also list each template's givens, params and ranges.")
+    ] = False,
 ) -> None:
-    """List the templates: id, title and tags."""
+    """List the templates: id, title and tags (with --params: what each takes)."""
     from nnhand import api
     from nnhand.output.reports import ReportOptions
     from nnhand.safety.safetext import stdout_is_ascii
 
-    rows = api.catalogue(_dirs(problems_dir))
+    rows = api.catalogue(_dirs(problems_dir), params=params)
+    _write(CATALOGUE_FORMATS.get(_name(fmt)).renderer()(rows, ReportOptions(ascii_only=stdout_is_ascii())))
+
+
+@app.command()
+@handled
+def show(
+    template: TemplateArg,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f", help=f"{CATALOGUE_FORMATS.help()}.")] = "terminal",
+    problems_dir: ProblemsDir = None,
+) -> None:
+    """Show what a template takes: its givens (shapes, labels, fixed defaults), params and ranges."""
+    from nnhand import api
+    from nnhand.output.reports import ReportOptions
+    from nnhand.safety.safetext import stdout_is_ascii
+
+    rows = [api.describe(template, _dirs(problems_dir))]
     _write(CATALOGUE_FORMATS.get(_name(fmt)).renderer()(rows, ReportOptions(ascii_only=stdout_is_ascii())))
 
 
@@ -278,15 +324,19 @@ def gen(
     answers: Annotated[
         Path | None, typer.Option("--answers", "-a", help="Also write an answer file to fill in.", metavar="FILE")
     ] = None,
+    givens: GivensOpt = None,
+    augmented: AugmentedOpt = False,
     fmt: Annotated[SheetFormat, typer.Option("--format", "-f", help=f"{SHEET_FORMATS.help()}.")] = "terminal",
     problems_dir: ProblemsDir = None,
 ) -> None:
-    """Generate an exercise sheet with blanks."""
+    """Generate an exercise sheet with blanks (a fresh variant, or your own numbers with --givens)."""
     from nnhand import api
 
-    sheet = api.generate(template, seed, _params(param), _name(blanks), _dirs(problems_dir), answers=answers)
+    sheet = api.generate(template, seed, _params(param), _name(blanks), _dirs(problems_dir), answers=answers,
+                         givens=givens, augmented=augmented)  # fmt: skip
     _write(SHEET_FORMATS.get(_name(fmt)).renderer()(sheet))
-    if seed is None:
+    _warn_realism(sheet.problem, givens)
+    if seed is None and givens is None:
         _note(f"fresh seed {sheet.problem.variant.seed}: repeat this sheet with --seed {sheet.problem.variant.seed}")
     if answers is not None:
         _note(f"answer file written to {answers}; check it with: nnhand check {answers}")
@@ -298,10 +348,7 @@ def key(
     template: TemplateArg,
     seed: SeedOpt = None,
     param: ParamOpt = None,
-    givens: Annotated[
-        Path | None,
-        typer.Option("--givens", "-g", help="Solve for your own numbers (YAML or JSON mapping).", metavar="FILE"),
-    ] = None,
+    givens: GivensOpt = None,
     fmt: Annotated[KeyFormat, typer.Option("--format", "-f", help=f"{KEY_FORMATS.help()}.")] = "terminal",
     exact: Annotated[bool, typer.Option("--exact", help="Show exact fractions beside rounded cells.")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Write every cell as its worked arithmetic.")] = False,
@@ -312,6 +359,7 @@ def key(
 
     problem = api.solve_key(template, seed, _params(param), givens, _dirs(problems_dir))
     _write(KEY_FORMATS.get(_name(fmt)).renderer()(problem, exact=exact, explain=explain))
+    _warn_realism(problem, givens)
     if seed is None and givens is None:
         _note(f"fresh seed {problem.variant.seed}: repeat this key with --seed {problem.variant.seed}")
 
@@ -376,6 +424,9 @@ def practice(
     seed: SeedOpt = None,
     param: ParamOpt = None,
     blanks: BlanksOpt = None,
+    givens: Annotated[
+        Path | None, typer.Option("--givens", "-g", help="Practise on your own numbers (a file).", metavar="FILE")
+    ] = None,
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Practise at the prompt: type each blank cell (or a whole row), ? for a hint, s to skip, q to quit."""
@@ -387,7 +438,9 @@ def practice(
             "practice needs standard input and output",
             fix="Run it in a terminal, or pipe answers in and read its output",
         )
-    sheet = api.generate(template, seed, _params(param), _name(blanks), _dirs(problems_dir))
+    if givens is not None and str(givens) == "-":
+        raise UsageError("practice reads your answers from stdin", where="--givens", fix="Give the givens as a file")
+    sheet = api.generate(template, seed, _params(param), _name(blanks), _dirs(problems_dir), givens=givens)
     session = PracticeSession(sheet)  # refuses a sheet that asks nothing before anything is shown
     _write(SHEET_FORMATS.get("terminal").renderer()(sheet))
     echo = not sys.stdin.isatty()  # piped answers are echoed, so that the transcript reads like a session
@@ -422,9 +475,15 @@ def worksheet(
     secret_file: SecretOpt = None,
     worked: Annotated[bool, typer.Option("--worked", help="Answer keys show the worked arithmetic.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
+    givens: Annotated[
+        Path | None,
+        typer.Option("--givens", "-g", help="One exercise with your numbers for everyone (each sheet still sealed).",
+                     metavar="FILE"),
+    ] = None,
+    augmented: AugmentedOpt = False,
     problems_dir: ProblemsDir = None,
 ) -> None:
-    """Make a unique variant per student: sheets, answer keys, answer files and a manifest."""
+    """Make a unique variant per student (or your numbers for all): sheets, keys, answer files and a manifest."""
     from nnhand.classroom.build import make_worksheets
 
     run = make_worksheets(
@@ -439,6 +498,8 @@ def worksheet(
         worked=worked,
         force=force,
         problems_dirs=_dirs(problems_dir),
+        givens=givens,
+        augmented=augmented,
     )
     _note(run.message)
 

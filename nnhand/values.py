@@ -231,8 +231,10 @@ def format_number(value: Any, decimals: int | None = None) -> str:
             return str(int(exact))
         if is_finite_decimal(exact):
             decimals = decimal_places(exact)
+        elif isinstance(value, Fraction):  # a value kept exact (3^-1 = 1/3): written as its fraction
+            return format_fraction(exact)
         else:
-            decimals = 2
+            decimals = 2  # a float (a table's σ, a simplex cell): as printed
     return _fixed(round_half_away(exact, decimals), decimals)
 
 
@@ -266,6 +268,8 @@ def to_plain(value: Any, decimals: int | None = None) -> Any:
     if isinstance(value, str):
         return value
     text = format_number(value, decimals)
+    if "/" in text:
+        return text  # an exact fraction stays one ("1/3"): no float holds it
     number = Fraction(text)
     return int(number) if number.denominator == 1 else float(text)
 

@@ -107,3 +107,29 @@ def unique_max_cols(m: Matrix, margin: Fraction) -> list[bool]:
         best = max(range(len(col)), key=lambda i: col[i])
         flags.append(all(col[best] - col[i] >= margin for i in range(len(col)) if i != best))
     return flags
+
+
+def argmax_cols(m: Matrix) -> Matrix:
+    """The 1-based row of each column's largest value (the first one on a tie, as NumPy's argmax)."""
+    out = []
+    for j in range(len(m[0])):
+        column_j = [m[i][j] for i in range(len(m))]
+        out.append(column_j.index(max(column_j)) + 1)
+    return [out]
+
+
+def switch_transformer(g: dict[str, Matrix], capacity: int) -> dict[str, Matrix]:
+    """Switch routing by hand: Z = X·A, gates G = S·Z, each token to its top expert in token
+    order; an expert that is full lets the token pass through unchanged."""
+    z = mm(g["X"], g["A"])
+    gates = mm(g["S"], z)
+    route = argmax_cols(gates)
+    taken: dict[int, int] = {}
+    columns = []
+    for t, k in enumerate(route[0]):
+        zt = column(z, t)
+        if taken.get(k, 0) < capacity:  # the expert still has room: it computes E z + c
+            taken[k] = taken.get(k, 0) + 1
+            zt = add_col(mm(g[f"E{k}"], zt), g[f"c{k}"])
+        columns.append([row[0] for row in zt])
+    return {"Z": z, "G": gates, "route": route, "Y": transpose(columns)}

@@ -371,10 +371,20 @@ def test_questions_show_the_sheet_text() -> None:
     cloze = html.unescape(moodle_xml([sheet]))
     item = qti21_item(sheet)
     text = gift([sheet])
-    for note in raw.get("notes", []):
+    params = {k: str(v) for k, v in sheet.problem.params.items()}
+
+    def holds(entry: object) -> bool:  # `when:` at the defaults (a condition over the sizes)
+        when = entry.get("when") if isinstance(entry, dict) else None
+        return when is None or bool(eval(when, {}, dict(sheet.problem.params)))  # our own template's text
+
+    for written in raw.get("notes", []):
+        if not holds(written):
+            continue
+        written = written["text"] if isinstance(written, dict) else written
+        note = re.sub(r"\{(\w+)\}", lambda m: params.get(m[1], m[0]), written)  # {dk} placeholders: the sizes
         assert f"<p>Note: {note}</p>" in cloze and f"<p>Note: {note}</p>" in html.unescape(item)
         assert gift_escape(f"Note: {note}") in text
-    for n, step in enumerate((s for s in raw["steps"] if s.get("ask", True)), start=1):
+    for n, step in enumerate((s for s in raw["steps"] if s.get("ask", True) and holds(s)), start=1):
         rounding = {None: "", 0: " (round to whole numbers)", 1: " (round to 1 decimal)"}.get(
             step.get("round"), f" (round to {step.get('round')} decimals)"
         )

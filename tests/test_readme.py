@@ -36,12 +36,18 @@ def blocks(language: str) -> list[str]:
 def test_quickstart_commands_run_with_the_exit_codes_stated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     Path("mine.yaml").write_text("w: [1, -1, 1]\nx: [2, 1, 3]\nb: -5\n")
+    for block in blocks("yaml"):  # a YAML example that names its file (# matrices.yaml: ...) is that file
+        if m := re.match(r"# ([\w-]+\.yaml):", block):
+            Path(m.group(1)).write_text(block)
     lines = [line for block in blocks("console") for line in block.splitlines() if line.startswith("$ nnhand ")]
     assert len(lines) >= 5
     for line in lines:
         command, _, comment = line[2:].partition("#")
         expected = int(m.group(1)) if (m := re.search(r"exit (\d)", comment)) else 0
-        result = runner.invoke(app, shlex.split(command)[1:])
+        words = shlex.split(command)
+        stdin = Path(words[-1]).read_text() if len(words) > 2 and words[-2] == "<" else None
+        words = words[:-2] if stdin is not None else words
+        result = runner.invoke(app, words[1:], input=stdin)
         assert result.exit_code == expected, (line, result.stdout, result.stderr)
 
 

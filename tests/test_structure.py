@@ -127,8 +127,8 @@ def test_the_import_reader_skips_only_type_checking_blocks() -> None:
 
 
 def test_the_import_reader_sees_imports_inside_functions() -> None:
-    # core/reading is imported by engine.read_given inside the function only.
-    assert "nnhand.core.reading" in imports_of("nnhand.core.engine")
+    # core/reading is imported by givens.read_given inside the function only.
+    assert "nnhand.core.reading" in imports_of("nnhand.core.givens")
     assert "nnhand.core.template" in imports_of("nnhand.core.engine")
     assert "nnhand.safety.safeio" in imports_of("nnhand.core.template")  # inside load_template
 

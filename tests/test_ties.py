@@ -226,8 +226,8 @@ def unclear(decision: Decision, template: Template, problem: Problem) -> str | N
 def ties(template: Template, seeds: range) -> Iterator[tuple[int, str]]:
     for seed in seeds:
         problem = generate(template, seed)
-        for decision in DECIDING[template.id]:
-            why = unclear(decision, template, problem)
+        for decision in decisions(problem.template):  # the steps that exist for these params
+            why = unclear(decision, problem.template, problem)
             if why:
                 yield seed, f"{problem.variant}: {decision.step.name}: {why}"
 

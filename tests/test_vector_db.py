@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from nnhand import api
 from nnhand.cli import app
 from nnhand.core.engine import generate
-from nnhand.errors import CellError, GivensError
+from nnhand.errors import GivensError
 
 from .reference import add_col, mm, relu
 
@@ -65,11 +65,13 @@ def test_unknown_words_are_named() -> None:
     problem = generate(api.load("vector-db"), 1)
     g = problem.nested_givens()
     g["query"] = "how are ewe"
-    with pytest.raises(CellError, match=r"query\[3\].*'ewe' is not a word"):
+    with pytest.raises(GivensError, match=r"query\[3\].*'ewe' is not a word"):
         api.solve("vector-db", g)
+    # A table without 'they' defines a vocabulary without it: the sentences using it are named.
     g = problem.nested_givens()
     g["E"] = {w: [0, 0, 0, 0] for w in VOCABULARY[:-1]}
-    with pytest.raises(GivensError, match="'they' is missing"):
+    g["stored"] = ["how are they", "who is it", "what is it"]
+    with pytest.raises(GivensError, match=r"stored\[1,3\].*'they' is not a word"):
         api.solve("vector-db", g)
 
 

@@ -22,11 +22,11 @@ import numpy as np
 from nnhand._version import __version__
 from nnhand.classroom.manifest import MANIFEST_MAX_BYTES, MANIFEST_SCHEMA, MANIFEST_VERSION, parse_json
 from nnhand.classroom.roster import Student, class_list, read_secret, student_seed
-from nnhand.core.engine import generate, givens_digest
+from nnhand.core.engine import Problem, generate, givens_digest
 from nnhand.core.keys import SEED_SPACE, key_data, seal, sealed_token
 from nnhand.core.sheet import Sheet, make_sheet
 from nnhand.core.template import Template, load_template
-from nnhand.errors import ManifestError, NnhandError
+from nnhand.errors import ManifestError, NnhandError, UsageError
 from nnhand.output.sheets import PRINT_EXTENSIONS
 from nnhand.output.sheets import PRINT_FORMATS as PRINT_REGISTRY
 from nnhand.resources import find_template
@@ -60,13 +60,19 @@ def build_assignment(
     secret: bytes | None,
     blanks: str | None = None,
     problems_dirs: Iterable[str] = (),
+    givens: Problem | None = None,
+    augmented: bool = False,
 ) -> Assignment:
     """A unique variant per student and template (no two students share an instance), each
-    sealed under a token unique in the batch before its sheet is made."""
+    sealed under a token unique in the batch before its sheet is made. With `givens` (the
+    instructor's own numbers, solved), everyone gets that one exercise, each sheet sealed
+    under its own token all the same."""
     if not template_ids:
         raise NnhandError("name at least one template", fix="e.g. nnhand worksheet transformer backprop ...")
     if len(set(template_ids)) != len(template_ids):
         raise NnhandError("a template is named twice", fix="Name each template once")
+    if givens is not None and len(template_ids) != 1:
+        raise UsageError("--givens makes one exercise: name one template", where="--givens")
     templates = [load_template(find_template(t, problems_dirs)) for t in template_ids]
     exercises: dict[str, list[Exercise]] = {s.id: [] for s in students}
     rng = np.random.default_rng() if secret is None else None
@@ -74,6 +80,11 @@ def build_assignment(
     for template in templates:
         seen: set[str] = set()
         for student in students:
+            if givens is not None:
+                token = sealed_token(secret, ["worksheet", assignment, student.id, template.id], tokens)
+                sheet = make_sheet(seal(givens, token), blanks, augmented)
+                exercises[student.id].append(Exercise(template, sheet, None))
+                continue
             for attempt in range(100):
                 if secret is not None:
                     seed = student_seed(secret, assignment, student.id, template.id, attempt)
@@ -86,7 +97,7 @@ def build_assignment(
                     seen.add(digest)
                     break
             token = sealed_token(secret, ["worksheet", assignment, student.id, template.id], tokens)
-            sheet = make_sheet(seal(problem, token), blanks)
+            sheet = make_sheet(seal(problem, token), blanks, augmented)
             exercises[student.id].append(Exercise(template, sheet, seed))
     return Assignment(assignment, students, exercises, templates, blanks, "random" if secret is None else "hmac-sha256")
 
@@ -274,6 +285,8 @@ def make_worksheets(
     worked: bool = False,
     force: bool = False,
     problems_dirs: Iterable[str] = (),
+    givens: Path | None = None,
+    augmented: bool = False,
 ) -> WorksheetRun:
     """The whole `worksheet` command: who is in the class (roster.class_list), a sealed variant
     each, every file rendered, and the folder written at once (--force replaces only a folder
@@ -283,6 +296,17 @@ def make_worksheets(
     students = class_list(roster, count, secret, assignment)
     chosen = tuple(formats) or ("html",)
     check_output_folder(out, force)
-    batch = build_assignment(list(template_ids), students, assignment or out.name, secret, blanks, problems_dirs)
+    own = None
+    if givens is not None:
+        from nnhand.core.engine import solve
+        from nnhand.core.givens import read_givens_file
+
+        if len(template_ids) != 1:
+            raise UsageError("--givens makes one exercise: name one template", where="--givens")
+        template = load_template(find_template(template_ids[0], problems_dirs))
+        own = solve(template, read_givens_file(givens), where=str(givens))
+    batch = build_assignment(
+        list(template_ids), students, assignment or out.name, secret, blanks, problems_dirs, own, augmented
+    )
     write_folder(out, worksheet_files(batch, chosen, worked), force)
     return WorksheetRun(out, len(students), len(template_ids), chosen, time.perf_counter() - start)

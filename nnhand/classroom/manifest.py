@@ -19,8 +19,9 @@ import numpy as np
 from nnhand._version import __version__
 from nnhand.choices import BLANK_POLICIES
 from nnhand.classroom.roster import id_problem
-from nnhand.core.engine import Problem, Variant, read_given
+from nnhand.core.engine import Problem, Variant, solve, with_texts
 from nnhand.core.engine import shapes as shapes_of
+from nnhand.core.givens import read_given
 from nnhand.core.reading import read_grid
 from nnhand.core.sheet import Sheet
 from nnhand.core.template import Template, template_from_text
@@ -274,10 +275,14 @@ class _Schema:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise self.fail(_at(_at(at, "params"), name), f"should be a whole number, not {kind_of(value)}")
         try:
-            shapes = shapes_of(template, template.resolve_params(params, where=_at(at, "params")))
+            resolved = template.resolve_params(params, where=_at(at, "params"))
+            shapes = shapes_of(template, resolved)
+            template = template.for_params(resolved)
         except NnhandError as exc:
             raise self.fail(_at(at, "params"), exc.message) from None
-        self.names(self.get(entry, "givens", dict, at), list(template.givens), _at(at, "givens"), f"given of {tid}")
+        givens = self.get(entry, "givens", dict, at)
+        own_words = ["vocabulary"] if "vocabulary" in givens and template.vocabulary else []  # worksheet --givens
+        self.names(givens, [*own_words, *template.givens], _at(at, "givens"), f"given of {tid}")
         self.names(self.get(entry, "key", dict, at), [s.name for s in template.steps], _at(at, "key"), f"step of {tid}")
         exact = self.get(entry, "exact", dict, at, optional=True) or {}
         steps = {s.name for s in template.steps}
@@ -317,10 +322,19 @@ def _is_mask(mask: Any, rows: int, cols: int) -> bool:
 
 def _frozen_sheet(manifest: Manifest, student_id: str, template_id: str) -> Sheet:
     at, entry = manifest.entries[(student_id, template_id)]
-    template = manifest.templates[template_id]
-    params = template.resolve_params(entry["params"])
-    shapes = shapes_of(template, params)
+    params = manifest.templates[template_id].resolve_params(entry["params"])
+    template = manifest.templates[template_id].for_params(params)
     where = f"{manifest.path}: {at}"
+    if entry.get("seed") is None:  # the instructor's own numbers (worksheet --givens): solved again
+        try:
+            solved = solve(template, entry["givens"], params, f"{where}.givens", Variant.parse(entry["variant"]))
+        except NnhandError as exc:
+            raise ManifestError(
+                f"the entry is damaged: {exc.message}", where=exc.where or where, fix=_MANIFEST_FIX
+            ) from None
+        masks = {n: np.array(m, dtype=bool) for n, m in entry["blank_mask"].items()}
+        return Sheet(solved, entry["blanks"], masks)
+    shapes = shapes_of(template, params)
     try:
         givens = {n: read_given(template, n, v, shapes[n], f"{where}.givens") for n, v in entry["givens"].items()}
         values = {n: read_grid(v, shapes[n], f"{where}.key", n) for n, v in entry["key"].items()}
@@ -331,7 +345,8 @@ def _frozen_sheet(manifest: Manifest, student_id: str, template_id: str) -> Shee
             f"the entry is damaged: {exc.message}", where=exc.where or where, fix=_MANIFEST_FIX
         ) from None
     masks = {n: np.array(m, dtype=bool) for n, m in entry["blank_mask"].items()}
-    problem = Problem(template, Variant.parse(entry["variant"]), params, givens, values, exact, shapes)
+    variant = Variant.parse(entry["variant"])
+    problem = Problem(with_texts(template, params, givens), variant, params, givens, values, exact, shapes)
     return Sheet(problem, entry["blanks"], masks)
 
 

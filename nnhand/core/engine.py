@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from nnhand.choices import BLANK_POLICIES
-from nnhand.core.template import Template, step_shape
+from nnhand.core.template import BoundedCache, Template, step_shape
 from nnhand.errors import (
     ConstraintError,
     EvaluationError,
     GivensError,
+    NnhandError,
     TemplateError,
     ValueRangeError,
     VariantError,
@@ -36,6 +37,7 @@ from nnhand.values import (
     Shape,
     batch_env,
     format_fraction,
+    format_number,
     grid_shape,
     is_finite_decimal,
     nested,
@@ -54,6 +56,7 @@ MAX_CANDIDATES = 20_000  # draws before a template's constraints are declared un
 # per draw is stopped, deterministically (a seed stops at the same draw on every machine),
 # instead of running on for hours.
 WORK_LIMIT = 10_000_000
+DEFAULT_DECIMALS = 2  # a step the template does not round, made irrational by a person's numbers
 MAX_SEED = 2**63 - 1
 FRESH_SEED_BELOW = 1_000_000  # fresh seeds stay short enough to read out and type
 
@@ -144,6 +147,7 @@ class Problem:
     values: dict[str, np.ndarray]  # step -> (rows, cols), rounded as the template declares
     exact: dict[str, np.ndarray]  # step -> (rows, cols), with no rounding anywhere upstream
     shapes: dict[str, Shape]
+    own_vocabulary: tuple[str, ...] = ()  # the words, when the givens define them (not the template)
 
     def value(self, name: str) -> np.ndarray:
         return self.givens[name] if name in self.givens else self.values[name]
@@ -155,7 +159,8 @@ class Problem:
 
     def nested_givens(self) -> dict[str, Any]:
         """Givens as plain nested lists in their declared shapes (for YAML, JSON, digests)."""
-        return {name: given_plain(self.template, name, arr, self.shapes[name]) for name, arr in self.givens.items()}
+        plain = {name: given_plain(self.template, name, arr, self.shapes[name]) for name, arr in self.givens.items()}
+        return {"vocabulary": list(self.own_vocabulary), **plain} if self.own_vocabulary else plain
 
 
 def _plain_exact(v: Any) -> Any:
@@ -177,31 +182,6 @@ def given_plain(template: Template, name: str, arr: np.ndarray, shape: Shape) ->
     return nested(arr, shape, _plain_exact)
 
 
-def read_given(template: Template, name: str, raw: Any, shape: Shape, where: str) -> np.ndarray:
-    """A given as a person wrote it (numbers, words, a word -> vector mapping) as a grid."""
-    from nnhand.core.reading import read_grid, read_words
-
-    given = template.givens[name]
-    if given.words:
-        return read_words(raw, shape, template.vocabulary, where, name)
-    if isinstance(raw, Mapping) and isinstance(given.cols, tuple) and given.cols == template.vocabulary:
-        raw = _columns_by_word(raw, template.vocabulary, where, name)
-    return read_grid(raw, shape, where, name)
-
-
-def _columns_by_word(raw: Mapping[str, Any], vocabulary: tuple[str, ...], where: str, name: str) -> list[Any]:
-    """An embedding table written as {word: vector}: the matrix with a column per word."""
-    unknown = [w for w in raw if w not in vocabulary]
-    missing = [w for w in vocabulary if w not in raw]
-    if unknown or missing:
-        problem = f"'{unknown[0]}' is not in the vocabulary" if unknown else f"the word '{missing[0]}' is missing"
-        raise GivensError(problem, where=f"{where}: {name}", fix=f"Give one vector per word: {', '.join(vocabulary)}")
-    columns = [raw[w] for w in vocabulary]
-    if not all(isinstance(c, list) for c in columns) or len({len(c) for c in columns}) != 1:
-        raise GivensError("every word needs a vector of the same length", where=f"{where}: {name}")
-    return [list(row) for row in zip(*columns)]
-
-
 # ----------------------------------------------------------------------------- sampling
 
 
@@ -211,13 +191,16 @@ def fresh_seed() -> int:
     return secrets.randbelow(FRESH_SEED_BELOW)
 
 
-def generate(template: Template, seed: int | None = None, params: Mapping[str, int] | None = None) -> Problem:
+def generate(
+    template: Template, seed: int | None = None, params: Mapping[str, int | str] | None = None
+) -> Problem:
     """Sample the instance of `template` that `seed` determines, and solve it."""
     if seed is None:
         seed = fresh_seed()
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise VariantError(f"seed {str(seed)[:30]} is out of range", where="--seed", fix=f"Use 0 to {MAX_SEED}")
     values = template.resolve_params(params)
+    template = template.for_params(values)
     rng = np.random.Generator(np.random.PCG64(seed))
     plan, shapes, grids, base_env, nodes, fixed = _prepared(template, values)
     variant = Variant(template.id, template.version, seed=seed, params=_non_default(template, values))
@@ -236,7 +219,13 @@ def generate(template: Template, seed: int | None = None, params: Mapping[str, i
                 if chosen is not None:
                     givens, steps, exact = chosen
                     return Problem(
-                        template, variant, values, givens, steps, exact, _all_shapes(template, shapes, steps)
+                        with_texts(template, values, givens),
+                        variant,
+                        values,
+                        givens,
+                        steps,
+                        exact,
+                        _all_shapes(template, shapes, steps),
                     )
             batch = min(batch * 4, MAX_BATCH)
     except WorkLimitError as exc:
@@ -312,7 +301,7 @@ def _all_shapes(
     return shapes
 
 
-def shapes(template: Template, params: Mapping[str, int] | None = None) -> dict[str, Shape]:
+def shapes(template: Template, params: Mapping[str, int | str] | None = None) -> dict[str, Shape]:
     """The declared shape of every given and step for these params: by the template's dry run
     on stand-in values, or, where those trip over its ops, read off a sampled instance."""
     values = template.resolve_params(params)
@@ -390,8 +379,10 @@ def _plan(template: Template) -> Plan:
     return plan
 
 
-def _checks(template: Template) -> list[Check]:
-    """Everything a candidate must satisfy: realism rules first, then the template's own."""
+def _checks(template: Template, sampled: bool = True) -> list[Check]:
+    """Everything a candidate must satisfy: realism rules first, then the template's own.
+    `sampled`: the candidates come from the template's own distributions (whose bounds let
+    constraints skip their int64 checks, Expr.fast); a person's numbers may be far larger."""
     checks: list[Check] = []
     for name, given in template.givens.items():
         if given.distinct_rows:
@@ -434,7 +425,7 @@ def _checks(template: Template) -> list[Check]:
                 )
             )
     for i, c in enumerate(template.constraints, start=1):
-        test = c.expr.fast or c.expr  # candidates come from the template's distributions: bounds hold
+        test = (c.expr.fast or c.expr) if sampled else c.expr
         checks.append(Check(c.why, c.expr.names, test, f"constraints[{i}].expr", c.expr.nodes))
     return checks
 
@@ -611,69 +602,144 @@ def _non_default(template: Template, values: Mapping[str, int]) -> tuple[tuple[s
 def solve(
     template: Template,
     givens: Mapping[str, Any],
-    params: Mapping[str, int] | None = None,
+    params: Mapping[str, int | str] | None = None,
     where: str = "givens",
     variant: Variant | None = None,
 ) -> Problem:
-    """Solve the template for numbers a person supplies (no sampling, no constraints).
+    """Solve the template for numbers a person supplies (no sampling, no constraints; sizes
+    are read off the givens' shapes: core.givens).
 
-    The instance is named `variant` when given (a sealed class variant, or --trust-givens),
-    else by the digest of its givens."""
-    values = template.resolve_params(params)
-    shapes = template.given_shapes(values)
-    if not isinstance(givens, Mapping):
-        raise GivensError(
-            f"expected a mapping of given names to values, not {type(givens).__name__}",
-            where=where,
-            fix=f"{template.id} takes: {', '.join(template.givens)}",
-        )
-    unknown = [str(k)[:40] for k in givens if k not in template.givens]
-    if unknown:
-        raise GivensError(
-            f"unknown given '{unknown[0]}'",
-            where=where,
-            fix=f"{template.id} takes: {', '.join(template.givens)}",
-        )
-    missing = [k for k in template.givens if k not in givens]
-    if missing:
-        raise GivensError(
-            f"missing given '{missing[0]}'", where=where, fix=f"{template.id} takes: {', '.join(template.givens)}"
-        )
-    # Whole numbers beyond ±INT_LIMIT (a person may write 10^12) become exact Fractions, so
-    # that no product of them wraps around in int64.
-    grids = {name: normalize(read_given(template, name, givens[name], shapes[name], where)) for name in template.givens}
+    Any numbers get a key: a step the template does not round keeps its exact value when
+    these numbers make it a fraction such as 1/3, and one they make irrational (a square
+    root, a tanh) is rounded to DEFAULT_DECIMALS, with a note on the sheet. Only an undefined
+    value (a division by zero, the log of 0) is an error, naming the step and the givens it
+    is computed from. The instance is named `variant` when given (a sealed class variant, or
+    --trust-givens), else by the digest of its givens."""
+    from nnhand.core.givens import read_instance
+
+    instance = read_instance(template, givens, params, where)
+    own = instance.template.vocabulary if instance.template.vocabulary != template.vocabulary else ()
+    template, values, grids = instance.template, instance.params, instance.grids
     env = batch_env(values, grids)
-    steps = {}
+    steps: dict[str, np.ndarray] = {}
+    by_default: list[str] = []
+    for step in template.steps:
+        try:
+            value = _step_value(template, step, env, rounding=False)
+        except (ValueRangeError, TemplateError) as exc:
+            raise _undefined(template, step, exc, where) from None
+        if step.decimals is not None:
+            value = round_array(value, step.decimals)
+        elif value.dtype.kind == "f":  # irrational for these numbers: the documented default
+            value = round_array(value, DEFAULT_DECIMALS)
+            by_default.append(step.name)
+        env[step.name] = value
+        steps[step.name] = value[0]
+    if by_default:
+        template = _rounded_by_default(template, by_default)
     try:
-        for step in template.steps:
-            env[step.name] = _step_value(template, step, env)
-            steps[step.name] = env[step.name][0]
         exact = _exact_chain(template, values, grids, steps)
-    except (EvaluationError, TemplateError) as exc:
-        message = exc.message if exc.message.startswith("step ") else f"step {step.name}: {exc.message}"
-        raise GivensError(message, where=where, fix=exc.fix) from None
-    all_shapes = _all_shapes(template, shapes, steps)
+    except (ValueRangeError, TemplateError) as exc:
+        raise GivensError(exc.message, where=where, fix=exc.fix) from None
+    all_shapes = _all_shapes(template, template.given_shapes(values), steps)
     if variant is None:
-        digest = _digest(template.id, values, grids, all_shapes)
+        digest = _digest(template.id, values, grids, all_shapes, own)
         variant = Variant(template.id, template.version, digest=digest, params=_non_default(template, values))
-    return Problem(template, variant, values, grids, steps, exact, all_shapes)
+    return Problem(with_texts(template, values, grids), variant, values, grids, steps, exact, all_shapes, own)
+
+
+def _undefined(template: Template, step: Any, exc: NnhandError, where: str) -> GivensError:
+    """A step these numbers leave undefined: which step, and the givens it is computed from."""
+    sources = _given_sources(template, step.name)
+    message = exc.message
+    if not message.startswith("step "):
+        message = f"step {step.name} ({step.expr.source[:60]}): {message}"
+    return GivensError(
+        f"{message}; it is computed from {', '.join(sources)}",
+        where=where,
+        fix=f"Change the numbers of {', '.join(sources)} so that step {step.name} is defined",
+    )
+
+
+def _given_sources(template: Template, name: str) -> list[str]:
+    """The givens a step reads, directly or through earlier steps."""
+    steps = {s.name: s for s in template.steps}
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        for used in steps[todo.pop()].expr.names:
+            if used not in seen:
+                seen.add(used)
+                if used in steps:
+                    todo.append(used)
+    return [g for g in template.givens if g in seen]
+
+
+def _rounded_by_default(template: Template, names: list[str]) -> Template:
+    """The template with these steps rounded to DEFAULT_DECIMALS, and a note saying so."""
+    note = (
+        f"{', '.join(names)}: not whole numbers or short decimals for these numbers (a square root or "
+        f"the like), so {'they are' if len(names) > 1 else 'it is'} rounded to {DEFAULT_DECIMALS} decimals, "
+        "halves away from 0; the exact values are accepted too."
+    )
+    return replace(
+        template,
+        steps=[replace(s, decimals=DEFAULT_DECIMALS) if s.name in names else s for s in template.steps],
+        notes=(*template.notes, note),
+        cache=BoundedCache(),
+    )
+
+
+def with_texts(template: Template, params: Mapping[str, int], givens: Mapping[str, np.ndarray]) -> Template:
+    """The template with {name} placeholders in its texts filled in: params (a choice by its
+    word) and one-number givens (an η, a temperature) as this instance has them."""
+    if not template.placeholders:
+        return template
+    values = {n: template.params[n].shown(v) for n, v in params.items() if n in template.params}
+    for name, grid in givens.items():
+        if name in template.placeholders:
+            cells = [format_number(v) for v in grid.reshape(-1)]
+            values[name] = cells[0] if len(set(cells)) == 1 else "[" + ", ".join(cells) + "]"
+    return template.with_values(values)
+
+
+def realism_warnings(problem: Problem) -> list[str]:
+    """The template's realism rules and constraints that these numbers break (a warning for
+    `key --givens`: the numbers are keyed all the same)."""
+    env = problem.env()
+    broken = []
+    for check in _checks(problem.template, sampled=False):
+        if not check.needs <= env.keys():
+            continue
+        try:
+            result = check.test(env)
+        except (ValueRangeError, EvaluationError, TemplateError):
+            continue
+        if not bool(np.all(result)):
+            broken.append(check.why)
+    return broken
 
 
 def givens_digest(problem: Problem) -> str:
     """A short digest of the givens: the variant id of an instance built from them."""
-    return _digest(problem.template.id, problem.params, problem.givens, problem.shapes)
+    return _digest(problem.template.id, problem.params, problem.givens, problem.shapes, problem.own_vocabulary)
 
 
 def _digest(
-    template_id: str, params: Mapping[str, int], givens: Mapping[str, np.ndarray], shapes: Mapping[str, Shape]
+    template_id: str,
+    params: Mapping[str, int],
+    givens: Mapping[str, np.ndarray],
+    shapes: Mapping[str, Shape],
+    vocabulary: tuple[str, ...] = (),
 ) -> str:
     import hashlib
     import json
 
     view = {name: nested(arr, shapes[name], format_fraction) for name, arr in givens.items()}
-    canonical = json.dumps(
-        {"template": template_id, "params": dict(params), "givens": view}, sort_keys=True, separators=(",", ":")
-    )
+    content: dict[str, Any] = {"template": template_id, "params": dict(params), "givens": view}
+    if vocabulary:
+        content["vocabulary"] = list(vocabulary)
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:8]
 
 

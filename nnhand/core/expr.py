@@ -5,7 +5,8 @@ tree of `Node`s, each holding its closure; nothing is ever passed to `eval`. Lat
 (worked solutions, slips, hints, the ReLU input of a step) read that tree: this is the one
 module that parses expression text. Allowed: names of givens, params and
 earlier steps; numeric literals; + - * / @ and bounded **; comparisons; and / or / not;
-`.T`; indexing with whole numbers and slices (0-based, like NumPy); and calls to the
+`.T`; indexing with whole numbers and slices (0-based, like NumPy), whose bounds may be
+size expressions over params (`G[n:2 * n]`, `X[:, t - 1]`); and calls to the
 registered ops of `ops.py`. No other attribute, no dunder, no import, no arbitrary call:
 a template from a stranger is safe to load.
 """
@@ -177,9 +178,16 @@ _FRIENDLY = {
 }
 
 
-def compile_expr(source: str, known: Iterable[str], bounds: Mapping[str, int | None] | None = None) -> Expr:
+def compile_expr(
+    source: str,
+    known: Iterable[str],
+    bounds: Mapping[str, int | None] | None = None,
+    params: Iterable[str] = (),
+) -> Expr:
     """Parse and check `source`; names must be in `known`. Raises ExpressionError.
 
+    `params`: the names among `known` that are params (one whole number for every instance):
+    the only names an index or a slice bound may use (`G[n:2 * n]`, `X[:, t - 1]`).
     With `bounds` (a bound on |value| of each name, None where unknown), also prove a bound on
     every value the expression computes; where every int64 value provably stays within
     ±INT_LIMIT, `fast` evaluates it without checking that at run time (sampling's hot path)."""
@@ -191,11 +199,12 @@ def compile_expr(source: str, known: Iterable[str], bounds: Mapping[str, int | N
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"'{source}' is not a valid expression ({exc.msg} at column {exc.offset})") from None
-    compiler = _Compiler(source, frozenset(known))
+    known, params = frozenset(known), frozenset(params)
+    compiler = _Compiler(source, known, params=params)
     root = compiler.compile(tree.body, 0)
     nodes = sum(1 for _ in ast.walk(tree.body))
     bound = static_bound(tree.body, bounds) if bounds is not None else None
-    fast = _Compiler(source, frozenset(known), bounded=True).compile(tree.body, 0).fn if bound is not None else None
+    fast = _Compiler(source, known, True, params).compile(tree.body, 0).fn if bound is not None else None
     return Expr(source.strip(), frozenset(compiler.names), frozenset(compiler.calls), root.fn, nodes, bound, fast, root)
 
 
@@ -262,12 +271,13 @@ def _bound(node: ast.AST, bounds: Mapping[str, int | None]) -> int | None:
 
 
 class _Compiler:
-    def __init__(self, source: str, known: frozenset[str], bounded: bool = False):
+    def __init__(self, source: str, known: frozenset[str], bounded: bool = False, params: frozenset[str] = frozenset()):
         self.source = source
         self.text = source.strip()  # what was parsed: node offsets are into this
         self.data = self.text.encode("utf-8")  # ast's column offsets count UTF-8 bytes
         self.line_starts = [0] + [m.end() for m in re.finditer(rb"\r\n|\r|\n", self.data)]
         self.known = known
+        self.params = params & known  # the names an index may use
         self.names: set[str] = set()
         self.calls: set[str] = set()
         self.binops = _BOUNDED_BINOPS if bounded else _BINOPS
@@ -468,33 +478,59 @@ class _Compiler:
         parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
         if len(parts) > 2:
             raise self.fail("index with at most two positions: X[row, col]")
-        keys = [self._index_part(p) for p in parts]
+        keys = [self._index_part(p, depth) for p in parts]
         if len(keys) == 1:
             keys.append(slice(None))
-        key: tuple[Any, ...] = (Ellipsis, *keys)
+        names = operand.names.union(*(k.names for k in keys if isinstance(k, _Sized)))
+        static = [k for k in keys if isinstance(k, slice)]
+        if len(static) == 2:  # literals only: the key is built once
+            window: tuple[slice, slice] | None = (static[0], static[1])
+            key: tuple[Any, ...] = (Ellipsis, *static)
 
-        def subscript(env: Env) -> np.ndarray:
-            arr = value(env)
-            try:
-                out = arr[key]
-            except IndexError as exc:
-                raise EvaluationError(f"index out of range for a {ops.grid(arr)} value") from exc
-            if out.shape[-1] == 0 or out.shape[-2] == 0:
-                raise EvaluationError(f"index selects nothing of a {ops.grid(arr)} value")
-            return out
+            def subscript(env: Env) -> np.ndarray:
+                return _select(value(env), key)
 
-        return self.node("index", "[]", node, subscript, (operand,), window=(keys[0], keys[1]))
+        else:  # bounds over params: evaluated from the params in the environment
+            window = None
+            sized = tuple(keys)
 
-    def _index_part(self, node: ast.AST) -> slice:
-        """Whole-number indexes become one-wide slices, so results stay 2-D."""
+            def subscript(env: Env) -> np.ndarray:
+                return _select(value(env), (Ellipsis, *(k if isinstance(k, slice) else k.resolve(env) for k in sized)))
+
+        size = 1 + operand.size + sum(k.size for k in keys if isinstance(k, _Sized))
+        return Node("index", "[]", self.segment(node), subscript, (operand,), {}, names, operand.calls, size, window)
+
+    def _index_part(self, node: ast.AST, depth: int = 0) -> slice | _Sized:
+        """Whole-number indexes become one-wide slices, so results stay 2-D. A literal gives a
+        slice at once; a size expression over params (`n`, `t - 1`, `2 * n`) one at run time."""
         if isinstance(node, ast.Slice):
             if node.step is not None:
                 raise self.fail("slices with a step are not allowed")
-            lower = self._literal_int(node.lower) if node.lower else None
-            upper = self._literal_int(node.upper) if node.upper else None
-            return slice(lower, upper)
-        i = self._literal_int(node)
+            lower = self._bound_part(node.lower, depth) if node.lower else None
+            upper = self._bound_part(node.upper, depth) if node.upper else None
+            if not isinstance(lower, _Size) and not isinstance(upper, _Size):
+                return slice(lower, upper)
+            return _Sized(lower, upper, False)
+        i = self._bound_part(node, depth)
+        if isinstance(i, _Size):
+            return _Sized(i, None, True)
         return slice(i, i + 1 if i != -1 else None)
+
+    def _bound_part(self, node: ast.AST, depth: int) -> int | _Size:
+        """One index or slice bound: a whole-number literal, or a size expression over params."""
+        try:
+            return self._literal_int(node)
+        except ExpressionError:
+            if not self.params or not any(isinstance(n, ast.Name) for n in ast.walk(node)):
+                raise
+        compiled = self.compile(node, depth)
+        others = sorted(n for n in compiled.names if n not in self.params)
+        if others:
+            raise self.fail(
+                f"an index may use params only, not '{others[0]}' (a given or a step)",
+                fix=f"Index with whole numbers or sizes over params ({', '.join(sorted(self.params))})",
+            )
+        return _Size(compiled.source or self.segment(node), compiled.fn, compiled.names, compiled.size)
 
     def _literal_int(self, node: ast.AST) -> int:
         sign = 1
@@ -507,6 +543,57 @@ class _Compiler:
         raise self.fail("indexes must be whole-number literals (0-based)")
 
 
+@dataclass(frozen=True)
+class _Size:
+    """An index or slice bound written over params: one whole number for the whole batch."""
+
+    source: str
+    fn: Fn
+    names: frozenset[str]
+    size: int
+
+    def __call__(self, env: Env) -> int:
+        arr = self.fn(env)
+        item = arr.reshape(-1)[0] if arr.size == 1 else None
+        if item is None or (arr.dtype.kind not in "iu" and getattr(item, "denominator", None) != 1):
+            raise EvaluationError(f"the index '{self.source}' is not one whole number")
+        return int(item)
+
+
+@dataclass(frozen=True)
+class _Sized:
+    """An index part with a bound over params: a slice (lower:upper) or one position (lower)."""
+
+    lower: int | _Size | None
+    upper: int | _Size | None
+    single: bool
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset().union(*(b.names for b in (self.lower, self.upper) if isinstance(b, _Size)))
+
+    @property
+    def size(self) -> int:
+        return sum(b.size for b in (self.lower, self.upper) if isinstance(b, _Size))
+
+    def resolve(self, env: Env) -> slice:
+        lower = self.lower(env) if isinstance(self.lower, _Size) else self.lower
+        if self.single:
+            assert lower is not None
+            return slice(lower, lower + 1 if lower != -1 else None)
+        return slice(lower, self.upper(env) if isinstance(self.upper, _Size) else self.upper)
+
+
+def _select(arr: np.ndarray, key: tuple[Any, ...]) -> np.ndarray:
+    try:
+        out: np.ndarray = arr[key]
+    except IndexError as exc:
+        raise EvaluationError(f"index out of range for a {ops.grid(arr)} value") from exc
+    if out.shape[-1] == 0 or out.shape[-2] == 0:
+        raise EvaluationError(f"index selects nothing of a {ops.grid(arr)} value")
+    return out
+
+
 def _negative(value: np.ndarray) -> np.ndarray:
     if value.dtype.kind == "b":
         raise EvaluationError("'-' does not apply to true/false values", fix="Use where(cond, -1, 0)")
@@ -515,7 +602,7 @@ def _negative(value: np.ndarray) -> np.ndarray:
 
 def evaluate_scalar(source: str, params: Mapping[str, int]) -> int:
     """Evaluate a size expression over params (e.g. 'n + 1') to a whole number."""
-    expr = compile_expr(str(source), params.keys())
+    expr = compile_expr(str(source), params.keys(), params=params.keys())
     env = {k: constant(int(v)) for k, v in params.items()}
     value = expr(env)
     item = value.reshape(-1)[0] if value.size == 1 else None

@@ -199,7 +199,7 @@ def _split_row(text: str, expected: int) -> list[str] | None:
     return None
 
 
-def _split_matrix(text: str) -> list[str] | None:
+def split_matrix(text: str) -> list[str] | None:
     """A matrix in one string: "[1 2; 3 4]", "[[1,2],[3,4]]" or "1 2; 3 4". Its rows, or None."""
     body = text.strip()
     if len(body) > MAX_STRING:
@@ -289,7 +289,7 @@ def _arrange(raw: Any, shape: Shape, name: str, where: str) -> tuple[list[list[A
             raise CellError(f"expected one number, got {_describe(raw)}", where=at, fix=ACCEPTED.capitalize())
         return [[raw]], notes
     if isinstance(raw, str):
-        matrix = _split_matrix(raw)
+        matrix = split_matrix(raw)
         if matrix is not None and len(shape) == 2:
             raw = matrix
         elif len(shape) == 1 or rows == 1 or cols == 1:
@@ -298,17 +298,17 @@ def _arrange(raw: Any, shape: Shape, name: str, where: str) -> tuple[list[list[A
                 raise CellError(
                     f'"{one_line(raw.strip()[:MAX_TEXT])}" does not hold {rows * cols} numbers',
                     where=at,
-                    fix=f"Write {_shape_words(shape)}, e.g. {_example(shape)}",
+                    fix=f"Write {shape_words(shape)}, e.g. {example(shape)}",
                 )
             notes.append(f'{name}: read from the text "{one_line(raw.strip()[:MAX_TEXT])}"')
             raw = cells
         else:
-            raise CellError(f"expected {_shape_words(shape)}, got text", where=at, fix=f"Write e.g. {_example(shape)}")
+            raise CellError(f"expected {shape_words(shape)}, got text", where=at, fix=f"Write e.g. {example(shape)}")
     if not isinstance(raw, list):
         raise CellError(
-            f"expected {_shape_words(shape)}, got {_describe(raw) if raw is not None else 'nothing'}",
+            f"expected {shape_words(shape)}, got {_describe(raw) if raw is not None else 'nothing'}",
             where=at,
-            fix=f"Write e.g. {_example(shape)}",
+            fix=f"Write e.g. {example(shape)}",
         )
     if len(shape) == 1 or cols == 1 or rows == 1:
         flat = _flatten_vector(raw, rows * cols, name, notes, column=cols == 1)
@@ -320,13 +320,13 @@ def _arrange(raw: Any, shape: Shape, name: str, where: str) -> tuple[list[list[A
                 cell = cell_name(name, shape, k if cols == 1 else 0, 0 if cols == 1 else k)
                 raise CellError(f"{_describe(raw[k])} is not a number ({ACCEPTED})", where=f"{where}: {cell}")
             raise CellError(
-                f"expected {_shape_words(shape)}, got {_count(raw)}", where=at, fix=f"Write e.g. {_example(shape)}"
+                f"expected {shape_words(shape)}, got {_count(raw)}", where=at, fix=f"Write e.g. {example(shape)}"
             )
     if len(raw) != rows:
         raise CellError(
-            f"expected {_shape_words(shape)} ({rows} rows), got {_count(raw)}",
+            f"expected {shape_words(shape)} ({rows} rows), got {_count(raw)}",
             where=at,
-            fix=f"Write e.g. {_example(shape)}",
+            fix=f"Write e.g. {example(shape)}",
         )
     grid = []
     for i, row in enumerate(raw):
@@ -357,7 +357,7 @@ def _flatten_vector(raw: list[Any], size: int, name: str, notes: list[str], colu
     return None
 
 
-def _shape_words(shape: Shape) -> str:
+def shape_words(shape: Shape) -> str:
     if len(shape) == 0:
         return "one number"
     if len(shape) == 1:
@@ -366,7 +366,7 @@ def _shape_words(shape: Shape) -> str:
     return f"a {rows}x{cols} matrix"
 
 
-def _example(shape: Shape) -> str:
+def example(shape: Shape) -> str:
     rows, cols = grid_shape(shape)
     if len(shape) == 0:
         return "3"

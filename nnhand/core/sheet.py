@@ -30,6 +30,9 @@ class Sheet:
     problem: Problem
     policy: str
     blanks: dict[str, np.ndarray]  # asked step -> bool (rows, cols): True where the learner writes
+    # Draw weights and biases as one matrix [W | b] and inputs as [x; 1] (core.augment), as
+    # many published sheets do: how the page looks, not which cells are asked.
+    augmented: bool = False
 
     @property
     def variant(self) -> str:
@@ -49,7 +52,7 @@ class Sheet:
         return self.problem.shapes[name]
 
 
-def make_sheet(problem: Problem, policy: str | None = None) -> Sheet:
+def make_sheet(problem: Problem, policy: str | None = None, augmented: bool = False) -> Sheet:
     template = problem.template
     policy = policy or template.blanks_default
     if policy not in BLANK_POLICIES:
@@ -85,7 +88,7 @@ def make_sheet(problem: Problem, policy: str | None = None) -> Sheet:
                 else:
                     cell_s = cell
                 blanks[s.name][cell_s] = True
-    return Sheet(problem, policy, blanks)
+    return Sheet(problem, policy, blanks, augmented)
 
 
 def _variant_number(problem: Problem) -> int:

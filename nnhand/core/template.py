@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +38,15 @@ TOP_KEYS = {
     "id", "version", "title", "summary", "tags", "credits", "params", "givens", "steps",
     "constraints", "blanks", "bound", "notes", "realism", "scoring", "vocabulary",
 }  # fmt: skip
-PARAM_KEYS = {"default", "min", "max", "doc", "show"}
-GIVEN_KEYS = {"shape", "dist", "fixed", "label", "rows", "cols", "distinct_rows", "words"}
+PARAM_KEYS = {"default", "min", "max", "doc", "show", "choices"}
+GIVEN_KEYS = {"shape", "dist", "fixed", "label", "rows", "cols", "distinct_rows", "words", "when"}
 WORD_PATTERN = re.compile(r"^[A-Za-z][A-Za-z'-]*$")
 STEP_KEYS = {
-    "name", "expr", "label", "round", "asked", "layer", "bound", "rows", "cols", "hint", "shape", "points",
+    "name", "expr", "label", "round", "asked", "layer", "bound", "rows", "cols", "hint", "shape", "points", "when",
 }  # fmt: skip
-CONSTRAINT_KEYS = {"expr", "why"}
+CONSTRAINT_KEYS = {"expr", "why", "when"}
+VOCABULARY_SIZE = "vocabulary"  # in a shape: the number of words of the template's vocabulary
+PLACEHOLDER = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\}")
 REALISM_KEYS = {"relu_zeroes_some", "relu_not_dead"}
 
 
@@ -56,6 +58,30 @@ class Param:
     high: int
     doc: str = ""
     show: bool = False  # printed among the givens (a capacity, not a size the tables already show)
+    choices: tuple[str, ...] = ()  # a choice param: value i means choices[i] (an activation, say)
+
+    def shown(self, value: int) -> str:
+        """A value as a person reads it: the choice's word, or the number."""
+        return self.choices[value] if self.choices and 0 <= value < len(self.choices) else str(value)
+
+    def range_text(self) -> str:
+        if self.choices:
+            return " | ".join(self.choices)
+        return f"{self.low}..{self.high}"
+
+    def checked(self, value: Any, where: str) -> int:
+        """A value for this param (a whole number in range, or one of its choices by word)."""
+        if self.choices and isinstance(value, str) and value.strip() in self.choices:
+            return self.choices.index(value.strip())
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) <= 7:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            fix = f"Choose one of {', '.join(self.choices)}" if self.choices else f"Choose {self.low} to {self.high}"
+            raise TemplateError(f"{self.name}={str(value)[:30]} is not a whole number", where=where, fix=fix)
+        if not self.low <= value <= self.high:
+            fix = f"Choose one of {', '.join(self.choices)}" if self.choices else f"Choose {self.low} to {self.high}"
+            raise TemplateError(f"{self.name}={value} is out of range", where=where, fix=fix)
+        return value
 
 
 @dataclass(frozen=True)
@@ -68,6 +94,7 @@ class Given:
     cols: tuple[str, ...] | str | None = None
     distinct_rows: bool = False
     words: bool = False  # cells are words of the vocabulary (held as 1-based indices)
+    when: Expr | None = None  # over params: the given exists only where it holds (an optional bias)
 
 
 @dataclass(frozen=True)
@@ -85,12 +112,14 @@ class Step:
     hint: str = ""
     shape: tuple[Any, ...] | None = None
     points: int = 1  # the step's weight when scoring is "weighted"
+    when: Expr | None = None  # over params: the step exists only where it holds (a layer of a deeper net)
 
 
 @dataclass(frozen=True)
 class Constraint:
     expr: Expr
     why: str
+    when: Expr | None = None
 
 
 class BoundedCache(dict[Any, Any]):
@@ -130,6 +159,11 @@ class Template:
     scoring: str = "cell"
     vocabulary: tuple[str, ...] = ()  # the words that word givens and `cols: vocabulary` use
     source: str = ""  # the YAML text it was built from (manifests keep it, so grades never drift)
+    # Set on the template for_params derives: the params its `when` conditions were decided for.
+    decided: tuple[tuple[str, int], ...] | None = None
+    # The summary's alternatives and the notes, each with the `when` it needs (None: always);
+    # `summary` and `notes` hold those for the defaults, for_params those for its params.
+    texts_when: tuple[tuple[tuple[str, Expr | None], ...], ...] = ((), ())
     # Per-params work of this and other modules (shapes, sampling plans, slips), bounded.
     cache: BoundedCache = field(default_factory=BoundedCache, repr=False)
 
@@ -144,8 +178,11 @@ class Template:
                 return s
         raise KeyError(name)
 
-    def resolve_params(self, overrides: Mapping[str, int] | None = None, where: str = "--param") -> dict[str, int]:
-        """Defaults with overrides applied, each checked against its allowed range."""
+    def resolve_params(
+        self, overrides: Mapping[str, int | str] | None = None, where: str = "--param"
+    ) -> dict[str, int]:
+        """Defaults with overrides applied, each checked against its allowed range (a choice
+        param takes its word or its number)."""
         values = {name: p.default for name, p in self.params.items()}
         if overrides is not None and not isinstance(overrides, Mapping):
             raise TemplateError("params are a mapping of names to whole numbers", where=where)
@@ -153,18 +190,79 @@ class Template:
             if name not in self.params:
                 known = ", ".join(self.params) or "none"
                 raise TemplateError(f"{self.id} has no param '{name}'", where=where, fix=f"Its params: {known}")
-            p = self.params[name]
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TemplateError(f"{name}={str(value)[:30]} is not a whole number", where=where)
-            if not p.low <= value <= p.high:
-                raise TemplateError(f"{name}={value} is out of range", where=where, fix=f"Choose {p.low} to {p.high}")
-            values[name] = value
+            values[name] = self.params[name].checked(value, where)
         return values
+
+    @functools.cached_property
+    def conditional(self) -> bool:
+        """Whether some given, step or constraint exists only for some params (`when`)."""
+        items: list[Any] = [*self.givens.values(), *self.steps, *self.constraints]
+        texts = [when for options in self.texts_when for _, when in options]
+        return self.decided is None and (any(item.when is not None for item in items) or any(texts))
+
+    @functools.cached_property
+    def deciding_params(self) -> frozenset[str]:
+        """The params that `when` conditions read (which givens and steps exist)."""
+        items: list[Any] = [*self.givens.values(), *self.steps, *self.constraints]
+        whens = [item.when for item in items if item.when is not None]
+        whens += [when for options in self.texts_when for _, when in options if when is not None]
+        return frozenset(n for when in whens for n in when.names if n in self.params)
+
+    def for_params(self, params: Mapping[str, int]) -> Template:
+        """The template with its `when` conditions decided for these params: the givens, steps
+        and constraints that exist for them (itself when nothing is conditional)."""
+        if not self.conditional:
+            return self
+        key = ("for params", tuple(sorted(params.items())))
+        if key not in self.cache:
+            self.cache[key] = _decide(self, params)
+        decided: Template = self.cache[key]
+        return decided
+
+    @functools.cached_property
+    def placeholders(self) -> frozenset[str]:
+        """The names written as {name} in the title, summary, notes and labels (filled per sheet)."""
+        texts = [
+            self.title,
+            self.summary,
+            *self.notes,
+            *(g.label for g in self.givens.values()),
+            *(s.label for s in self.steps),
+        ]
+        return frozenset(m for text in texts for m in PLACEHOLDER.findall(text))
+
+    def with_values(self, values: Mapping[str, str]) -> Template:
+        """The template with every {name} placeholder in its texts replaced by `values[name]`:
+        the sheet says the values actually used (an η or h0 the instructor supplied)."""
+        known = {k: v for k, v in values.items() if k in self.placeholders}
+        if not known:
+            return self
+        key = ("texts", tuple(sorted(known.items())))
+        if key not in self.cache:
+
+            def fill(text: str) -> str:
+                return PLACEHOLDER.sub(lambda m: known.get(m[1], m[0]), text)
+
+            self.cache[key] = replace(
+                self,
+                title=fill(self.title),
+                summary=fill(self.summary),
+                notes=tuple(fill(n) for n in self.notes),
+                givens={n: replace(g, label=fill(g.label)) for n, g in self.givens.items()},
+                steps=[replace(s, label=fill(s.label)) for s in self.steps],
+            )
+        filled: Template = self.cache[key]
+        return filled
+
+    def sizes(self, params: Mapping[str, int]) -> dict[str, int]:
+        """What a shape may name: the params, and `vocabulary` (the number of words)."""
+        return {**params, VOCABULARY_SIZE: len(self.vocabulary)} if self.vocabulary else dict(params)
 
     def given_shapes(self, params: Mapping[str, int]) -> dict[str, Shape]:
         """The declared shapes of the givens alone (no step is evaluated)."""
         r = _Reader(self.path)
-        return {n: _shape_of(r, f"givens.{n}.shape", g.shape, params) for n, g in self.givens.items()}
+        decided, sizes = self.for_params(params), self.sizes(params)
+        return {n: _shape_of(r, f"givens.{n}.shape", g.shape, sizes) for n, g in decided.givens.items()}
 
     def stand_in_shapes(self, params: Mapping[str, int]) -> dict[str, Shape] | None:
         """The declared shape of every given and step for these params, by a dry run on
@@ -173,7 +271,7 @@ class Template:
         names or shapes."""
         key = ("stand-in shapes", tuple(sorted(params.items())))
         if key not in self.cache:
-            self.cache[key] = _infer_shapes(self, dict(params))
+            self.cache[key] = _infer_shapes(self.for_params(params), dict(params))
         found: dict[str, Shape] | None = self.cache[key]
         return found
 
@@ -318,11 +416,14 @@ def _build(data: Any, path: Path, source: str = "") -> Template:
     tags = r.words(top.get("tags"), "tags", "words")
 
     params = _params(r, {} if top.get("params") is None else top["params"])
-    param_values = {n: p.default for n, p in params.items()}
     vocabulary = _vocabulary(r, top.get("vocabulary"))
+    param_values = {n: p.default for n, p in params.items()}
+    if vocabulary:
+        param_values[VOCABULARY_SIZE] = len(vocabulary)
     givens = _givens(r, top["givens"], params, vocabulary)
     for name, given in givens.items():  # shapes must evaluate for the defaults
-        _shape_of(r, f"givens.{name}.shape", given.shape, param_values)
+        if given.when is None or _holds(given.when, param_values):
+            _shape_of(r, f"givens.{name}.shape", given.shape, param_values)
 
     bound = top.get("bound", DEFAULT_BOUND)
     if bound is not None:
@@ -331,13 +432,15 @@ def _build(data: Any, path: Path, source: str = "") -> Template:
     # Bounds on |value| of every name, from which expressions prove their int64 arithmetic safe.
     bounds: dict[str, int | None] = {name: MAX_DIM for name in params}
     bounds.update({name: g.dist.magnitude() for name, g in givens.items()})
-    steps = _steps(r, top["steps"], known, bound, bounds)
+    steps = _steps(r, top["steps"], known, bound, bounds, params)
     known |= {s.name for s in steps}
-    constraints = _constraints(r, [] if top.get("constraints") is None else top["constraints"], known, bounds)
+    raw_constraints = [] if top.get("constraints") is None else top["constraints"]
+    constraints = _constraints(r, raw_constraints, known, bounds, params)
     _require_unique_maxima(r, steps, constraints)
 
     default, allowed = _blanks(r, top.get("blanks"))
-    notes = r.words(top.get("notes"), "notes", "sentences")
+    summaries = _conditional_texts(r, top.get("summary", ""), "summary", params, one=True)
+    notes_when = _conditional_texts(r, top.get("notes"), "notes", params)
     realism = r.mapping({} if top.get("realism") is None else top["realism"], "realism")
     r.keys(realism, REALISM_KEYS, "realism")
     for k in realism:
@@ -352,7 +455,7 @@ def _build(data: Any, path: Path, source: str = "") -> Template:
         id=tid,
         version=version,
         title=r.text(top["title"], "title"),
-        summary=r.text(top.get("summary", ""), "summary"),
+        summary=_chosen(summaries, param_values)[0] if summaries else "",
         tags=tags,
         credits=r.text(top.get("credits", ""), "credits"),
         path=path,
@@ -362,7 +465,8 @@ def _build(data: Any, path: Path, source: str = "") -> Template:
         constraints=constraints,
         blanks_default=default,
         blanks_allowed=allowed,
-        notes=notes,
+        notes=_chosen(notes_when, param_values),
+        texts_when=(summaries, notes_when),
         relu_zeroes_some=realism.get("relu_zeroes_some", True),
         relu_not_dead=realism.get("relu_not_dead", True),
         scoring=scoring,
@@ -411,7 +515,10 @@ def _params(r: _Reader, raw: Any) -> dict[str, Param]:
         if isinstance(spec, int) and not isinstance(spec, bool):
             spec = {"default": spec, "min": spec, "max": spec}
         spec = r.mapping(spec, key)
-        r.keys(spec, PARAM_KEYS, key)
+        if "choices" in spec:
+            params[name] = _choice_param(r, name, spec, key)
+            continue
+        r.keys(spec, PARAM_KEYS - {"choices"}, key)
         if "default" not in spec:
             raise r.fail(f"{key}.default", "missing")
         default = r.integer(spec["default"], f"{key}.default", 1, MAX_DIM)
@@ -422,6 +529,110 @@ def _params(r: _Reader, raw: Any) -> dict[str, Param]:
         show = r.flag(spec, "show", key, False)
         params[name] = Param(name, default, low, high, r.optional_text(spec, "doc", key), show)
     return params
+
+
+def _choice_param(r: _Reader, name: str, spec: Mapping[str, Any], key: str) -> Param:
+    """`act: {choices: [none, relu, sigmoid], default: relu}`: value i means choices[i]."""
+    r.keys(spec, PARAM_KEYS - {"min", "max"}, key)
+    choices = r.words(spec["choices"], f"{key}.choices", "words")
+    if not 2 <= len(choices) <= 16 or len(set(choices)) != len(choices):
+        raise r.fail(f"{key}.choices", "expected 2 to 16 different words")
+    for word in choices:
+        if not NAME_PATTERN.match(word):
+            raise r.fail(f"{key}.choices", f"'{word[:40]}' is not a word (letters, digits and '_')")
+    default = spec.get("default", choices[0])
+    if default not in choices:
+        raise r.fail(f"{key}.default", f"'{str(default)[:40]}' is not one of the choices {list(choices)}")
+    doc = r.optional_text(spec, "doc", key)
+    return Param(name, choices.index(default), 0, len(choices) - 1, doc, r.flag(spec, "show", key, False), choices)
+
+
+def _when(r: _Reader, spec: Mapping[str, Any], key: str, params: Mapping[str, Param]) -> Expr | None:
+    """`when:` an expression over params (`layers >= 5`), or a mapping of a param to the
+    value or values it must have (`{act: sigmoid}`, `{act: [relu, sigmoid]}`, `{bias: 1}`)."""
+    raw = spec.get("when")
+    if raw is None:
+        return None
+    if isinstance(raw, Mapping):
+        terms = []
+        for name, wanted in raw.items():
+            if name not in params:
+                raise r.fail(f"{key}.when", f"'{str(name)[:40]}' is not a param", fix=f"Params: {', '.join(params)}")
+            listed = wanted if isinstance(wanted, list) else [wanted]
+            values = [params[name].checked(v, r.where(f"{key}.when")) for v in listed]
+            terms.append("(" + " or ".join(f"{name} == {v}" for v in values) + ")")
+        source = " and ".join(terms) or "True"
+    else:
+        source = r.text(raw, f"{key}.when")
+    try:
+        return compile_expr(source, params.keys(), params=params.keys())
+    except ExpressionError as exc:
+        raise r.fail(f"{key}.when", exc.message, fix="Write a condition over params, e.g. layers >= 5") from None
+
+
+def _conditional_texts(
+    r: _Reader, raw: Any, key: str, params: Mapping[str, Param], one: bool = False
+) -> tuple[tuple[str, Expr | None], ...]:
+    """Texts (the summary's alternatives, or the notes), each a sentence or `{text: ..., when:
+    ...}`: a note that holds only for some params (`when: {softmax_out: computed}`). With
+    `one`, a plain string is the one summary."""
+    if raw is None:
+        return ()
+    if one and isinstance(raw, str):
+        return ((raw, None),)
+    if not isinstance(raw, list):
+        raise r.fail(key, "expected a list of sentences (each may be {text: ..., when: ...})")
+    out = []
+    for i, item in enumerate(raw):
+        at = f"{key}[{i + 1}]"
+        if isinstance(item, Mapping):
+            r.keys(item, {"text", "when"}, at)
+            out.append((r.text(item.get("text"), f"{at}.text"), _when(r, item, at, params)))
+        else:
+            out.append((r.text(item, at), None))
+    if one and not any(when is None for _, when in out):
+        raise r.fail(key, "one of the summaries needs no 'when' (the one for every other case)")
+    return tuple(out)
+
+
+def _chosen(texts: tuple[tuple[str, Expr | None], ...], params: Mapping[str, int]) -> tuple[str, ...]:
+    """The texts whose `when` holds; for a summary the first of them is the one shown."""
+    return tuple(text for text, when in texts if when is None or _holds(when, params))
+
+
+def _holds(when: Expr, params: Mapping[str, int]) -> bool:
+    """Whether a `when` condition holds for these params."""
+    try:
+        value = when(batch_env(params))
+    except (EvaluationError, ValueRangeError) as exc:
+        raise TemplateError(f"a 'when' condition cannot be decided: {exc.message}") from None
+    return bool(np.all(value))
+
+
+def _decide(template: Template, params: Mapping[str, int]) -> Template:
+    """The givens, steps and constraints whose `when` holds for these params."""
+    givens = {n: g for n, g in template.givens.items() if g.when is None or _holds(g.when, params)}
+    steps = [s for s in template.steps if s.when is None or _holds(s.when, params)]
+    names = [s.name for s in steps]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise TemplateError(
+            f"for {', '.join(f'{k}={v}' for k, v in sorted(params.items()))} two steps named '{twice[0]}' both apply",
+            where=f"{template.path}: steps.{twice[0]}.when",
+            fix="Make the 'when' conditions of steps that share a name exclude each other",
+        )
+    constraints = [c for c in template.constraints if c.when is None or _holds(c.when, params)]
+    summaries, notes = template.texts_when
+    return replace(
+        template,
+        givens=givens,
+        steps=steps,
+        constraints=constraints,
+        summary=_chosen(summaries, params)[0] if summaries else template.summary,
+        notes=_chosen(notes, params),
+        decided=tuple(sorted(params.items())),
+        cache=BoundedCache(),
+    )
 
 
 def _vocabulary(r: _Reader, raw: Any) -> tuple[str, ...]:
@@ -473,6 +684,7 @@ def _givens(r: _Reader, raw: Any, params: Mapping[str, Param], vocabulary: tuple
             cols=_labels_or_vocabulary(r, spec.get("cols"), f"{key}.cols", vocabulary),
             distinct_rows=distinct,
             words=words,
+            when=_when(r, spec, key, params),
         )
     if not givens:
         raise r.fail("givens", "a template needs at least one given")
@@ -515,13 +727,19 @@ def _shape_of(r: _Reader, key: str, spec: tuple[Any, ...], params: Mapping[str, 
 
 
 def _steps(
-    r: _Reader, raw: Any, known: set[str], bound: int | None, bounds: dict[str, int | None] | None = None
+    r: _Reader,
+    raw: Any,
+    known: set[str],
+    bound: int | None,
+    bounds: dict[str, int | None] | None = None,
+    params: Mapping[str, Param] | None = None,
 ) -> list[Step]:
     if not isinstance(raw, list) or not raw:
         raise r.fail("steps", "expected a list of steps, each with a name and an expr")
     r.count(raw, "steps", MAX_STEPS, "steps")
     steps: list[Step] = []
     seen = set(known)
+    conditional: set[str] = set()  # step names whose every definition has a `when`
     for i, spec in enumerate(raw):
         key = f"steps[{i + 1}]"
         if isinstance(spec, Mapping) and len(spec) == 1 and "name" not in spec:
@@ -533,18 +751,29 @@ def _steps(
             raise r.fail(key, "a step needs a 'name' and an 'expr'")
         name = _name(r, spec["name"], f"{key}.name")
         key = f"steps.{name}"
-        if name in seen:
+        when = _when(r, spec, key, params or {})
+        # Steps may share a name when each has a `when` (the output of a net with a chosen
+        # activation): for any params at most one of them exists (checked by for_params).
+        if name in seen and not (when is not None and name in conditional):
             raise r.fail(key, f"'{name}' is already defined", fix="Give every given, param and step its own name")
+        if when is not None and name not in seen:
+            conditional.add(name)
+        elif when is None:
+            conditional.discard(name)
         source = r.text(spec["expr"], f"{key}.expr")
         try:
-            expr = compile_expr(source, seen, bounds)
+            expr = compile_expr(source, seen, bounds, params or {})
         except ExpressionError as exc:
             raise r.fail(f"{key}.expr", exc.message, fix=exc.fix) from None
         decimals = spec.get("round")
         if decimals is not None:
             decimals = r.integer(decimals, f"{key}.round", 0, 6)
         if bounds is not None:  # rounding half away from zero may add one unit: |round(v)| ≤ bound + 1
-            bounds[name] = None if expr.bound is None else expr.bound + (decimals is not None)
+            found = None if expr.bound is None else expr.bound + (decimals is not None)
+            if name in seen and name in bounds:  # another definition (a `when`): the larger bound
+                earlier = bounds[name]
+                found = None if found is None or earlier is None else max(found, earlier)
+            bounds[name] = found
         asked = r.flag(spec, "asked", key, True)
         step_bound = spec.get("bound", bound)
         if step_bound is not None:
@@ -560,21 +789,22 @@ def _steps(
                 asked=asked,
                 layer=r.optional_text(spec, "layer", key, name),
                 bound=step_bound,
-                relu_input=_relu_input(source, seen),
+                relu_input=_relu_input(source, seen, params or {}),
                 rows=r.labels(spec.get("rows"), f"{key}.rows"),
                 cols=r.labels(spec.get("cols"), f"{key}.cols"),
                 hint=r.optional_text(spec, "hint", key),
                 shape=shape,
                 points=points,
+                when=when,
             )
         )
         seen.add(name)
     return steps
 
 
-def _relu_input(source: str, known: set[str]) -> Expr | None:
+def _relu_input(source: str, known: set[str], params: Mapping[str, Param]) -> Expr | None:
     """For `relu(<pre-activation>)`, the pre-activation: a subtree of the compiled expression."""
-    root = compile_expr(source, known).tree
+    root = compile_expr(source, known, params=params).tree
     if root.kind == "call" and root.op == "relu" and root.args:
         return root.args[0].expr()
     return None
@@ -595,7 +825,11 @@ def _require_unique_maxima(r: _Reader, steps: list[Step], constraints: list[Cons
 
 
 def _constraints(
-    r: _Reader, raw: Any, known: set[str], bounds: dict[str, int | None] | None = None
+    r: _Reader,
+    raw: Any,
+    known: set[str],
+    bounds: dict[str, int | None] | None = None,
+    params: Mapping[str, Param] | None = None,
 ) -> list[Constraint]:
     if not isinstance(raw, list):
         raise r.fail("constraints", "expected a list of expressions (each may have a 'why')")
@@ -609,10 +843,10 @@ def _constraints(
         r.keys(spec, CONSTRAINT_KEYS, key)
         source = r.text(spec.get("expr"), f"{key}.expr")
         try:
-            expr = compile_expr(source, known, bounds)
+            expr = compile_expr(source, known, bounds, params or {})
         except ExpressionError as exc:
             raise r.fail(f"{key}.expr", exc.message, fix=exc.fix) from None
-        out.append(Constraint(expr, r.optional_text(spec, "why", key) or source))
+        out.append(Constraint(expr, r.optional_text(spec, "why", key) or source, _when(r, spec, key, params or {})))
     return out
 
 
@@ -649,8 +883,9 @@ def _shapes_with(
     r = _Reader(template.path)
     shapes: dict[str, Shape] = {}
     env = batch_env(params)
+    sizes = template.sizes(params)
     for name, given in template.givens.items():
-        shape = _shape_of(r, f"givens.{name}.shape", given.shape, params)
+        shape = _shape_of(r, f"givens.{name}.shape", given.shape, sizes)
         shapes[name] = shape
         size = (1, *grid_shape(shape))
         try:
@@ -677,7 +912,7 @@ def _shapes_with(
             raise r.fail(f"steps.{step.name}.expr", "does not give a single value per instance")
         grid = (value.shape[1], value.shape[2])
         if step.shape is not None:
-            declared = _shape_of(r, f"steps.{step.name}.shape", step.shape, params)
+            declared = _shape_of(r, f"steps.{step.name}.shape", step.shape, sizes)
             if grid_shape(declared) != grid:
                 raise r.fail(
                     f"steps.{step.name}.shape",

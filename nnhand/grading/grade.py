@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from nnhand.choices import SCORING_MODES
-from nnhand.core.engine import Problem, Variant, read_given, rebuild, solve
+from nnhand.core.engine import Problem, Variant, rebuild, solve
+from nnhand.core.givens import read_given
 from nnhand.core.reading import Reading, cell_name, read_answer
 from nnhand.core.sheet import Sheet, make_sheet
 from nnhand.core.template import Step, load_template
@@ -303,7 +304,9 @@ def givens_difference(problem: Problem, givens: Mapping[str, Any], where: str) -
                 f"the given {cell_name(name, problem.shapes[name], i, j)} was changed "
                 f"({format_number(expected[i, j])} → {format_number(written[i, j])})"
             )
-    extra = [k for k in givens if k not in problem.givens]
+    if problem.own_vocabulary and givens.get("vocabulary") != list(problem.own_vocabulary):
+        return "the vocabulary was changed"
+    extra = [k for k in givens if k not in problem.givens and not (k == "vocabulary" and problem.own_vocabulary)]
     return f"an unknown given {extra[0]} was added" if extra else None
 
 

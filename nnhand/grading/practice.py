@@ -226,8 +226,15 @@ def summary_text(session: PracticeSession) -> str:
     """The closing line: the counts, the variant, and how to practise it again."""
     s = session.summary()
     sheet = session.sheet
+    variant = sheet.problem.variant
+    if variant.seed is None:  # your own numbers: the same file again
+        again = " --givens FILE"
+    else:
+        again = f" --seed {variant.seed}" + "".join(f" --param {k}={v}" for k, v in variant.params)
+    if sheet.policy != sheet.problem.template.blanks_default:
+        again += f" --blanks {sheet.policy}"
     return (
         f"\n{s['right']}/{s['total']} right, {s['wrong']} wrong, {s['skipped']} skipped, "
         f"{s['unanswered']} not reached. Variant {sheet.variant}"
-        f" (again: nnhand practice {sheet.problem.template.id} --seed {sheet.problem.variant.seed})."
+        f" (again: nnhand practice {sheet.problem.template.id}{again})."
     )

@@ -9,12 +9,17 @@ numbered step lines with their rounding phrase, the worked arithmetic and the fo
 The writers only lay this out and escape it for their own syntax: the terminal tables
 (terminal.py), Markdown, HTML and typst/PDF (printing.py), Moodle cloze, GIFT and QTI
 (lms.py). A rule about what a sheet shows is therefore written here and nowhere else.
+
+An augmented sheet (`sheet.augmented`) draws each weight-and-bias pair of core/augment.py
+as one quantity `[W1 | b1]` (W's cells, then b's column; `split_col` says where the bar
+goes) and the given each pair multiplies as `[x; 1]` (a last row of 1s; `ones_row`), and
+says so in the legend. Writers draw the bar and the line above the 1s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +62,8 @@ class Quantity:
     named_rows: tuple[str, ...] | None  # the row names the template declares, if any
     named_cols: tuple[str, ...] | None
     cells: tuple[tuple[Cell, ...], ...]
+    split_col: int | None = None  # [W | b]: the bar goes before this column (b's); None: no bar
+    ones_row: bool = False  # [x; 1]: the last row is the appended row of 1s, a line above it
 
     @property
     def texts(self) -> list[list[str]]:
@@ -185,7 +192,7 @@ def build_page(
         if p.show
     )
     vocabulary = tuple(template.vocabulary or ())
-    givens = []
+    givens: list[Quantity] = []
     for name, given in template.givens.items():
         arr = problem.givens[name]
         words = bool(given.words and vocabulary)
@@ -196,6 +203,9 @@ def build_page(
         givens.append(
             _quantity(name, given.label or "", sheet.shape(name), given_cell, given.rows, given.cols, True, words)
         )
+    legend = "; ".join(f"{name}: {g.label}" for name, g in template.givens.items() if g.label)
+    if sheet.augmented:
+        givens, legend = _augmented(sheet, givens, legend)
     steps = []
     answers = []
     for n, step in enumerate(sheet.asked(), start=1):
@@ -225,7 +235,7 @@ def build_page(
         summary=template.summary or "",
         params=params,
         notes=tuple(template.notes),
-        legend="; ".join(f"{name}: {g.label}" for name, g in template.givens.items() if g.label),
+        legend=legend,
         givens=tuple(givens),
         steps=tuple(steps),
         answers=tuple(answers),
@@ -261,3 +271,55 @@ def _quantity(
         named_cols=tuple(str(s) for s in cols_spec) if isinstance(cols_spec, tuple) else None,
         cells=cells,
     )
+
+
+def _augmented(sheet: Sheet, givens: list[Quantity], legend: str) -> tuple[list[Quantity], str]:
+    """The givens with each (W, b) pair drawn as [W | b] and each pair's input as [x; 1],
+    and the legend with what the bar and the 1s mean (see the module docstring)."""
+    from nnhand.core.augment import input_title, pairs
+
+    by_name = {q.name: q for q in givens}
+    joined: dict[str, Quantity] = {}  # W's name -> [W | b]
+    skipped: set[str] = set()  # the b of every pair drawn
+    inputs: dict[str, Quantity] = {}
+    for pair in pairs(sheet.problem.template):
+        w, b = by_name.get(pair.weights), by_name.get(pair.bias)
+        if w is None or b is None or pair.weights in joined or {pair.weights, pair.bias} & (skipped | set(inputs)):
+            continue
+        rows, cols = grid_shape(w.shape)
+        if len(w.shape) != 2 or grid_shape(b.shape) != (rows, 1):
+            continue
+        joined[pair.weights] = replace(
+            w,
+            name=pair.title,
+            label="; ".join(x for x in (w.label, b.label) if x),
+            shape=(rows, cols + 1),
+            col_labels=(*(w.col_labels or labels(None, cols)), pair.bias),
+            named_cols=(*w.named_cols, pair.bias) if w.named_cols is not None else None,
+            cells=tuple((*wr, br[0]) for wr, br in zip(w.cells, b.cells)),
+            split_col=cols,
+        )
+        skipped.add(pair.bias)
+        x = by_name.get(pair.input or "")
+        if x is None or x.name in joined or x.name in skipped or x.words or len(x.shape) == 0:
+            continue
+        if x.name not in inputs and grid_shape(x.shape)[0] == cols:
+            x_cols = grid_shape(x.shape)[1]
+            inputs[x.name] = replace(
+                x,
+                name=input_title(x.name),
+                shape=(x.shape[0] + 1, *x.shape[1:]),
+                row_labels=(*(x.row_labels or ()), ""),
+                named_rows=(*x.named_rows, "") if x.named_rows is not None else None,
+                cells=(*x.cells, tuple(Cell("1") for _ in range(x_cols))),
+                ones_row=True,
+            )
+    if not joined:
+        return givens, legend
+    drawn = [joined.get(q.name) or inputs.get(q.name) or q for q in givens if q.name not in skipped]
+    said = [f"{', '.join(q.name for q in joined.values())}: the bias is the last column"]
+    for below in ("below the input", "below each column"):
+        names = [q.name for q in inputs.values() if (len(q.shape) == 1) == (below == "below the input")]
+        if names:
+            said.append(f"{', '.join(names)}: a 1 appended {below}")
+    return drawn, "; ".join([legend, *said] if legend else said)

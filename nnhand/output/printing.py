@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from nnhand.core.sheet import Sheet
 
 BLANK_MD = "☐"  # a box to write in, in Markdown
+MD_BAR = "\\|"  # [W | b]: the bar before b's column, in Markdown (an escaped pipe)
+MD_RULE = "—"  # [x; 1]: the line above the appended 1s, in Markdown
+HTML_BAR = "border-left: 2pt solid #111"  # [W | b]: the bar before b's column
+HTML_RULE = "border-top: 2pt solid #111"  # [x; 1]: the line above the appended 1s
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,14 @@ def _markdown_table(q: Quantity) -> str:
         header = [name, *(md_escape(c) for c in (q.col_labels or [""]))]
         body = [[md_escape(label), *(text(c) for c in row)] for label, row in zip(q.row_labels, q.cells)]
     align = ["--:"] if q.row_labels is None else [":--"] + ["--:"] * (len(header) - 1)
+    if q.split_col is not None and q.row_labels is not None:  # [W | b]: a column of bars before b
+        at = q.split_col + 1
+        header.insert(at, MD_BAR)
+        align.insert(at, ":-:")
+        for line in body:
+            line.insert(at, MD_BAR)
+    if q.ones_row and len(body) > 1:  # [x; 1]: a row of rules above the appended 1s
+        body.insert(len(body) - 1, ["", *([MD_RULE] * (len(header) - 1))] if q.row_labels is not None else [MD_RULE])
     lines = [header, align, *body]
     return "\n".join("| " + " | ".join(line) + " |" for line in lines)
 
@@ -274,19 +286,27 @@ def _html_tables(quantities: Sequence[Quantity]) -> str:
 
 
 def _html_quantity(q: Quantity) -> str:
-    def td(cell: Cell) -> str:
+    def style(i: int | None, j: int) -> str:
+        """[W | b] and [x; 1]: the bar before b's column, the line above the 1s (inline, so
+        that a page without them is unchanged)."""
+        rules = [HTML_BAR] if j == q.split_col else []
+        if q.ones_row and i == len(q.cells) - 1 and i > 0:
+            rules.append(HTML_RULE)
+        return f' style="{"; ".join(rules)}"' if rules else ""
+
+    def td(cell: Cell, i: int, j: int) -> str:
         if cell.blank:
-            return '<td class="blank"><span class="box" aria-label="blank"></span></td>'
+            return f'<td class="blank"{style(i, j)}><span class="box" aria-label="blank"></span></td>'
         cls = ' class="answer"' if cell.answer else ""
-        return f"<td{cls}>{_esc(_minus(cell.shown))}</td>"
+        return f"<td{cls}{style(i, j)}>{_esc(_minus(cell.shown))}</td>"
 
     lines = []
     if q.col_labels is not None:
-        heads = "".join(f'<th scope="col">{_esc(c)}</th>' for c in q.col_labels)
+        heads = "".join(f'<th scope="col"{style(None, j)}>{_esc(c)}</th>' for j, c in enumerate(q.col_labels))
         lines.append(f"<tr><th></th>{heads}</tr>")
     for i, row in enumerate(q.cells):
-        label = f'<th scope="row">{_esc(q.row_labels[i])}</th>' if q.row_labels is not None else ""
-        lines.append(f"<tr>{label}{''.join(td(c) for c in row)}</tr>")
+        label = f'<th scope="row"{style(i, -1)}>{_esc(q.row_labels[i])}</th>' if q.row_labels is not None else ""
+        lines.append(f"<tr>{label}{''.join(td(c, i, j) for j, c in enumerate(row))}</tr>")
     return (
         f'<figure class="quantity"><figcaption>{_esc(q.name)}</figcaption>'
         f'<table class="q">{"".join(lines)}</table></figure>'
@@ -456,6 +476,12 @@ def _typst_quantity(q: Quantity) -> str:
         if q.row_labels is not None:
             cells.append(f"nn-label({s(q.row_labels[i])})")
         cells += [cell(c) for c in row]
+    labelled = 1 if q.row_labels is not None else 0
+    if q.split_col is not None:  # [W | b]: the bar before b's column
+        cells.append(f"table.vline(x: {q.split_col + labelled}, stroke: 1.5pt + black)")
+    if q.ones_row and len(q.cells) > 1:  # [x; 1]: the line above the appended 1s
+        y = len(q.cells) - 1 + (1 if q.col_labels is not None else 0)
+        cells.append(f"table.hline(y: {y}, stroke: 1.5pt + black)")
     return f"nn-quantity({s(q.name)}, {ncols}, {', '.join(cells)})"
 
 

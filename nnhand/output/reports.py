@@ -540,6 +540,8 @@ def junit_error_report(message: str, options: ReportOptions) -> str:
 
 
 def catalogue_terminal(rows: Sequence[Mapping[str, Any]], options: ReportOptions) -> str:
+    if any("givens" in row for row in rows):  # list --params, show: what each template takes
+        return "\n".join(_interface_text(row) for row in rows)
     from rich.table import Table
     from rich.text import Text
 
@@ -549,6 +551,34 @@ def catalogue_terminal(rows: Sequence[Mapping[str, Any]], options: ReportOptions
     for row in rows:
         table.add_row(Text(row["id"]), Text(row["title"]), Text(", ".join(row["tags"])))
     return _terminal_text(table)
+
+
+def _interface_text(row: Mapping[str, Any]) -> str:
+    """A template's givens, params and ranges, as `show` prints them."""
+
+    def aligned(entries: list[list[str]]) -> list[str]:
+        widths = [max(len(e[i]) for e in entries) for i in range(len(entries[0]))]
+        return ["    " + "  ".join(c.ljust(w) for c, w in zip(e, widths)).rstrip() for e in entries]
+
+    lines = [f"{row['id']}: {row['title']} (version {row['version']})"]
+    givens = [
+        [name, "[" + ", ".join(g["shape"]) + "]", g.get("label", "")
+         + ("  (optional: the template's value if left out)" if "fixed" in g else "")
+         + (f"  (only when {g['when']})" if "when" in g else "")]
+        for name, g in row["givens"].items()
+    ]  # fmt: skip
+    lines += ["  givens (name, shape, meaning):", *aligned(givens)]
+    if row["params"]:
+        params = [[name, f"default {p['default']}", p["range"], p["doc"]] for name, p in row["params"].items()]
+        lines += ["  params (read from the givens' shapes, or --param NAME=VALUE):", *aligned(params)]
+    else:
+        lines.append("  params: none (fixed sizes)")
+    if row.get("augmented"):
+        joined = ", ".join(f"{k} = {v}" for k, v in row["augmented"].items())
+        lines.append(f"  augmented form: {joined} (or W with b as one extra column)")
+    if row.get("vocabulary"):
+        lines.append(f"  vocabulary: {' '.join(row['vocabulary'])} (or your own: 'vocabulary: [...]')")
+    return plain("\n".join(lines)) + "\n"
 
 
 def catalogue_json(rows: Sequence[Mapping[str, Any]], options: ReportOptions) -> str:

@@ -89,13 +89,21 @@ class Grid:
     has a dozen or more, so `gen` spent most of its time drawing; these are plain strings
     whose widths are known, drawn in the same box style."""
 
-    def __init__(self, title: str, header: list[str] | None, rows: list[tuple[str | None, list[str]]]):
+    def __init__(
+        self,
+        title: str,
+        header: list[str] | None,
+        rows: list[tuple[str | None, list[str]]],
+        split_col: int | None = None,
+        ones_row: bool = False,
+    ):
         # Widths are measured here, so the text is cleaned here: stripped later, a control
         # character would leave a column short.
         title = one_line(title)
         header = [one_line(h) for h in header] if header is not None else None
         rows = [(one_line(label) if label is not None else None, [one_line(c) for c in cells]) for label, cells in rows]
         self.source = (title, header, rows)
+        self.split = (split_col, ones_row)  # [W | b]: a double bar before column split_col; [x; 1]: a line above the 1s
         self.title = title
         label_width = max((cell_len(label) for label, _ in rows if label is not None), default=0)
         ncols = max(len(cells) for _, cells in rows)
@@ -104,19 +112,24 @@ class Grid:
         ]
         if rows[0][0] is not None:
             widths = [label_width, *widths]
-        self.width = max(sum(w + 3 for w in widths) + 1, cell_len(title))
-        pad = self.width - (sum(w + 3 for w in widths) + 1)
-        widths[-1] += pad  # a long title widens the last column
         labelled = rows[0][0] is not None
+        # The bar of [W | b] is doubled (││, in ASCII ||): drawn after the cell before b's column.
+        bar = split_col - 1 + int(labelled) if split_col is not None and split_col > 0 else None
+        extra = 1 if bar is not None else 0
+        self.width = max(sum(w + 3 for w in widths) + 1 + extra, cell_len(title))
+        pad = self.width - (sum(w + 3 for w in widths) + 1 + extra)
+        widths[-1] += pad  # a long title widens the last column
 
         def border(left: str, mid: str, right: str) -> list[tuple[str, str]]:
-            return [(left + mid.join("─" * (w + 2) for w in widths) + right, "")]
+            joints = [(mid * 2 if k == bar else mid) for k in range(len(widths) - 1)]
+            parts = [left] + [p for k, w in enumerate(widths) for p in ("─" * (w + 2), *joints[k : k + 1])]
+            return [("".join(parts) + right, "")]
 
         def line(cells: list[str], dim_first: bool) -> list[tuple[str, str]]:
             out: list[tuple[str, str]] = [("│", "")]
             for k, (text, w) in enumerate(zip(cells, widths)):
                 out.append((" " + " " * (w - cell_len(text)) + text + " ", "dim" if dim_first and k == 0 else ""))
-                out.append(("│", ""))
+                out.append(("││" if k == bar else "│", ""))
             return out
 
         self.lines: list[list[tuple[str, str]]] = [[(title + " " * (self.width - cell_len(title)), "")]]
@@ -124,7 +137,9 @@ class Grid:
         if header is not None:
             self.lines.append(line(([""] if labelled else []) + header, False))
             self.lines.append(border("├", "┼", "┤"))
-        for label, cells in rows:
+        for i, (label, cells) in enumerate(rows):
+            if ones_row and i == len(rows) - 1 and i > 0:  # [x; 1]: a line above the appended 1s
+                self.lines.append(border("├", "┼", "┤"))
             self.lines.append(line(([label or ""] if labelled else []) + cells, labelled))
         self.lines.append(border("└", "┴", "┘"))
 
@@ -145,7 +160,7 @@ class Grid:
             [fit(h) for h in header] if header is not None else None,
             [(fit(label) if label is not None else None, [fit(c) for c in cells]) for label, cells in rows],
         )
-        return self if source == self.source else Grid(*source)
+        return self if source == self.source else Grid(*source, *self.split)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         width = self.fitted(console).width
@@ -223,7 +238,8 @@ def page_grid(quantity: Quantity) -> Grid:
     if quantity.row_labels is None:
         return Grid(quantity.name, None, [(None, rows[0])])
     header = list(quantity.col_labels) if quantity.col_labels is not None else None
-    return Grid(quantity.name, header, list(zip(quantity.row_labels, rows)))
+    body: list[tuple[str | None, list[str]]] = list(zip(quantity.row_labels, rows))
+    return Grid(quantity.name, header, body, quantity.split_col, quantity.ones_row)
 
 
 def sheet_renderable(sheet: Sheet, *, key: bool = False, exact: bool = False) -> RenderableType:

@@ -208,6 +208,22 @@ def _strict_loader_class() -> Any:
     return StrictLoader
 
 
+def read_capped_stream(limit: int, error: type[NnhandError], what: str = "the input") -> bytes:
+    """Standard input (`--givens -`), at most `limit` bytes: more is refused, not read on."""
+    import sys
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise error("standard input is not available", where="stdin", fix="Give the path of a file instead of -")
+    try:
+        data: bytes = stream.read(limit + 1)
+    except OSError as exc:
+        raise error(f"cannot read ({exc.strerror})", where="stdin") from None
+    if len(data) > limit:
+        raise error(f"is over the {_size(limit)} limit ({what})", where="stdin")
+    return data
+
+
 def read_yaml_file(
     path: str | os.PathLike[str], limit: int, error: type[NnhandError], what: str = "file", fix: str | None = None
 ) -> Any:
