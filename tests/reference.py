@@ -133,3 +133,20 @@ def switch_transformer(g: dict[str, Matrix], capacity: int) -> dict[str, Matrix]
             zt = add_col(mm(g[f"E{k}"], zt), g[f"c{k}"])
         columns.append([row[0] for row in zt])
     return {"Z": z, "G": gates, "route": route, "Y": transpose(columns)}
+
+
+def gan(g: dict[str, Matrix]) -> dict[str, Matrix]:
+    """The GAN exercise by hand: generator G, F; discriminator HF/HR on fakes and reals,
+    logits (no ReLU before the sigmoid), σ rounded to 2 decimals, and the gradients."""
+    gen = relu(add_col(mm(g["Wg1"], g["N"]), g["bg1"]))
+    fake = relu(add_col(mm(g["Wg2"], gen), g["bg2"]))
+    hf = relu(add_col(mm(g["Wd1"], fake), g["bd1"]))
+    hr = relu(add_col(mm(g["Wd1"], g["X"]), g["bd1"]))
+    zf = cells(mm(g["Wd2"], hf), lambda v: v + g["bd2"][0][0])
+    zr = cells(mm(g["Wd2"], hr), lambda v: v + g["bd2"][0][0])
+    pf = cells(zf, lambda z: round_half_away(Fraction(sigmoid(z)), 2))
+    pr = cells(zr, lambda z: round_half_away(Fraction(sigmoid(z)), 2))
+    return {
+        "G": gen, "F": fake, "HF": hf, "HR": hr, "ZF": zf, "ZR": zr, "PF": pf, "PR": pr,
+        "dPF": pf, "dPR": cells(pr, lambda v: v - 1), "dG": cells(pf, lambda v: v - 1),
+    }  # fmt: skip

@@ -28,7 +28,7 @@ from nnhand.grading.grade import grade_data
 from nnhand.output.terminal import sheet_renderable
 
 from .conftest import render_text
-from .reference import Matrix, add_col, cells, column, givens_of, grid, mm, relu, round_half_away, transpose
+from .reference import Matrix, add_col, cells, column, gan, givens_of, grid, mm, relu, round_half_away, transpose
 
 Ref = Callable[[dict[str, Matrix], dict[str, int]], dict[str, Matrix]]
 SEEDS = (1, 2)
@@ -218,26 +218,7 @@ def ref_gan(g: dict[str, Matrix], p: dict[str, int]) -> dict[str, Matrix]:
         p["real"],
     )
     assert (len(g["Wg1"]), len(g["Wd1"])) == (p["gen_hidden"], p["disc_hidden"])
-    G = relu(add_col(mm(g["Wg1"], g["N"]), g["bg1"]))
-    F = relu(add_col(mm(g["Wg2"], G), g["bg2"]))
-    HF = relu(add_col(mm(g["Wd1"], F), g["bd1"]))
-    HR = relu(add_col(mm(g["Wd1"], g["X"]), g["bd1"]))
-    ZF = cells(mm(g["Wd2"], HF), lambda v: v + g["bd2"][0][0])
-    ZR = cells(mm(g["Wd2"], HR), lambda v: v + g["bd2"][0][0])
-    PF, PR = cells(ZF, lambda v: r2f(sig(v))), cells(ZR, lambda v: r2f(sig(v)))
-    return {
-        "G": G,
-        "F": F,
-        "HF": HF,
-        "HR": HR,
-        "ZF": ZF,
-        "ZR": ZR,
-        "PF": PF,
-        "PR": PR,
-        "dPF": PF,
-        "dPR": cells(PR, lambda v: v - 1),
-        "dG": cells(PF, lambda v: v - 1),
-    }
+    return gan(g)
 
 
 def ref_rnn(g: dict[str, Matrix], p: dict[str, int]) -> dict[str, Matrix]:
