@@ -477,8 +477,12 @@ def worksheet(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output folder.")] = False,
     givens: Annotated[
         Path | None,
-        typer.Option("--givens", "-g", help="One exercise with your numbers for everyone (each sheet still sealed).",
-                     metavar="FILE"),
+        typer.Option(
+            "--givens",
+            "-g",
+            help="One exercise with your numbers for everyone (each sheet still sealed).",
+            metavar="FILE",
+        ),
     ] = None,
     augmented: AugmentedOpt = False,
     problems_dir: ProblemsDir = None,

@@ -129,7 +129,7 @@ def normalize(arr: np.ndarray) -> np.ndarray:
         elif isinstance(v, float):
             return np.array([float(x) for x in flat], dtype=np.float64).reshape(arr.shape)
         else:  # a NumPy scalar or a bool: judged by its value
-            return normalize(_objects([_exact(x) for x in flat], arr.shape))
+            return normalize(_objects([exact_fraction(x) for x in flat], arr.shape))
     if whole:
         return np.array([int(v) for v in flat], dtype=np.int64).reshape(arr.shape)
     return _objects([v if type(v) is Fraction else Fraction(v) for v in flat], arr.shape)
@@ -184,11 +184,12 @@ def round_array(arr: np.ndarray, decimals: int) -> np.ndarray:
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise _not_finite()
     out = np.empty(arr.shape, dtype=object)
-    out.ravel()[:] = [round_half_away(_exact(v), decimals) for v in arr.ravel().tolist()]
+    out.ravel()[:] = [round_half_away(exact_fraction(v), decimals) for v in arr.ravel().tolist()]
     return normalize(out)
 
 
-def _exact(v: Any) -> Fraction:
+def exact_fraction(v: Any) -> Fraction:
+    """A cell as a Fraction of Python ints (a NumPy int64 inside a Fraction would wrap around)."""
     if isinstance(v, (float, np.floating)):
         if not np.isfinite(v):
             raise _not_finite()

@@ -148,5 +148,6 @@ def gan(g: dict[str, Matrix]) -> dict[str, Matrix]:
     pr = cells(zr, lambda z: round_half_away(Fraction(sigmoid(z)), 2))
     return {
         "G": gen, "F": fake, "HF": hf, "HR": hr, "ZF": zf, "ZR": zr, "PF": pf, "PR": pr,
-        "dPF": pf, "dPR": cells(pr, lambda v: v - 1), "dG": cells(pf, lambda v: v - 1),
+        # the discriminator's gradient over fakes then reals: targets 0 ... 0 1 ... 1
+        "dD": [pf[0] + [v - 1 for v in pr[0]]], "dG": cells(pf, lambda v: v - 1),
     }  # fmt: skip

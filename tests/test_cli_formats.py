@@ -56,7 +56,7 @@ def test_export_formats(tmp_path: Path) -> None:
     root = ET.fromstring(moodle.stdout.split("\n", 1)[1])
     assert [q.get("type") for q in root.findall("question")] == ["category", "cloze", "cloze", "cloze"]
     gift = runner.invoke(app, ["export", "matmul", "--count", "2", "--format", "gift"]).stdout
-    assert gift.count("::matmul@1\\#") == 16  # 2 variants x 8 cells
+    assert gift.count("::matmul@2\\#") == 16  # 2 variants x 8 cells
     assert runner.invoke(app, ["export", "matmul", "--format", "qti"]).exit_code == 2
     out = tmp_path / "qti"
     assert runner.invoke(app, ["export", "matmul", "--count", "2", "--format", "qti", "--out", str(out)]).exit_code == 0

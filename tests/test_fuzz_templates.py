@@ -306,3 +306,21 @@ def test_hidden_layer_keys_from_huge_givens_are_exact(data: st.DataObject) -> No
     assert as_ints(problem.values["h"]) == h
     assert as_ints(problem.values["z2"]) == z2
     assert as_ints(problem.values["y"]) == [[max(r[0], 0)] for r in z2]
+
+
+def test_a_step_reading_what_its_params_leave_out_is_a_message(tmp_path: Path) -> None:
+    """Found by the fuzzer: rnn-tanh's a8 without its `when:` reads h7, which 3 time steps
+    leave out; backprop's y_hat constraint without its `when:` reads a step of the other
+    softmax_out. A message naming the step, the name and the params; never a KeyError."""
+    cases = [("rnn-tanh", "steps", "a8", "h7"), ("backprop", "constraints", "dot(y_hat", "y_hat")]
+    for template_id, section, which, missing in cases:
+        data = yaml.safe_load(template_files()[template_id].read_text())
+        for item in data[section]:
+            if item.get("name") == which or str(item.get("expr", "")).startswith(which):
+                item.pop("when")
+        try:
+            template_from_text(yaml.safe_dump(data), tmp_path / f"{template_id}.yaml")
+        except NnhandError as exc:
+            assert f"reads {missing}, which these params" in str(exc) and "when" in str(exc), exc
+        else:
+            raise AssertionError(f"{template_id}: {which} without its when: was accepted")

@@ -255,9 +255,9 @@ def test_slip_activation_for_pre_activation() -> None:
     # wrote z2 where a2 was asked: the pre-activation for the activation
     seed, key = find_seed("backprop", lambda k: k["answers"]["a2"] != k["answers"]["z2"])
     assert "forgot the ReLU" in " ".join(wrong_step("backprop", seed, "a2", key["answers"]["z2"]))
-    # wrote z1 into db1's place: another step's values, named
-    seed, key = find_seed("backprop", lambda k: k["answers"]["db1"] != k["answers"]["da1"])
-    assert "values of da1" in " ".join(wrong_step("backprop", seed, "db1", key["answers"]["da1"]))
+    # wrote a1 into da1's place: another step's values, named
+    seed, key = find_seed("backprop", lambda k: k["answers"]["da1"] != k["answers"]["a1"])
+    assert "values of a1" in " ".join(wrong_step("backprop", seed, "da1", key["answers"]["a1"]))
 
 
 def test_slip_swapped_rows_and_columns() -> None:
@@ -397,7 +397,7 @@ def test_run_practice_transcript_and_exit_code() -> None:
         "  Hint: Multiply row 3 of W by x cell by cell and add up, then add b (row 3).",
         "",  # end of input: a new line, then the summary
     ]
-    assert out[-1].startswith("\n1/9 right, 1 wrong, 0 skipped, 7 not reached. Variant four-neurons@1#")
+    assert out[-1].startswith("\n1/9 right, 1 wrong, 0 skipped, 7 not reached. Variant four-neurons@2#")
 
 
 def test_run_practice_all_right_is_ok_and_unechoed() -> None:

@@ -86,7 +86,11 @@ def transformer_ref(g: dict[str, Matrix]) -> dict[str, Matrix]:
     return {"Z": Z, "F": F, "H": H, "Y": Y}
 
 
-SIGMOID_TABLE = {-5: "0.01", -3: "0.05", -2: "0.12", -1: "0.27", 0: "0.5", 1: "0.73", 2: "0.88", 3: "0.95", 5: "0.99"}
+# CONVENTIONS.md's sigmoid table, with σ(±4) = .982/.018 that the GAN sheet's table adds
+SIGMOID_TABLE = {
+    -5: "0.01", -4: "0.02", -3: "0.05", -2: "0.12", -1: "0.27", 0: "0.5",
+    1: "0.73", 2: "0.88", 3: "0.95", 4: "0.98", 5: "0.99",
+}  # fmt: skip
 
 
 def moe_ref(g: dict[str, Matrix]) -> dict[str, Matrix]:
@@ -115,8 +119,10 @@ def attention_ref(g: dict[str, Matrix], rounded: bool = True) -> dict[str, Matri
     E = [[Fraction(3) ** int(d) for d in row] for row in D]
     Esum = [[sum(E[i][j] for i in range(n)) for j in range(n)]]
     A = [[E[i][j] / Esum[0][j] for j in range(n)] for i in range(n)]
-    if rounded:
+    if rounded:  # E and Esum written to 2 decimals (3^-1 = 0.33), A from the exact thirds
         A = [[round_half_away(a, 2) for a in row] for row in A]
+        E = [[round_half_away(e, 2) for e in row] for row in E]
+        Esum = [[round_half_away(e, 2) for e in row] for row in Esum]
     Z = mm(V, A)
     if rounded:
         Z = [[round_half_away(z, 2) for z in row] for row in Z]
@@ -220,7 +226,7 @@ def test_self_attention_matches_reference() -> None:
         exact = attention_ref(g, rounded=False)
         assert_same(problem, {"A": exact["A"], "Z": exact["Z"]}, exact=True)
         for row in grid(problem.values["D"]):
-            assert all(0 <= d <= 3 for d in row), "3^x stays within 1, 3, 9, 27"
+            assert all(-1 <= d <= 3 for d in row), "3^x stays within 1/3, 1, 3, 9, 27"
 
 
 # ----------------------------------------------------------------------------- worked by hand
@@ -335,7 +341,9 @@ def test_gan_sigmoid_by_hand() -> None:
     assert problem.values["ZR"].tolist() == [[3, -2, -1, 0]]
     assert grid(problem.values["PF"]) == [[Fraction(s) for s in ("0.12", "0.27", "0.73", "0.5")]]
     assert grid(problem.values["PR"]) == [[Fraction(s) for s in ("0.95", "0.12", "0.27", "0.5")]]
-    assert grid(problem.values["dPR"]) == [[Fraction(s) for s in ("-0.05", "-0.88", "-0.73", "-0.5")]]
+    # the discriminator's gradient: fakes minus target 0, then real data minus target 1
+    dd = ("0.12", "0.27", "0.73", "0.5", "-0.05", "-0.88", "-0.73", "-0.5")
+    assert grid(problem.values["dD"]) == [[Fraction(s) for s in dd]]
     assert grid(problem.values["dG"]) == [[Fraction(s) for s in ("-0.88", "-0.73", "-0.27", "-0.5")]]
 
 

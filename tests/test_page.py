@@ -159,7 +159,7 @@ def test_page_text_comes_from_the_template() -> None:
     assert page.intro(summary=False)[0] == f"Note: {raw['notes'][0]}"
     for name, spec in raw["givens"].items():
         assert f"{name}: {spec['label']}" in page.legend
-    labels = [s["label"] for s in raw["steps"] if s.get("ask", True)]
+    labels = [s["label"] for s in raw["steps"] if s.get("asked", True)]
     assert [line.label for line in page.steps] == labels[: len(page.steps)]
     assert page.steps[1].text == "2. m1 = mean of T1's columns   (mean pooling)   (round to 2 decimals)"
     assert page.steps[1].label_rounded == "m1 = mean of T1's columns   (mean pooling) (round to 2 decimals)"

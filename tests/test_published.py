@@ -306,7 +306,8 @@ def naive_gan(g: dict[str, Matrix]) -> dict[str, Matrix]:
     pf, pr = sig(zf), sig(zr)
     return {
         "G": gen, "F": fake, "HF": hf, "HR": hr, "ZF": zf, "ZR": zr, "PF": pf, "PR": pr,
-        "dPF": pf, "dPR": cells(pr, lambda v: v - 1), "dG": cells(pf, lambda v: v - 1),
+        # the discriminator's gradient over fakes then reals: targets 0 ... 0 1 ... 1
+        "dD": [pf[0] + [v - 1 for v in pr[0]]], "dG": cells(pf, lambda v: v - 1),
     }  # fmt: skip
 
 
@@ -315,10 +316,12 @@ def naive_self_attention(g: dict[str, Matrix]) -> dict[str, Matrix]:
     s = mm(transpose(k), q)
     d = cells(s, lambda x: round_half_away(Fraction(x, 2), 0))  # one rule for every score
     e = cells(d, lambda x: Fraction(3) ** int(x))  # 3^-1 = 1/3 exactly
-    esum = [[sum(c) for c in zip(*e)]]
+    esum = [[sum(c) for c in zip(*e)]]  # from the exact thirds
     a = round_cells([[x / esum[0][j] for j, x in enumerate(row)] for row in e], 2)
     z = round_cells(mm(v, a), 2)  # from the rounded A, as on paper
-    return {"Q": q, "K": k, "V": v, "S": s, "D": d, "E": e, "Esum": esum, "A": a, "Z": z}
+    # E and Esum are written to 2 decimals (1/3 as 0.33); A is computed from the exact thirds.
+    e_written, esum_written = round_cells(e, 2), round_cells(esum, 2)
+    return {"Q": q, "K": k, "V": v, "S": s, "D": d, "E": e_written, "Esum": esum_written, "A": a, "Z": z}
 
 
 def naive_moe(g: dict[str, Matrix]) -> dict[str, Matrix]:
@@ -419,13 +422,17 @@ def test_sizes_are_inferred_from_the_shapes_of_the_givens() -> None:
 
 
 def test_self_attention_with_a_negative_scaled_score_has_exact_thirds() -> None:
-    """Scores of -1 and -2 scale to -1 (halves away from zero): 3^-1 = 1/3, written exactly."""
+    """Scores of -1 and -2 scale to -1 (halves away from zero): 3^-1 = 1/3, written 0.33 with
+    the exact third beside it (and kept in the column sums)."""
     key = key_of("self-attention", HERE / "self-attention.yaml")
     d = as_matrix(key["answers"]["D"])
     e = as_matrix(key["answers"]["E"])
     assert any(v < 0 for row in d for v in row), "the published scores include negative ones"
-    assert Fraction(1, 3) in [v for row in e for v in row]
-    assert "1/3" in json.dumps(key["answers"]["E"]), "3^-1 is written as the fraction 1/3"
+    assert Fraction(33, 100) in [v for row in e for v in row]
+    assert Fraction(1, 3) in [v for row in as_matrix(key["exact"]["E"]) for v in row]
+    assert "1/3" in json.dumps(key["exact"]["E"]), "3^-1 is kept as the fraction 1/3"
+    # Column 1: 9 + 9 + 1/3 + 9 = 82/3, written 27.33 (not 27.32 from 0.33)
+    assert as_matrix(key["answers"]["Esum"])[0][0] == Fraction("27.33")
 
 
 def test_the_perceptron_matches_the_lectures_0_002() -> None:

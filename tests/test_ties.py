@@ -260,7 +260,7 @@ def test_the_tied_instance_of_the_issue_is_refused() -> None:
     template = TEMPLATES["vector-db"]
     problem = solve(template, ISSUE_927)
     assert [Fraction(v) for v in problem.exact["scores"].ravel()] == [0, Fraction(8, 9), Fraction(8, 9)]
-    env: dict[str, Any] = {k: v[None] for k, v in {**problem.givens, **problem.values}.items()}
+    env: dict[str, Any] = problem.env()  # params as constants, givens and steps with a batch axis
     names = set(env)
     old_rule = compile_expr("max(scores) - max(where(scores == max(scores), -99, scores)) >= 0.5", names)
     assert np.all(old_rule(env)), "version 1 masked both tied scores and accepted the instance"

@@ -34,7 +34,7 @@ from nnhand.grading.grade import grade_data, grade_sheet, read_answers
 runner = CliRunner()
 
 # hidden-layer seed 7 (from `nnhand key hidden-layer --seed 7`): 13 asked cells.
-KEY_7 = {"z1": [-3, 1, 0, 10], "h": [0, 1, 0, 10], "z2": [8, 10], "y": [8, 10], "params": 26}
+KEY_7 = {"z1": [2, -2, 2, 4], "h": [2, 0, 2, 4], "z2": [-3, 7], "y": [0, 7], "params": 26}
 CELLS_7 = 13
 
 
@@ -93,11 +93,11 @@ def test_what_is_asked_comes_from_the_variant_id(tmp_path: Path) -> None:
     # The sheet asks one cell (",blanks=one" in its id); editing the line to "all" changes nothing.
     path = answer_file(tmp_path, "--blanks", "one")
     data = yaml.safe_load(path.read_text())
-    assert data["variant"] == "hidden-layer@1#7,blanks=one"
+    assert data["variant"] == "hidden-layer@2#7,blanks=one"
     del data["blanks"]  # the line is optional: the id says what is asked
     path.write_text(yaml.safe_dump(data))
     code, report, _ = check_json(path)
-    assert code == 1 and report["max_score"] == 1 and report["variant"] == "hidden-layer@1#7,blanks=one"
+    assert code == 1 and report["max_score"] == 1 and report["variant"] == "hidden-layer@2#7,blanks=one"
     data["blanks"] = "all"
     path.write_text(yaml.safe_dump(data))
     assert run("check", str(path)).exit_code == 2
@@ -107,14 +107,14 @@ def test_expect_refuses_a_file_whose_variant_id_was_edited(tmp_path: Path) -> No
     # Editing the id itself (",blanks=one": one cell asked) would pass a CI job that checks one
     # cell; a grader that names the sheet it handed out refuses the edited id.
     path = filled(answer_file(tmp_path))
-    assert run("check", str(path), "--expect", "hidden-layer@1#7").exit_code == 0
+    assert run("check", str(path), "--expect", "hidden-layer@2#7").exit_code == 0
     text = path.read_text()
-    edits = [("hidden-layer@1#7", "hidden-layer@1#7,blanks=one"), ("hidden-layer@1#7", "hidden-layer@1#8")]
+    edits = [("hidden-layer@2#7", "hidden-layer@2#7,blanks=one"), ("hidden-layer@2#7", "hidden-layer@2#8")]
     for old, new in edits:
         path.write_text(text.replace(old, new))
-        result = run("check", str(path), "--expect", "hidden-layer@1#7")
+        result = run("check", str(path), "--expect", "hidden-layer@2#7")
         assert result.exit_code == 2, (new, result.stdout)
-        assert "not the expected hidden-layer@1#7" in result.stderr, result.stderr
+        assert "not the expected hidden-layer@2#7" in result.stderr, result.stderr
     result = run("check", str(path), "--expect", "not an id")
     assert result.exit_code == 2 and "--expect" in result.stderr
 
@@ -268,7 +268,7 @@ def test_huge_exponent_does_not_hang_check(tmp_path: Path) -> None:
 
 
 def test_one_unreadable_cell_costs_that_cell_only(tmp_path: Path) -> None:
-    path = filled(answer_file(tmp_path), {"z1": [-3, "two", 0, 10]})
+    path = filled(answer_file(tmp_path), {"z1": [2, "two", 2, 4]})
     code, report, _ = check_json(path)
     assert code == 1
     assert report["score"] == CELLS_7 - 1 and report["max_score"] == CELLS_7
@@ -283,7 +283,7 @@ def test_one_unreadable_cell_costs_that_cell_only(tmp_path: Path) -> None:
 
 
 def test_space_in_a_cell_is_unreadable_not_twelve(tmp_path: Path) -> None:
-    path = filled(answer_file(tmp_path), {"z2": ["1 2", 10]})
+    path = filled(answer_file(tmp_path), {"z2": ["1 2", 7]})
     code, report, _ = check_json(path)
     assert code == 1 and cells(report)["z2[1]"]["status"] == "unreadable"
     assert report["score"] == CELLS_7 - 1
@@ -300,11 +300,11 @@ def test_wrong_shape_for_a_step_makes_that_step_unreadable(tmp_path: Path) -> No
 
 
 def test_float_artefacts_in_a_file_grade_right_and_are_shown(tmp_path: Path) -> None:
-    path = filled(answer_file(tmp_path), {"z1": [-3.0000000000000004, 1.0000000000000002, 0, 10]})
+    path = filled(answer_file(tmp_path), {"z1": [2.0000000000000004, -2, 2, 4.000000000000001]})
     code, report, _ = check_json(path)
     assert code == 0 and report["score"] == CELLS_7
     shown = run("check", str(path), "--show-reading")
-    assert shown.exit_code == 0 and "1.0000000000000002 read as 1" in shown.stdout, shown.stdout
+    assert shown.exit_code == 0 and "2.0000000000000004 read as 2" in shown.stdout, shown.stdout
 
 
 def test_unknown_answer_names_are_ignored_with_a_note(tmp_path: Path) -> None:
@@ -318,7 +318,7 @@ def test_unknown_answer_names_are_ignored_with_a_note(tmp_path: Path) -> None:
 def test_read_answers_and_grade_sheet_never_raise_for_a_cell() -> None:
     """The two calls `grade` (classroom.py) makes: a bad cell is a cell, not an exception."""
     sheet = make_sheet(generate(api.load("hidden-layer"), 7), "all")
-    answers = {**KEY_7, "z1": [-3, "two", 0, 10], "z2": {"a": 1}, "params": "2 6"}
+    answers = {**KEY_7, "z1": [2, "two", 2, 4], "z2": {"a": 1}, "params": "2 6"}
     readings = read_answers(sheet, answers, "s.yaml")
     report = grade_sheet(sheet, readings, "s.yaml")
     status = {c.cell: c.status for s in report.steps for c in s.cells}
@@ -365,9 +365,9 @@ def test_devices_and_fifos_are_refused_at_once(tmp_path: Path, special: str) -> 
 def test_duplicate_keys_name_both_lines(tmp_path: Path) -> None:
     path = answer_file(tmp_path)
     text = path.read_text()
-    path.write_text(text + "variant: hidden-layer@1#8\n")
+    path.write_text(text + "variant: hidden-layer@2#8\n")
     lines = text.splitlines()
-    first = lines.index("variant: hidden-layer@1#7") + 1
+    first = lines.index("variant: hidden-layer@2#7") + 1
     result = run("check", str(path))
     assert result.exit_code == 2 and f"lines {first} and {len(lines) + 1}" in result.stderr, result.stderr
     givens = tmp_path / "g.yaml"
@@ -400,7 +400,7 @@ def test_markup_and_escapes_in_cells_and_student_never_reach_the_terminal(tmp_pa
     assert "[/]" in terminal and "[bold]x[/bold]" in terminal
 
 
-@pytest.mark.parametrize("variant", ["hidden-layer@1#7[/]", "[/]", "hidden-layer@1#\x1b[2J7"])
+@pytest.mark.parametrize("variant", ["hidden-layer@2#7[/]", "[/]", "hidden-layer@2#\x1b[2J7"])
 def test_markup_or_escapes_in_the_variant_are_bad_input(tmp_path: Path, variant: str) -> None:
     path = answer_file(tmp_path)
     data = yaml.safe_load(path.read_text())
@@ -422,10 +422,10 @@ def test_practice_transcript_has_no_escapes() -> None:
 
 def test_sealed_answer_file_is_graded_from_its_givens_and_says_so(tmp_path: Path) -> None:
     path = filled(answer_file(tmp_path))
-    path.write_text(path.read_text().replace("hidden-layer@1#7", "hidden-layer@1#sealed-abcdefghij"))
+    path.write_text(path.read_text().replace("hidden-layer@2#7", "hidden-layer@2#sealed-abcdefghij"))
     code, report, _ = check_json(path)
     assert code == 0 and report["score"] == CELLS_7
-    assert report["variant"] == "hidden-layer@1#sealed-abcdefghij"
+    assert report["variant"] == "hidden-layer@2#sealed-abcdefghij"
     assert any("givens in this file" in note for note in report["notes"]), report["notes"]
     terminal = run("check", str(path))
     assert terminal.exit_code == 0
@@ -435,7 +435,7 @@ def test_sealed_answer_file_is_graded_from_its_givens_and_says_so(tmp_path: Path
 def test_library_grade_data_reports_unreadable_not_an_error() -> None:
     sheet = make_sheet(generate(api.load("hidden-layer"), 7), "all")
     data = answer_file_data(sheet)
-    data["answers"] = {**KEY_7, "y": [8, True]}
+    data["answers"] = {**KEY_7, "y": [0, True]}
     report, _ = grade_data(data, "d.yaml")
     assert report.exit_code == 1 and report.score == CELLS_7 - 1
     with pytest.raises(AnswerFileError):

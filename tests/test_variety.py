@@ -66,13 +66,19 @@ def ref_single_neuron(g: dict[str, Matrix], p: dict[str, Any]) -> dict[str, Matr
     z = sum((g["w"][i][0] * g["x"][i][0] for i in range(len(g["w"]))), Fraction(0))
     if p["bias"]:
         z += g["b"][0][0]
-    return {"z": [[z]], "a": activate([[z]], p["act"])}
+    out = {"z": [[z]]}
+    if p["act"] != "none":  # with no activation z is the output: no step a = z (a copy)
+        out["a"] = activate([[z]], p["act"])
+    return out
 
 
 def ref_four_neurons(g: dict[str, Matrix], p: dict[str, Any]) -> dict[str, Matrix]:
     n_out, n_in = len(g["W"]), len(g["W"][0])
     z = affine(g["W"], g["x"], g, "b")
-    return {"z": z, "a": activate(z, p["act"]), "params": [[Fraction((n_in + p["bias"]) * n_out)]]}
+    out = {"z": z, "params": [[Fraction((n_in + p["bias"]) * n_out)]]}
+    if p["act"] != "none":  # with no activation z is the output: no step a = z (a copy)
+        out["a"] = activate(z, p["act"])
+    return out
 
 
 def ref_hidden_layer(g: dict[str, Matrix], p: dict[str, Any]) -> dict[str, Matrix]:
@@ -80,13 +86,19 @@ def ref_hidden_layer(g: dict[str, Matrix], p: dict[str, Any]) -> dict[str, Matri
     z1 = affine(g["W1"], g["x"], g, "b1")
     z2 = affine(g["W2"], relu(z1), g, "b2")
     count = n_in * n_hidden + n_hidden * n_out + (n_hidden + n_out if p["bias"] else 0)
-    return {"z1": z1, "h": relu(z1), "z2": z2, "y": activate(z2, p["out_act"]), "params": [[Fraction(count)]]}
+    out = {"z1": z1, "h": relu(z1), "z2": z2, "params": [[Fraction(count)]]}
+    if p["out_act"] != "none":  # with no activation z2 is the output: no step y = z2 (a copy)
+        out["y"] = activate(z2, p["out_act"])
+    return out
 
 
 def ref_batch(g: dict[str, Matrix], p: dict[str, Any]) -> dict[str, Matrix]:
     z1 = affine(g["W1"], g["X"], g, "b1")
     z2 = affine(g["W2"], relu(z1), g, "b2")
-    return {"Z1": z1, "H": relu(z1), "Z2": z2, "Y": activate(z2, p["out_act"])}
+    out = {"Z1": z1, "H": relu(z1), "Z2": z2}
+    if p["out_act"] != "none":  # with no activation Z2 is the output: no step Y = Z2 (a copy)
+        out["Y"] = activate(z2, p["out_act"])
+    return out
 
 
 def ref_backprop(g: dict[str, Matrix], p: dict[str, Any]) -> dict[str, Matrix]:
@@ -248,6 +260,8 @@ def test_a_batch_sums_the_gradients_of_its_examples() -> None:
 
 
 OUTPUT_STEP = {"single-neuron": "a", "four-neurons": "a", "hidden-layer": "y", "batch": "Y"}
+# With no activation the pre-activation is the output (no step that copies it).
+LINEAR_OUTPUT = {"single-neuron": "z", "four-neurons": "z", "hidden-layer": "z2", "batch": "Z2"}
 SAYS = {"none": "linear", "relu": "ReLU(", "sigmoid": "σ("}
 
 
@@ -257,7 +271,9 @@ def test_the_labels_say_what_each_choice_computes(template_id: str) -> None:
     for act, bias in itertools.product(ACTS, (0, 1)):
         template = generate(api.load(template_id), 1, {act_name: act, "bias": bias}).template
         labels = {s.name: s.label for s in template.steps}
-        assert SAYS[act] in labels[OUTPUT_STEP[template_id]], (template_id, act, labels)
+        output = LINEAR_OUTPUT[template_id] if act == "none" else OUTPUT_STEP[template_id]
+        assert SAYS[act] in labels[output], (template_id, act, labels)
+        assert act != "none" or OUTPUT_STEP[template_id] not in labels, (template_id, labels)
         with_b = [label for label in labels.values() if "+ b" in label]
         assert bool(with_b) == bool(bias), (template_id, bias, labels)
 

@@ -58,7 +58,7 @@ def test_givens_take_words_sentences_and_an_embedding_table(tmp_path: Path) -> N
     path.write_text(yaml.safe_dump(g))
     mine = yaml.safe_load(runner.invoke(app, ["key", "vector-db", "--givens", str(path), "--format", "yaml"]).stdout)
     assert mine["answers"] == key["answers"]
-    assert mine["variant"].startswith("vector-db@2#givens-")
+    assert mine["variant"].startswith("vector-db@3#givens-")
 
 
 def test_unknown_words_are_named() -> None:

@@ -119,12 +119,20 @@ def test_switch_routing_writes_the_argmax_and_the_capacity_count() -> None:
 
 
 def test_scaled_scores_write_the_rounding_rule() -> None:
-    problem = api.generate("self-attention", seed=1).problem
-    X, WQ, WK = (np.array(problem.givens[n], dtype=object) for n in ("X", "WQ", "WK"))
-    # K[:,1] = WK·X[:,1] = [2, 1, 0] and Q[:,4] = WQ·X[:,4] = [0, 1, 0], so S[1,4] = 1, and 1/2 rounds up.
-    assert (WK @ X[:, 0]).tolist() == [2, 1, 0] and (WQ @ X[:, 3]).tolist() == [0, 1, 0]
-    line = explain_problem(problem)["D"][3]
-    assert line == "D[1,4] = round((1) / 2) = round(0.5), halves away from 0 = 1"
+    """The first odd positive score S[1,j] of a default sheet, recomputed here from the givens
+    (S = Kᵀ·Q with K = WK·X, Q = WQ·X), is halved and rounded up (halves away from zero)."""
+    for seed in range(20):
+        problem = api.generate("self-attention", seed=seed).problem
+        X, WQ, WK = (np.array(problem.givens[n], dtype=object) for n in ("X", "WQ", "WK"))
+        s_row = [int(v) for v in (WK @ X[:, 0]) @ (WQ @ X)]  # key 1 against every query
+        odd = [j for j, v in enumerate(s_row) if v > 0 and v % 2]
+        if odd:
+            j = odd[0]
+            v = s_row[j]
+            line = explain_problem(problem)["D"][j]  # row 1 of D: its cells come first
+            assert line == f"D[1,{j + 1}] = round(({v}) / 2) = round({v / 2}), halves away from 0 = {(v + 1) // 2}"
+            return
+    raise AssertionError("no odd positive score in the first row of 20 sheets")
 
 
 def test_causal_mask_names_the_masked_cells() -> None:
@@ -135,14 +143,23 @@ def test_causal_mask_names_the_masked_cells() -> None:
 
 def test_vector_db_lookup_names_the_word_taken() -> None:
     problem = api.generate("vector-db", seed=1).problem
-    assert problem.nested_givens()["stored"][0] == "how are you"
-    worked = explain_problem(problem)
-    # W[1,:] = [0, 0, 0, 1], E's column for "how" = [1, 1, 2, 1], b[1] = 1: 1 + 1 = 2.
-    assert worked["T1"][0] == (
-        "T1[1,1] = ReLU((W[1,1])(E[1,how]) + (W[1,2])(E[2,how]) + (W[1,3])(E[3,how]) + (W[1,4])(E[4,how]) + b[1])"
-        " = ReLU((0)(1) + (0)(1) + (0)(2) + (1)(1) + (1)) = ReLU(2) = 2"
+    g = problem.nested_givens()
+    word = g["stored"][0].split()[0]
+    vocabulary = ["how", "are", "you", "who", "is", "it", "what", "where", "they"]
+    w, e, b = g["W"][0], [row[vocabulary.index(word)] for row in g["E"]], g["b"][0]
+    total = sum(x * y for x, y in zip(w, e)) + b  # by hand, from the givens
+
+    def num(v: int) -> str:
+        return str(v).replace("-", "−")
+
+    terms = " + ".join(f"(W[1,{i}])(E[{i},{word}])" for i in range(1, 5))
+    products = " + ".join(f"({num(x)})({num(y)})" for x, y in zip(w, e))
+    assert explain_problem(problem)["T1"][0] == (
+        f"T1[1,1] = ReLU({terms} + b[1]) = ReLU({products} + ({num(b)})) = ReLU({num(total)}) = {max(total, 0)}"
     )
-    assert "E[1,what]" in worked["Tq"][0] and "E[1,where]" in worked["T2"][0]
+    worked = explain_problem(problem)
+    first = [s.split()[0] for s in g["stored"]]
+    assert f"E[1,{g['query'].split()[0]}]" in worked["Tq"][0] and f"E[1,{first[1]}]" in worked["T2"][0]
     assert worked["nearest"][0].startswith("nearest = the row of the largest of ")
 
 

@@ -9,17 +9,19 @@ leading batch axis), so rejection sampling costs a few NumPy calls, not a Python
 
 from __future__ import annotations
 
-import functools
+import math
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from nnhand.choices import BLANK_POLICIES
+from nnhand.core import realism
+from nnhand.core.realism import Check
 from nnhand.core.template import BoundedCache, Template, step_shape
 from nnhand.errors import (
     ConstraintError,
@@ -46,9 +48,18 @@ from nnhand.values import (
     spend,
 )
 
-FIRST_BATCH = 8
+FIRST_BATCH = 8  # candidates of the first round, where no pilot has sized it (_piloted)
+MIN_BATCH = 2
+PILOT = 64  # candidates a pilot draws to measure a template's acceptance
+PILOT_SEED = 0
+PILOT_SURVIVORS = 3  # survivors a first batch should hold: about 1 in 20 rounds then finds none
+EMPTIED = "\0emptied: "  # failures key prefix: candidates a check saw, when it rejected them all
 MAX_BATCH = 512
+CHUNK = 32  # the smallest part of a batch solved on its own (_chunks)
 MAX_CANDIDATES = 20_000  # draws before a template's constraints are declared unsatisfiable
+OWN_MARGIN = 1.3  # draws of a given beyond its pilot's pass rate
+OWN_WORTH = 1.15  # draws per passing draw from which a given's own checks are met by redrawing it alone
+OWN_DRAWS = 4 * MAX_BATCH  # draws of one given, for its own checks, before a round goes on with fewer
 # Work one generate may spend, in units of about a microsecond (values.spend): an exact
 # (Fraction) cell an op makes is 4 units, a NumPy call 1 per thousand cells. A shipped template
 # spends at most about 100,000 to find an instance, and 5 million when no draw meets its
@@ -191,9 +202,7 @@ def fresh_seed() -> int:
     return secrets.randbelow(FRESH_SEED_BELOW)
 
 
-def generate(
-    template: Template, seed: int | None = None, params: Mapping[str, int | str] | None = None
-) -> Problem:
+def generate(template: Template, seed: int | None = None, params: Mapping[str, int | str] | None = None) -> Problem:
     """Sample the instance of `template` that `seed` determines, and solve it."""
     if seed is None:
         seed = fresh_seed()
@@ -202,20 +211,21 @@ def generate(
     values = template.resolve_params(params)
     template = template.for_params(values)
     rng = np.random.Generator(np.random.PCG64(seed))
-    plan, shapes, grids, base_env, nodes, fixed = _prepared(template, values)
+    sampling = _prepared(template, values)
+    plan, shapes, fixed = sampling.plan, sampling.shapes, sampling.fixed
     variant = Variant(template.id, template.version, seed=seed, params=_non_default(template, values))
     failures: Counter[str] = Counter()
-    drawn, batch = 0, 1 if fixed else FIRST_BATCH
+    drawn, size = 0, sampling.first_batch
     token = WORK.set([0, WORK_LIMIT])
     try:
         while drawn < (1 if fixed else MAX_CANDIDATES):
-            env: dict[str, np.ndarray] = dict(base_env)
-            _draw_givens(template, grids, rng, batch, env)
-            drawn += batch
-            spend(nodes * (1 + batch // 64))  # NumPy's share: exact cells are counted as they are made
-            survivors = _run_plan(template, plan, env, batch, failures)
-            if survivors is not None:
-                chosen = _first_exact(template, values, survivors, failures)
+            for part in _parts(size):
+                env: dict[str, np.ndarray] = dict(sampling.base_env)
+                batch = _draw_givens(template, sampling, rng, part, env)
+                drawn += batch
+                spend(sampling.nodes * (1 + batch // 64))  # NumPy's share: exact cells are counted as they are made
+                survivors = _run_plan(template, plan, env, batch, failures)
+                chosen = None if survivors is None else _first_exact(template, values, survivors, failures)
                 if chosen is not None:
                     givens, steps, exact = chosen
                     return Problem(
@@ -227,9 +237,9 @@ def generate(
                         exact,
                         _all_shapes(template, shapes, steps),
                     )
-            batch = min(batch * 4, MAX_BATCH)
+            size = min(size * 4, MAX_BATCH)
     except WorkLimitError as exc:
-        worst = ", ".join(f"'{why}' rejected {n}" for why, n in failures.most_common(3))
+        worst = _worst(failures, drawn)
         raise ConstraintError(
             f"gave up after {drawn} draws ({worst or 'no draw computed'}): {exc.message}",
             where=str(template.path),
@@ -237,7 +247,7 @@ def generate(
         ) from None
     finally:
         WORK.reset(token)
-    worst = ", ".join(f"'{why}' rejected {n / drawn:.0%}" for why, n in failures.most_common(3))
+    worst = _worst(failures, drawn)
     if fixed:
         raise ConstraintError(
             f"every given is fixed, and the one instance they make fails ({worst or 'it does not compute'})",
@@ -249,6 +259,29 @@ def generate(
         where=str(template.path),
         fix="Relax the constraints or widen the distributions",
     )
+
+
+def _parts(size: int) -> list[int]:
+    """A round of `size` candidates as the batches drawn and solved in turn: a large round in
+    parts of about one expected survivor each (PILOT_SURVIVORS to a round), so that the
+    candidates after the first survivor are neither drawn nor solved; a small one whole, where
+    a batch costs about the same however many candidates it holds."""
+    part = max(CHUNK, math.ceil(size / PILOT_SURVIVORS))
+    if size < 2 * part:
+        return [size]
+    return [part] * (size // part) + ([size % part] if size % part else [])
+
+
+def _worst(failures: Counter[str], drawn: int) -> str:
+    """The checks that rejected most, and first a check that rejects every candidate reaching it
+    (a structural contradiction, such as a step that always copies another)."""
+    blocking = [
+        f"every candidate that reached '{why[len(EMPTIED) :]}' failed it"
+        for why, n in failures.most_common()
+        if why.startswith(EMPTIED) and n == failures[why[len(EMPTIED) :]] and n >= FIRST_BATCH * 4
+    ][:1]
+    rejected = [(why, n) for why, n in failures.most_common() if not why.startswith(EMPTIED)][:3]
+    return ", ".join(blocking + [f"'{why}' rejected {n / drawn:.0%}" for why, n in rejected])
 
 
 def _first_exact(
@@ -270,24 +303,86 @@ def _first_exact(
 
 
 def _draw_givens(
-    template: Template,
-    grids: Mapping[str, tuple[int, int]],
-    rng: np.random.Generator,
-    batch: int,
-    env: dict[str, np.ndarray],
-) -> None:
-    """Draw a batch of every given. Weighted-set givens share one block of uniforms (one
-    call to the generator instead of one per given); the others then draw in template order."""
-    weighted = [(n, g) for n, g in template.givens.items() if g.dist.kind == "set"]
-    sizes = [batch * grids[n][0] * grids[n][1] for n, _ in weighted]
+    template: Template, sampling: Sampling, rng: np.random.Generator, batch: int, env: dict[str, np.ndarray]
+) -> int:
+    """Draw a batch of every given; the batch drawn (smaller than asked where a given's own
+    checks pass rarely). Givens with checks of their own come first, each drawn until its
+    draws pass them; weighted-set givens then share one block of uniforms (one call to the
+    generator instead of one per given); the others draw in template order."""
+    for name in sampling.own:
+        env[name] = _draw_passing(template, name, sampling, rng, batch)
+        batch = min(batch, env[name].shape[0])
+    for name in sampling.own:
+        env[name] = env[name][:batch]
+    weighted = [(n, g) for n, g in template.givens.items() if g.dist.kind == "set" and n not in sampling.own]
+    sizes = [batch * sampling.grids[n][0] * sampling.grids[n][1] for n, _ in weighted]
     uniforms = rng.random(sum(sizes))
     start = 0
     for (name, given), size in zip(weighted, sizes):
-        env[name] = given.dist.from_uniform(uniforms[start : start + size].reshape(batch, *grids[name]))
+        env[name] = given.dist.from_uniform(uniforms[start : start + size].reshape(batch, *sampling.grids[name]))
         start += size
     for name, given in template.givens.items():
-        if given.dist.kind != "set":
-            env[name] = given.dist.draw(rng, (batch, *grids[name]))
+        if given.dist.kind != "set" and name not in sampling.own:
+            env[name] = given.dist.draw(rng, (batch, *sampling.grids[name]))
+    return batch
+
+
+def _draw_passing(
+    template: Template, name: str, sampling: Sampling, rng: np.random.Generator, batch: int
+) -> np.ndarray:
+    """Up to `batch` draws of one given that pass its own checks, in the order drawn: fewer
+    when MAX_BATCH draws at a time have not found them after OWN_DRAWS (then the round goes
+    on with those), none only when MAX_CANDIDATES draws found none. After a first draw of
+    `batch`, each further draw is sized by the share passed so far (a function of the seed
+    alone, so a seed still gives one instance)."""
+    dist, grid, checks = template.givens[name].dist, sampling.grids[name], sampling.own[name]
+    kept: list[np.ndarray] = []
+    have = tried = 0
+    # A margin over the pilot's rate: a second draw costs more than the spare candidates.
+    size = min(MAX_BATCH, math.ceil(batch * sampling.oversample.get(name, 1.0) * OWN_MARGIN) + 2)
+    while have < batch and not (have and tried >= OWN_DRAWS):
+        if tried >= MAX_CANDIDATES:
+            why = "', '".join(c.why for c in checks)
+            raise ConstraintError(
+                f"no draw of {name} out of {tried} meets '{why}'",
+                where=str(template.path),
+                fix=f"Widen {name}'s dist, or switch the rule off in the template's realism: block",
+            )
+        draws = dist.draw(rng, (size, *grid))
+        spend(sum(c.nodes for c in checks) * (1 + size // 64))
+        passed = _passes(template, checks, {**sampling.base_env, name: draws}, size)
+        tried += size
+        count = int(np.count_nonzero(passed))
+        if count >= batch and not kept:  # the usual case: the first draw holds enough
+            return draws[passed][:batch]
+        kept.append(draws[passed])
+        have += count
+        size = min(MAX_BATCH, max(batch, -(-(batch - have) * tried // max(have, 1))))
+    return np.concatenate(kept)[:batch]
+
+
+def _passes(template: Template, checks: tuple[Check, ...], env: Mapping[str, np.ndarray], size: int) -> np.ndarray:
+    """Per candidate, whether it passes every check; one whose values break an op fails.
+    (The caller has spent the work: _apply would count it again.)"""
+    passed = np.ones(size, dtype=bool)
+    for check in checks:
+        try:
+            verdict = check.test(env)
+        except ValueRangeError:
+            if size == 1:
+                return np.zeros(1, dtype=bool)
+            singles = ({k: v[i : i + 1] if v.shape[0] == size else v for k, v in env.items()} for i in range(size))
+            passed &= np.array([_passes(template, (check,), single, 1)[0] for single in singles])
+            continue
+        except EvaluationError as exc:  # shapes that do not fit: a bug in the template
+            raise TemplateError(exc.message, where=f"{template.path}: {check.key or check.why}", fix=exc.fix) from None
+        if verdict.ndim == 3 and verdict.shape[1:] != (1, 1):
+            verdict = ops.all_(verdict)
+        verdict = verdict.reshape(-1)
+        if verdict.dtype != bool:  # a constraint that gives numbers: true where nonzero
+            verdict = verdict.astype(bool)
+        passed &= verdict if verdict.shape[0] == size else np.full(size, bool(verdict[0]))
+    return passed
 
 
 def _all_shapes(
@@ -313,24 +408,110 @@ def shapes(template: Template, params: Mapping[str, int | str] | None = None) ->
     return result
 
 
-def _prepared(
-    template: Template, values: Mapping[str, int]
-) -> tuple[Plan, dict[str, Shape], dict[str, tuple[int, int]], dict[str, np.ndarray], int, bool]:
-    """What sampling needs for these params, worked out once per template and params: the plan,
-    the givens' shapes and grids, the params as arrays, the work of one pass of the plan, and
-    whether every given is fixed (then there is one instance: drawing again would only repeat
-    the verdict)."""
+def _prepared(template: Template, values: Mapping[str, int]) -> Sampling:
+    """What sampling needs for these params, worked out once per template and params."""
     key = ("sampling", tuple(sorted(values.items())))
-    cached = template.cache.get(key)
+    cached: Sampling | None = template.cache.get(key)
     if cached is None:
         shapes = template.given_shapes(values)
+        fixed = all(g.dist.kind == "fixed" for g in template.givens.values())
         grids = {name: grid_shape(shapes[name]) for name in template.givens}
         base_env = batch_env(values)
-        plan = _plan(template)
-        fixed = all(g.dist.kind == "fixed" for g in template.givens.values())
-        cached = (plan, shapes, grids, base_env, _plan_nodes(plan), fixed)
+        every_shape = {**(template.stand_in_shapes(values) or {}), **shapes}
+        every_grid = {name: grid_shape(shape) for name, shape in every_shape.items()}
+        checks = _checks(template, grids=every_grid, params=base_env)
+        own = {} if fixed else _own_checks(template, checks)
+        oversample = _oversample(template, own, grids, base_env)
+        # A given whose own checks reject few draws is cheaper checked with the others, in
+        # the plan, than drawn apart (one draw of every given at once, one check each).
+        own = {name: group for name, group in own.items() if oversample[name] >= OWN_WORTH}
+        drawn_alone = {id(c) for group in own.values() for c in group}
+        plan = _plan(template, [c for c in checks if id(c) not in drawn_alone])
+        cached = Sampling(
+            plan,
+            shapes,
+            grids,
+            base_env,
+            _plan_nodes(plan),
+            fixed,
+            own,
+            oversample={name: oversample[name] for name in own},
+        )
+        cached = _piloted(template, cached)
         template.cache[key] = cached
     return cached
+
+
+def _oversample(
+    template: Template,
+    own: Mapping[str, tuple[Check, ...]],
+    grids: Mapping[str, tuple[int, int]],
+    base_env: Mapping[str, np.ndarray],
+) -> dict[str, float]:
+    """Per given with checks of its own, draws per draw that passes them, by a pilot of PILOT
+    draws from a fixed seed (so the batch sizes depend on the template and params alone)."""
+    rng = np.random.Generator(np.random.PCG64(PILOT_SEED))
+    oversample = {}
+    for name, checks in own.items():
+        draws = template.givens[name].dist.draw(rng, (PILOT, *grids[name]))
+        passed = int(np.count_nonzero(_passes(template, checks, {**base_env, name: draws}, PILOT)))
+        oversample[name] = PILOT / max(passed, 1)
+    return oversample
+
+
+def _piloted(template: Template, sampling: Sampling) -> Sampling:
+    """The first batch that fits this template's acceptance, measured once by a pilot: PILOT
+    candidates from a fixed seed, so the size, and with it every seed's instance, depends on
+    the template and params alone. The first batch holds about PILOT_SURVIVORS survivors."""
+    if sampling.fixed:
+        return replace(sampling, first_batch=1)
+    rng = np.random.Generator(np.random.PCG64(PILOT_SEED))
+    env = dict(sampling.base_env)
+    token = WORK.set([0, WORK_LIMIT // 10])
+    try:
+        drawn = _draw_givens(template, sampling, rng, PILOT, env)
+        survivors = _run_plan(template, sampling.plan, env, drawn, Counter())
+    except (WorkLimitError, ConstraintError):  # a template that hardly ever passes: the default sizes
+        return sampling
+    finally:
+        WORK.reset(token)
+    kept = 0 if survivors is None else max(survivors[name].shape[0] for name in template.givens)
+    first = math.ceil(PILOT_SURVIVORS * drawn / max(kept, 1))
+    return replace(sampling, first_batch=min(max(first, MIN_BATCH), MAX_BATCH))
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """A template's sampling for one set of params: the plan, the givens' shapes and grids,
+    the params as arrays, the work of one pass of the plan, whether every given is fixed (then
+    there is one instance: drawing again would only repeat the verdict), and the checks that
+    read one given alone (drawn until it passes them, before the joint checks)."""
+
+    plan: Plan
+    shapes: dict[str, Shape]
+    grids: dict[str, tuple[int, int]]
+    base_env: dict[str, np.ndarray]
+    nodes: int
+    fixed: bool
+    own: dict[str, tuple[Check, ...]]
+    first_batch: int = FIRST_BATCH  # candidates of the first round (_piloted)
+    oversample: Mapping[str, float] = field(default_factory=dict)  # draws per pass, given by given
+
+
+def _own_checks(template: Template, checks: list[Check]) -> dict[str, tuple[Check, ...]]:
+    """The checks that read one drawn given and nothing else (no repeated rows in W, no identity
+    matrix): each given is redrawn on its own until it passes them. Givens are drawn
+    independently, so this keeps the distribution of whole-candidate rejection, but a rule that
+    rejects 9 of 10 weight matrices no longer throws away the other givens with them."""
+    own: dict[str, list[Check]] = {}
+    for check in checks:
+        read = check.needs - set(template.params)
+        if len(read) == 1:
+            (name,) = read
+            given = template.givens.get(name)
+            if given is not None and given.dist.kind != "fixed":
+                own.setdefault(name, []).append(check)
+    return {name: tuple(group) for name, group in own.items()}
 
 
 def _plan_nodes(plan: Plan) -> int:
@@ -344,22 +525,12 @@ def _pick(batch: np.ndarray, i: int) -> np.ndarray:
     return normalize(value) if value.dtype == object else value
 
 
-@dataclass(frozen=True)
-class Check:
-    why: str
-    needs: frozenset[str]  # the givens and steps it reads
-    test: Callable[[Mapping[str, np.ndarray]], np.ndarray]
-    key: str = ""  # where a template wrote it (constraints[2].expr), for errors
-    nodes: int = 3  # the work of one evaluation, as Expr.nodes
-
-
 # A plan interleaves steps and checks: each check runs as soon as what it reads exists,
 # and the batch shrinks to the survivors, so most candidates never reach the later steps.
 Plan = list[tuple[str, Any]]
 
 
-def _plan(template: Template) -> Plan:
-    checks = _checks(template)
+def _plan(template: Template, checks: list[Check]) -> Plan:
     plan: Plan = []
     available = set(template.params) | set(template.givens)
     pending = list(checks)
@@ -379,77 +550,87 @@ def _plan(template: Template) -> Plan:
     return plan
 
 
-def _checks(template: Template, sampled: bool = True) -> list[Check]:
-    """Everything a candidate must satisfy: realism rules first, then the template's own.
+def _checks(
+    template: Template,
+    sampled: bool = True,
+    grids: Mapping[str, tuple[int, int]] | None = None,
+    params: Mapping[str, np.ndarray] | None = None,
+) -> list[Check]:
+    """Everything a candidate must satisfy: the realism rules first, then the template's own.
     `sampled`: the candidates come from the template's own distributions (whose bounds let
-    constraints skip their int64 checks, Expr.fast); a person's numbers may be far larger."""
-    checks: list[Check] = []
-    for name, given in template.givens.items():
-        if given.distinct_rows:
-            checks.append(
-                Check(
-                    f"{name}: no two equal rows and no all-zero row",
-                    frozenset({name}),
-                    functools.partial(_distinct_nonzero_rows, name),
-                )
-            )
-    for step in template.steps:
-        if step.asked and step.bound is not None:
-            checks.append(
-                Check(
-                    f"{step.name} within ±{step.bound}",
-                    frozenset({step.name}),
-                    functools.partial(_within, step.name, step.bound),
-                )
-            )
-    relu_steps = [s for s in template.steps if s.relu_input is not None]
-    if relu_steps and template.relu_zeroes_some:
-
-        def zeroes_some(env: Mapping[str, np.ndarray]) -> np.ndarray:
-            result = np.zeros((1, 1, 1), dtype=bool)
-            for s in relu_steps:
-                assert s.relu_input is not None
-                result = result | ops.any_(s.relu_input(env) < 0)
-            return result
-
-        needs = frozenset().union(*(s.relu_input.names | {s.name} for s in relu_steps if s.relu_input))
-        checks.append(Check("a ReLU zeroes at least one cell", needs, zeroes_some))
-    if template.relu_not_dead:
-        for s in relu_steps:
-            # A column of zeros after a ReLU is an example that is dead from there on: boring.
-            checks.append(
-                Check(
-                    f"{s.name} has a positive cell in every column",
-                    frozenset({s.name}),
-                    functools.partial(_alive_columns, s.name),
-                )
-            )
+    constraints skip their int64 checks, Expr.fast); a person's numbers may be far larger.
+    `grids`: the givens' and steps' (rows, cols) for the params at hand (rules their shapes
+    make true drop); `params`: their values, as arrays (what reads them alone is decided)."""
+    checks = realism.checks(template, grids=grids)
+    drawn = {n for n, g in template.givens.items() if g.dist.kind != "fixed"}
     for i, c in enumerate(template.constraints, start=1):
-        test = (c.expr.fast or c.expr) if sampled else c.expr
-        checks.append(Check(c.why, c.expr.names, test, f"constraints[{i}].expr", c.expr.nodes))
+        key = f"constraints[{i}].expr"
+        tree = c.expr.tree
+        terms = _terms(template, tree, params) if params is not None else list(_and_terms(tree))
+        if not sampled:
+            terms = [tree]
+        # A term that reads one drawn given is checked alone, where it costs least (redrawing
+        # that given); the rest as written, or, where params decided some term, term by term.
+        alone = [len(read := t.names - set(template.params)) == 1 and read <= drawn for t in terms]
+        checks.extend(Check(c.why, t.names, t.fn, key, t.size) for t, one in zip(terms, alone) if one)
+        rest = [t for t, one in zip(terms, alone) if not one]
+        if rest and terms == list(_and_terms(tree)):
+            test = (c.expr.fast or c.expr) if sampled else c.expr
+            checks.append(Check(c.why, c.expr.names, test, key, c.expr.nodes))
+        else:
+            checks.extend(Check(c.why, t.names, t.fn, key, t.size) for t in rest)
     return checks
 
 
-def _distinct_nonzero_rows(name: str, env: Mapping[str, np.ndarray]) -> np.ndarray:
-    return ops.distinct_rows(env[name]) & ops.nonzero_rows(env[name])
+def _and_terms(tree: Any) -> tuple[Any, ...]:
+    """The operands of `a and b and ...`, or the tree itself."""
+    return tree.args if tree.kind == "boolop" and tree.op == "and" else (tree,)
 
 
-def _within(name: str, bound: int, env: Mapping[str, np.ndarray]) -> np.ndarray:
-    return ops.all_(ops.abs_(env[name]) <= bound)
+def _terms(template: Template, tree: Any, params: Mapping[str, np.ndarray]) -> list[Any]:
+    """A constraint as the terms every candidate must pass, with what reads the params alone
+    decided for these params: `... or n > 3 * k` gone where n > 3 * k, `a or k == 1` become a
+    where k != 1. No terms: these params satisfy it whatever is drawn. A term of the params
+    alone that fails stays (the constraint then reports as written)."""
 
+    def fixed(node: Any) -> bool:
+        return not node.names - set(template.params)
 
-def _alive_columns(name: str, env: Mapping[str, np.ndarray]) -> np.ndarray:
-    return ops.all_(np.logical_or.reduce(env[name] > 0, axis=-2, keepdims=True))
+    if tree.kind == "boolop" and tree.op == "and":
+        out = []
+        for part in tree.args:
+            if fixed(part) and bool(np.all(part.fn(params))):
+                continue
+            out.extend(_terms(template, part, params) if not fixed(part) else [part])
+        return out
+    if tree.kind == "boolop" and tree.op == "or":
+        left = []
+        for part in tree.args:
+            if fixed(part):
+                if bool(np.all(part.fn(params))):
+                    return []
+                continue
+            left.append(part)
+        return _terms(template, left[0], params) if len(left) == 1 else [tree]
+    return [tree]
 
 
 def _run_plan(
     template: Template, plan: Plan, env: dict[str, np.ndarray], batch: int, failures: Counter[str]
 ) -> dict[str, np.ndarray] | None:
-    """Solve and check a batch of candidates; the surviving candidates' values, or None."""
+    """Solve and check a batch of candidates; the surviving candidates' values, or None.
+    The checks that run between two steps share one mask of the candidates alive, and the
+    batch shrinks to them once, before the next step (not after every check that rejects)."""
+    alive: np.ndarray | None = None  # None: every candidate of the batch
+    reached = batch  # candidates alive
     for kind, item in plan:
+        if kind == "step" and alive is not None:
+            batch, alive = _keep(env, alive, batch), None
         try:
             result = _step_value(template, item, env, fast=True) if kind == "step" else item.test(env)
         except ValueRangeError as exc:  # some candidate's values break an op (a division by zero)
+            if alive is not None:
+                batch, alive = _keep(env, alive, batch), None
             if batch == 1:
                 failures[_reason(kind, item, exc)] += 1
                 return None
@@ -462,29 +643,39 @@ def _run_plan(
                 return None
             if kept == batch:  # no single candidate breaks it, only the batch: judge them singly
                 return _one_by_one(template, plan, env, batch, failures)
-            _keep(env, passed, batch)
-            batch = kept
+            batch = _keep(env, passed, batch)
             result = _apply(template, kind, item, env)
         except EvaluationError as exc:  # a check whose shapes do not fit (steps raise TemplateError)
             raise TemplateError(exc.message, where=f"{template.path}: {item.key or item.why}", fix=exc.fix) from None
         if kind == "step":
             env[item.name] = result
             continue
-        if result.ndim == 3 and result.shape[1:] != (1, 1):
-            result = ops.all_(result)
-        passed = result.reshape(-1) if result.shape[0] == batch else np.full(batch, bool(result.reshape(-1)[0]))
-        if passed.dtype != bool:  # a constraint that gives numbers: read as true where nonzero
-            passed = passed.astype(bool)
+        passed = _verdict(result, batch)
+        reached = batch if alive is None else reached  # what passed the checks before this one
+        if alive is not None:
+            passed = passed & alive
         kept = int(np.count_nonzero(passed))
-        failures[item.why] += batch - kept
+        if kept < reached:
+            failures[item.why] += reached - kept
         if kept == 0:
+            failures[EMPTIED + item.why] += reached  # what reached this check, all of it rejected
             return None
-        if kept < batch:
-            for name, value in env.items():
-                if value.shape[0] == batch:
-                    env[name] = value[passed]
-            batch = kept
+        alive, reached = (passed if kept < batch else None), kept
+    if alive is not None:
+        _keep(env, alive, batch)
     return env
+
+
+def _verdict(result: np.ndarray, batch: int) -> np.ndarray:
+    """A check's result as one bool per candidate of the batch."""
+    if result.shape == (batch, 1, 1) and result.dtype == bool:  # the usual case: a verdict per candidate
+        return result.reshape(batch)
+    if result.ndim == 3 and result.shape[1:] != (1, 1):
+        result = ops.all_(result)
+    passed = result.reshape(-1) if result.shape[0] == batch else np.full(batch, bool(result.reshape(-1)[0]))
+    if passed.dtype != bool:  # a constraint that gives numbers: read as true where nonzero
+        passed = passed.astype(bool)
+    return passed
 
 
 def _apply(template: Template, kind: str, item: Any, env: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -520,10 +711,12 @@ def _computable(
     return passed
 
 
-def _keep(env: dict[str, np.ndarray], passed: np.ndarray, batch: int) -> None:
+def _keep(env: dict[str, np.ndarray], passed: np.ndarray, batch: int) -> int:
+    """Shrink every batch value of env to the candidates passed; the new batch size."""
     for name, value in env.items():
         if value.shape[0] == batch:
             env[name] = value[passed]
+    return int(np.count_nonzero(passed))
 
 
 def _one_by_one(

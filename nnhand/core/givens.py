@@ -298,9 +298,7 @@ def _with_vocabulary(template: Template, values: dict[str, Any], problems: list[
         problems.append(f"'{VOCABULARY_KEY}' should list 2 to 32 different words (letters, ' and -): [I, am, here]")
         return template
     vocabulary = tuple(words)
-    givens = {
-        n: replace(g, cols=vocabulary) if _by_word(template, g) else g for n, g in template.givens.items()
-    }
+    givens = {n: replace(g, cols=vocabulary) if _by_word(template, g) else g for n, g in template.givens.items()}
     return replace(template, vocabulary=vocabulary, givens=givens, cache=BoundedCache())  # its own work
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from nnhand.choices import BLANK_POLICIES, SCORING_MODES
 from nnhand.core.distributions import Distribution, fixed_distribution, parse_distribution, phrases_distribution
 from nnhand.core.expr import Expr, compile_expr, evaluate_scalar
+from nnhand.core.realism import ROLES, RULES
 from nnhand.errors import EvaluationError, ExpressionError, TemplateError, ValueRangeError, kind_of
 from nnhand.values import Shape, batch_env, declared_shape, grid_shape
 
@@ -39,7 +40,7 @@ TOP_KEYS = {
     "constraints", "blanks", "bound", "notes", "realism", "scoring", "vocabulary",
 }  # fmt: skip
 PARAM_KEYS = {"default", "min", "max", "doc", "show", "choices"}
-GIVEN_KEYS = {"shape", "dist", "fixed", "label", "rows", "cols", "distinct_rows", "words", "when"}
+GIVEN_KEYS = {"shape", "dist", "fixed", "label", "rows", "cols", "distinct_rows", "words", "when", "role"}
 WORD_PATTERN = re.compile(r"^[A-Za-z][A-Za-z'-]*$")
 STEP_KEYS = {
     "name", "expr", "label", "round", "asked", "layer", "bound", "rows", "cols", "hint", "shape", "points", "when",
@@ -47,7 +48,7 @@ STEP_KEYS = {
 CONSTRAINT_KEYS = {"expr", "why", "when"}
 VOCABULARY_SIZE = "vocabulary"  # in a shape: the number of words of the template's vocabulary
 PLACEHOLDER = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\}")
-REALISM_KEYS = {"relu_zeroes_some", "relu_not_dead"}
+REALISM_KEYS = {*RULES, "by_design"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Given:
     distinct_rows: bool = False
     words: bool = False  # cells are words of the vocabulary (held as 1-based indices)
     when: Expr | None = None  # over params: the given exists only where it holds (an optional bias)
+    role: str = ""  # weights, bias or inputs (realism.ROLES): what the realism rules and report read
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,8 @@ class Template:
     blanks_default: str
     blanks_allowed: tuple[str, ...]
     notes: tuple[str, ...]
-    relu_zeroes_some: bool = True
-    relu_not_dead: bool = True
+    realism_off: frozenset[str] = frozenset()  # realism rules (realism.RULES) switched off
+    by_design: tuple[tuple[str, str], ...] = ()  # report figures that differ on purpose: (figure, why)
     scoring: str = "cell"
     vocabulary: tuple[str, ...] = ()  # the words that word givens and `cols: vocabulary` use
     source: str = ""  # the YAML text it was built from (manifests keep it, so grades never drift)
@@ -441,10 +443,7 @@ def _build(data: Any, path: Path, source: str = "") -> Template:
     default, allowed = _blanks(r, top.get("blanks"))
     summaries = _conditional_texts(r, top.get("summary", ""), "summary", params, one=True)
     notes_when = _conditional_texts(r, top.get("notes"), "notes", params)
-    realism = r.mapping({} if top.get("realism") is None else top["realism"], "realism")
-    r.keys(realism, REALISM_KEYS, "realism")
-    for k in realism:
-        r.flag(realism, k, "realism", True)
+    realism_off, by_design = _realism(r, top.get("realism"))
     scoring = r.text(top.get("scoring", "cell"), "scoring")
     if scoring not in SCORING_MODES:
         raise r.fail("scoring", f"unknown scoring '{scoring[:40]}'", fix=f"Use {', '.join(SCORING_MODES)}")
@@ -467,8 +466,8 @@ def _build(data: Any, path: Path, source: str = "") -> Template:
         blanks_allowed=allowed,
         notes=_chosen(notes_when, param_values),
         texts_when=(summaries, notes_when),
-        relu_zeroes_some=realism.get("relu_zeroes_some", True),
-        relu_not_dead=realism.get("relu_not_dead", True),
+        realism_off=realism_off,
+        by_design=by_design,
         scoring=scoring,
         vocabulary=vocabulary,
         source=source,
@@ -673,8 +672,11 @@ def _givens(r: _Reader, raw: Any, params: Mapping[str, Param], vocabulary: tuple
             dist = parse_distribution(spec["dist"], r.where(f"{key}.dist"))
         else:
             raise r.fail(key, "needs a 'dist' (e.g. dist: weights) or a 'fixed' value")
+        role = r.text(spec.get("role", dist.preset if dist.preset in ROLES else ""), f"{key}.role")
+        if role and role not in ROLES:
+            raise r.fail(f"{key}.role", f"unknown role '{role[:40]}'", fix=f"Use {', '.join(ROLES)}")
         # Duplicate rows are duplicate neurons: only a weight matrix has rows that are neurons.
-        distinct = r.flag(spec, "distinct_rows", key, (dist.preset == "weights" or words) and len(shape) == 2)
+        distinct = r.flag(spec, "distinct_rows", key, (role == "weights" or words) and len(shape) == 2)
         givens[name] = Given(
             name=name,
             shape=shape,
@@ -685,10 +687,21 @@ def _givens(r: _Reader, raw: Any, params: Mapping[str, Param], vocabulary: tuple
             distinct_rows=distinct,
             words=words,
             when=_when(r, spec, key, params),
+            role=role,
         )
     if not givens:
         raise r.fail("givens", "a template needs at least one given")
     return givens
+
+
+def _realism(r: _Reader, raw: Any) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    """`realism: {rule: false, ..., by_design: {figure: why}}`: rules off, figures excused."""
+    realism = r.mapping({} if raw is None else raw, "realism")
+    r.keys(realism, REALISM_KEYS, "realism")
+    off = frozenset(k for k in realism if k != "by_design" and not r.flag(realism, k, "realism", True))
+    excused = r.mapping(realism.get("by_design") or {}, "realism.by_design")
+    by_design = tuple((str(k), r.text(v, f"realism.by_design.{k}")) for k, v in excused.items())
+    return off, by_design
 
 
 def _labels_or_vocabulary(r: _Reader, raw: Any, key: str, vocabulary: tuple[str, ...]) -> tuple[str, ...] | str | None:
@@ -902,6 +915,7 @@ def _shapes_with(
             value = given.dist.draw(rng, size)
         env[name] = value
     for step in template.steps:
+        _require_present(r, f"steps.{step.name}", step.expr, env, params)
         try:
             value = step.expr(env)
         except ValueRangeError:
@@ -924,6 +938,7 @@ def _shapes_with(
             raise r.fail(f"steps.{step.name}", f"gives a {rows}x{cols} value: too large to compute by hand")
         env[step.name] = value
     for i, constraint in enumerate(template.constraints, start=1):  # names and shapes, as for steps
+        _require_present(r, f"constraints[{i}]", constraint.expr, env, params)
         try:
             constraint.expr(env)
         except ValueRangeError:
@@ -937,3 +952,16 @@ def step_shape(step: Step, grid: tuple[int, int]) -> Shape:
     """A step's declared shape from the grid its value fills (values.declared_shape, with as
     many dimensions as its `shape:` has): the one rule, for the dry run and for the engine."""
     return declared_shape(grid, None if step.shape is None else len(step.shape))
+
+
+def _require_present(r: _Reader, where: str, expr: Expr, env: Mapping[str, Any], params: Mapping[str, int]) -> None:
+    """An expression reads only what these params define: a step or given whose `when`
+    leaves it out is a message naming both, not a KeyError."""
+    absent = sorted(expr.names - env.keys())
+    if absent:
+        values = ", ".join(f"{k} = {v}" for k, v in sorted(params.items())) or "none"
+        raise r.fail(
+            f"{where}.expr",
+            f"reads {', '.join(absent)}, which these params ({values}) leave out",
+            fix=f"Give {where} a `when:` that excludes these params too",
+        )

@@ -46,7 +46,7 @@ from nnhand.grading.answers import read_answer_file, require_blanks
 from nnhand.grading.diagnosis import diagnose
 from nnhand.resources import find_template
 from nnhand.safety.safetext import one_line
-from nnhand.values import Shape, format_number, round_array
+from nnhand.values import Shape, exact_fraction, format_number, round_array
 
 
 @dataclass
@@ -417,7 +417,7 @@ def _grade_step(sheet: Sheet, step: Step, reading: Reading | None, own: np.ndarr
         i, j = int(i), int(j)
         name = cell_name(step.name, shape, i, j)
         expected = format_number(value[i, j], step.decimals)
-        low, high, accepted = accepted_range([Fraction(value[i, j]), Fraction(exact[i, j])], step.decimals)
+        low, high, accepted = accepted_range([exact_fraction(value[i, j]), exact_fraction(exact[i, j])], step.decimals)
         bad = reading.unreadable.get((i, j)) if reading is not None else None
         if bad is not None:
             result.cells.append(
@@ -429,7 +429,7 @@ def _grade_step(sheet: Sheet, step: Step, reading: Reading | None, own: np.ndarr
             result.cells.append(CellResult(step.name, name, i, j, "missing", expected, None, accepted))
             continue
         shown = format_number(given, 6)
-        if low <= given <= high or given == Fraction(exact[i, j]):
+        if low <= given <= high or given == exact_fraction(exact[i, j]):
             status, ecf_text = "right", None
         elif own is not None and own.shape == value.shape and abs(given - Fraction(own[i, j])) <= tol:
             status, ecf_text = "ecf", format_number(own[i, j], step.decimals)

@@ -28,7 +28,7 @@ from nnhand.grading.answers import require_blanks
 from nnhand.grading.grade import accepted_range, tolerance
 from nnhand.ops.registry import hint_of
 from nnhand.ops.written import Node, Site
-from nnhand.values import format_number
+from nnhand.values import exact_fraction, format_number
 
 MAX_LINE = 1000  # a row of a hand exercise is a few dozen characters
 
@@ -119,9 +119,9 @@ class PracticeSession:
         step = prompt.step
         key = problem.values[step.name][prompt.row, prompt.col]
         exact = problem.exact[step.name][prompt.row, prompt.col]
-        low, high, accepted = accepted_range([Fraction(key), Fraction(exact)], step.decimals)
+        low, high, accepted = accepted_range([exact_fraction(key), exact_fraction(exact)], step.decimals)
         self.position += 1
-        if low <= value <= high or value == Fraction(exact):
+        if low <= value <= high or value == exact_fraction(exact):
             self.right += 1
             return Reply("right", f"✓ {prompt.cell} = {format_number(value, 6)}", prompt.cell)
         self.wrong += 1

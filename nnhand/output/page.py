@@ -20,10 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from nnhand.values import Shape, format_fraction, format_number, grid_shape
+from nnhand.values import Shape, exact_fraction, format_fraction, format_number, grid_shape
 
 if TYPE_CHECKING:
     from nnhand.core.sheet import Sheet
@@ -166,7 +165,7 @@ def exact_beside(shown: str, exact: Any) -> str | None:
     if "/" not in fraction:
         return None
     try:
-        if Fraction(shown) == Fraction(exact):
+        if exact_fraction(shown) == exact_fraction(exact):
             return None
     except (ValueError, TypeError):
         pass
