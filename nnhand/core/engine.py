@@ -376,12 +376,7 @@ def _passes(template: Template, checks: tuple[Check, ...], env: Mapping[str, np.
             continue
         except EvaluationError as exc:  # shapes that do not fit: a bug in the template
             raise TemplateError(exc.message, where=f"{template.path}: {check.key or check.why}", fix=exc.fix) from None
-        if verdict.ndim == 3 and verdict.shape[1:] != (1, 1):
-            verdict = ops.all_(verdict)
-        verdict = verdict.reshape(-1)
-        if verdict.dtype != bool:  # a constraint that gives numbers: true where nonzero
-            verdict = verdict.astype(bool)
-        passed &= verdict if verdict.shape[0] == size else np.full(size, bool(verdict[0]))
+        passed &= _verdict(verdict, size)
     return passed
 
 
@@ -565,18 +560,20 @@ def _checks(
     drawn = {n for n, g in template.givens.items() if g.dist.kind != "fixed"}
     for i, c in enumerate(template.constraints, start=1):
         key = f"constraints[{i}].expr"
-        tree = c.expr.tree
-        terms = _terms(template, tree, params) if params is not None else list(_and_terms(tree))
-        if not sampled:
-            terms = [tree]
+        if not sampled:  # a person's numbers: the constraint as written, with its int64 checks
+            checks.append(Check(c.why, c.expr.names, c.expr, key, c.expr.nodes))
+            continue
+        written = _and_terms(c.expr.tree)
+        terms = written if params is None else tuple(_terms(template, c.expr.tree, params))
         # A term that reads one drawn given is checked alone, where it costs least (redrawing
         # that given); the rest as written, or, where params decided some term, term by term.
         alone = [len(read := t.names - set(template.params)) == 1 and read <= drawn for t in terms]
         checks.extend(Check(c.why, t.names, t.fn, key, t.size) for t, one in zip(terms, alone) if one)
         rest = [t for t, one in zip(terms, alone) if not one]
-        if rest and terms == list(_and_terms(tree)):
-            test = (c.expr.fast or c.expr) if sampled else c.expr
-            checks.append(Check(c.why, c.expr.names, test, key, c.expr.nodes))
+        if not rest:
+            continue
+        if len(terms) == len(written) and all(t is w for t, w in zip(terms, written)):
+            checks.append(Check(c.why, c.expr.names, c.expr.fast or c.expr, key, c.expr.nodes))
         else:
             checks.extend(Check(c.why, t.names, t.fn, key, t.size) for t in rest)
     return checks
