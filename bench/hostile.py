@@ -668,10 +668,12 @@ def read_gradebook(case: Case, rel: str = "grades.csv") -> dict[str, dict[str, s
     path = case.path(rel)
     if not path.is_file():
         return None
-    rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8", "replace"))))
+    rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig", "replace"))))  # grades.csv has a BOM
     book = {}
     for row in rows:
         sid = row.get("student_id") or ""
+        if not sid and row.get("name") == "Points Possible":  # the labelled row, as Canvas writes it
+            sid = "points possible"
         book[sid.lstrip("'")] = row
     return book
 

@@ -8,12 +8,14 @@ is slow, so `nnhand --help` and shell completion never load numpy, yaml or rich.
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from nnhand._version import __version__
 from nnhand.choices import BLANK_POLICIES, JUNIT_PER, SCORING_MODES
@@ -22,8 +24,57 @@ from nnhand.output.registry import choice_enum, choice_phrase
 from nnhand.output.report_formats import CATALOGUE_FORMATS, GRADEBOOK_FORMATS, REPORT_FORMATS
 from nnhand.output.sheets import KEY_FORMATS, POOL_FORMATS, PRINT_FORMATS, SHEET_FORMATS
 
+
+class NnhandGroup(TyperGroup):
+    """The app's click group, running every invocation with standalone_mode off so that click's
+    own errors (an unknown option, a missing argument, a bad choice) reach the user in the same
+    style as nnhand's: `nnhand: error: ...` and a hint on stderr, exit 2."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        from typer._click import exceptions as click_errors
+        from typer.exceptions import Abort
+
+        try:
+            returned = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+            code = returned if isinstance(returned, int) else 0  # an int is typer.Exit's code
+        except click_errors.NoArgsIsHelpError as exc:  # bare `nnhand`: the help, as click shows it
+            exc.show()
+            code = exc.exit_code
+        except click_errors.UsageError as exc:
+            _usage_error(exc)
+            code = int(ExitCode.BAD_INPUT)
+        except Abort:  # Ctrl-C or end of input at a click prompt
+            _error("interrupted")
+            code = int(ExitCode.INTERRUPTED)
+        except click_errors.ClickException as exc:
+            _error(exc.format_message())
+            code = exc.exit_code
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+
+def _usage_error(exc: Any) -> None:
+    """click's usage error in nnhand's words: the message, then where to read the options."""
+    message = exc.format_message()
+    if message[:1].isupper() and message[1:2].islower():  # "No such option" -> "no such option"
+        message = message[0].lower() + message[1:]
+    _error(message)
+    command = exc.ctx.command_path if exc.ctx is not None else "nnhand"
+    print(f"Try '{command} --help'.", file=sys.stderr)
+
+
 app = typer.Typer(
     name="nnhand",
+    cls=NnhandGroup,
     help="Neural networks by hand: generate pen-and-paper exercises with blanks, and grade the answers.",
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -31,7 +82,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-_state = {"debug": False}
+_state = {"debug": False, "quiet": False}  # reset by main() on every invocation
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -93,9 +144,11 @@ def _error(message: str) -> None:
 
 
 def _note(message: str) -> None:
+    """A note or warning on stderr; -q/--quiet leaves only errors and the output asked for."""
     from nnhand.safety.safetext import plain
 
-    print(f"nnhand: {plain(message)}", file=sys.stderr)
+    if not _state["quiet"]:
+        print(f"nnhand: {plain(message)}", file=sys.stderr)
 
 
 def _fallback_streams() -> None:
@@ -126,6 +179,9 @@ def _stand_in(error: UnicodeError) -> tuple[str, int]:
 def _write(text: str | bytes) -> None:
     """A rendering to stdout, exactly as the format made it."""
     if isinstance(text, bytes):
+        if sys.stdout.isatty():  # a PDF on a terminal is noise and can leave it in a strange state
+            raise UsageError("this format is binary and stdout is a terminal", where="--format",
+                             fix="Write it to a file: -o FILE, or > FILE")  # fmt: skip
         sys.stdout.flush()
         sys.stdout.buffer.write(text)
     elif text:
@@ -236,6 +292,29 @@ SecretOpt = Annotated[
 ]
 
 
+def _set_quiet(value: bool) -> bool:
+    if value:
+        _state["quiet"] = True
+    return value
+
+
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No notes or warnings on stderr: only errors and the output.", callback=_set_quiet
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the output to FILE (whole or not at all) instead of stdout; - is stdout.",
+        metavar="FILE",
+    ),
+]
+
+
 def _dirs(problems_dir: list[Path] | None) -> list[str]:
     """The --problems-dir folders, checked (resources adds NNHAND_PROBLEMS itself)."""
     from nnhand.resources import user_dirs
@@ -247,6 +326,42 @@ def _params(values: list[str] | None) -> dict[str, int | str]:
     from nnhand.api import parse_params
 
     return parse_params(values or [])
+
+
+def _output_file(output: Path | None, *inputs: tuple[str, Path | None]) -> Path | None:
+    """The -o/--output file (None for stdout), checked before any work: its folder exists, and
+    it is none of the command's other files (`inputs`: (what names it, path)), which it would overwrite."""
+    if output is None or str(output) == "-":
+        return None
+    from nnhand.safety.atomic import check_destination
+
+    check_destination(output)
+    for label, other in inputs:
+        if other is not None and str(other) != "-" and os.path.abspath(other) == os.path.abspath(output):
+            raise UsageError(f"--output {output} is also {label}", fix="Write the output elsewhere, not over it")
+    return output
+
+
+def _emit(output: Path | None, render: Callable[[], str | bytes]) -> None:
+    """What `render` makes, to stdout or (-o FILE) to the file, whole or not at all. For a file
+    it renders as into a pipe (no colour, no \\u escapes), whatever stdout is, so that the file
+    holds the bytes `> FILE` would."""
+    if output is None:
+        _write(render())
+        return
+    import contextlib
+    import io
+
+    from nnhand.safety.atomic import write_file
+
+    with contextlib.redirect_stdout(io.StringIO()):  # what renderers ask of stdout, a file answers
+        text = render()
+    write_file(output, text)
+
+
+def _refuse(option: str, unless: str, fix: str) -> None:
+    """An option that does nothing here: refused rather than silently ignored."""
+    raise UsageError(f"{option} {unless}", fix=fix)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -277,6 +392,7 @@ def main(
 ) -> None:
     """Neural networks by hand: generate pen-and-paper exercises with blanks, and grade the answers."""
     _state["debug"] = debug
+    _state["quiet"] = False  # a command's -q/--quiet sets it (its callback runs after this)
     _fallback_streams()
 
 
@@ -288,14 +404,17 @@ def list_(
     params: Annotated[
         bool, typer.Option("--params", help="Also list each template's givens, params and ranges.")
     ] = False,
+    output: OutputOpt = None,
 ) -> None:
     """List the templates: id, title and tags (with --params: what each takes)."""
     from nnhand import api
     from nnhand.output.reports import ReportOptions
     from nnhand.safety.safetext import stdout_is_ascii
 
+    output = _output_file(output)
     rows = api.catalogue(_dirs(problems_dir), params=params)
-    _write(CATALOGUE_FORMATS.get(_name(fmt)).renderer()(rows, ReportOptions(ascii_only=stdout_is_ascii())))
+    render = CATALOGUE_FORMATS.get(_name(fmt)).renderer()
+    _emit(output, lambda: render(rows, ReportOptions(ascii_only=stdout_is_ascii())))
 
 
 @app.command()
@@ -304,14 +423,17 @@ def show(
     template: TemplateArg,
     fmt: Annotated[ListFormat, typer.Option("--format", "-f", help=f"{CATALOGUE_FORMATS.help()}.")] = "terminal",
     problems_dir: ProblemsDir = None,
+    output: OutputOpt = None,
 ) -> None:
     """Show what a template takes: its givens (shapes, labels, fixed defaults), params and ranges."""
     from nnhand import api
     from nnhand.output.reports import ReportOptions
     from nnhand.safety.safetext import stdout_is_ascii
 
+    output = _output_file(output)
     rows = [api.describe(template, _dirs(problems_dir))]
-    _write(CATALOGUE_FORMATS.get(_name(fmt)).renderer()(rows, ReportOptions(ascii_only=stdout_is_ascii())))
+    render = CATALOGUE_FORMATS.get(_name(fmt)).renderer()
+    _emit(output, lambda: render(rows, ReportOptions(ascii_only=stdout_is_ascii())))
 
 
 @app.command()
@@ -328,13 +450,18 @@ def gen(
     augmented: AugmentedOpt = False,
     fmt: Annotated[SheetFormat, typer.Option("--format", "-f", help=f"{SHEET_FORMATS.help()}.")] = "terminal",
     problems_dir: ProblemsDir = None,
+    output: OutputOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Generate an exercise sheet with blanks (a fresh variant, or your own numbers with --givens)."""
     from nnhand import api
 
+    output = _output_file(output, ("--answers", answers), ("--givens", givens))
+    if answers is not None:
+        _output_file(answers, ("--givens", givens))
     sheet = api.generate(template, seed, _params(param), _name(blanks), _dirs(problems_dir), answers=answers,
                          givens=givens, augmented=augmented)  # fmt: skip
-    _write(SHEET_FORMATS.get(_name(fmt)).renderer()(sheet))
+    _emit(output, lambda: SHEET_FORMATS.get(_name(fmt)).renderer()(sheet))
     _warn_realism(sheet.problem, givens)
     if seed is None and givens is None:
         _note(f"fresh seed {sheet.problem.variant.seed}: repeat this sheet with --seed {sheet.problem.variant.seed}")
@@ -353,12 +480,15 @@ def key(
     exact: Annotated[bool, typer.Option("--exact", help="Show exact fractions beside rounded cells.")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Write every cell as its worked arithmetic.")] = False,
     problems_dir: ProblemsDir = None,
+    output: OutputOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Print the full answer key of a variant (or of your own givens)."""
     from nnhand import api
 
+    output = _output_file(output, ("--givens", givens))
     problem = api.solve_key(template, seed, _params(param), givens, _dirs(problems_dir))
-    _write(KEY_FORMATS.get(_name(fmt)).renderer()(problem, exact=exact, explain=explain))
+    _emit(output, lambda: KEY_FORMATS.get(_name(fmt)).renderer()(problem, exact=exact, explain=explain))
     _warn_realism(problem, givens)
     if seed is None and givens is None:
         _note(f"fresh seed {problem.variant.seed}: repeat this key with --seed {problem.variant.seed}")
@@ -392,6 +522,7 @@ def check(
         ),
     ] = None,
     problems_dir: ProblemsDir = None,
+    output: OutputOpt = None,
 ) -> None:
     """Grade an answer file cell by cell: exit 0 all right, 1 something wrong or missing, 2 bad input."""
     import dataclasses
@@ -403,18 +534,58 @@ def check(
 
     start = time.perf_counter()
     chosen = REPORT_FORMATS.get(_name(fmt))
-    options = ReportOptions(reveal, show_reading, base64, source=str(answers), ascii_only=stdout_is_ascii())
+    _refuse_unread(chosen.name, {"--base64": base64, "--show-reading": show_reading, "--explain": explain})
+    output = _output_file(output, ("the answer file", answers))
+    ascii_only = stdout_is_ascii() and output is None  # a file is written as UTF-8
+    options = ReportOptions(reveal, show_reading, base64, source=str(answers), ascii_only=ascii_only)
     try:
         checked = api.check(answers, _dirs(problems_dir), trust_givens=trust_givens, scoring=_name(scoring), ecf=ecf,
                             expect=expect, explain=explain and reveal)  # fmt: skip
     except NnhandError as exc:  # a grader needs a valid file even when grading fails: write one, then fail
-        error_renderer = chosen.error_renderer()
-        if error_renderer is not None:
-            _write(error_renderer(exc.render(), dataclasses.replace(options, seconds=time.perf_counter() - start)))
+        options = dataclasses.replace(options, seconds=time.perf_counter() - start)
+        _check_failed(chosen, exc, options, output, expect, _name(scoring), problems_dir)
         raise
     options = dataclasses.replace(options, explanations=checked.worked, seconds=time.perf_counter() - start)
-    _write(chosen.renderer()(checked.report, options))
+    _emit(output, lambda: chosen.renderer()(checked.report, options))
     raise typer.Exit(int(checked.report.exit_code))
+
+
+def _check_failed(
+    chosen: Any, exc: NnhandError, options: Any, output: Path | None, expect: str | None, scoring: str | None,
+    problems_dir: list[Path] | None,
+) -> None:  # fmt: skip
+    """The error result of a format that has one (Classroom, Gradescope, JUnit, JSON), worth
+    what the file was worth, so that the points still count as missed."""
+    import dataclasses
+
+    from nnhand.output.reports import points_possible
+
+    error_renderer = chosen.error_renderer()
+    if error_renderer is None:
+        return
+    try:
+        worth = points_possible(options.source, expect, scoring, _dirs(problems_dir))
+    except NnhandError:  # the --problems-dir itself is what failed
+        worth = None
+    message, failed = exc.render(), dataclasses.replace(options, max_score=worth)
+    _emit(output, lambda: error_renderer(message, failed))
+
+
+# The check options a format reads; with any other format they would be silently ignored.
+# (--explain with --no-reveal is not refused: --no-reveal is the safety a course's wrapper
+# adds, and it wins: the worked lines show expected values, so they go.)
+_CHECK_FORMATS_READING = {
+    "--base64": ("classroom",),
+    "--show-reading": ("terminal",),
+    "--explain": ("terminal", "json"),
+}
+
+
+def _refuse_unread(fmt: str, asked: dict[str, bool]) -> None:
+    for option, given in asked.items():
+        if given and fmt not in _CHECK_FORMATS_READING[option]:
+            formats = " or ".join(f"--format {name}" for name in _CHECK_FORMATS_READING[option])
+            _refuse(option, f"is read only with {formats}", f"Add {formats}, or leave {option} out")
 
 
 @app.command()
@@ -486,30 +657,81 @@ def worksheet(
     ] = None,
     augmented: AugmentedOpt = False,
     problems_dir: ProblemsDir = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", help="PDFs typeset this many at a time (default: every usable core).", metavar="N"
+        ),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="Make only shard K of N (the K-th of N blocks of the roster), with --secret-file and "
+            "--assignment; join the shards' folders with 'nnhand merge'.",
+            metavar="K/N",
+        ),
+    ] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Make a unique variant per student (or your numbers for all): sheets, keys, answer files and a manifest."""
     from nnhand.classroom.build import make_worksheets
+    from nnhand.classroom.shards import parse_shard
 
-    run = make_worksheets(
-        templates,
-        out,
-        roster=roster,
-        count=count,
-        assignment=assignment,
-        formats=[_name(f) for f in fmt or []],
-        blanks=_name(blanks),
-        secret_file=secret_file,
-        worked=worked,
-        force=force,
-        problems_dirs=_dirs(problems_dir),
-        givens=givens,
-        augmented=augmented,
-    )
+    block = parse_shard(shard) if shard is not None else None
+    with _progress_bar() as progress:
+        run = make_worksheets(
+            templates,
+            out,
+            roster=roster,
+            count=count,
+            assignment=assignment,
+            formats=[_name(f) for f in fmt or []],
+            blanks=_name(blanks),
+            secret_file=secret_file,
+            worked=worked,
+            force=force,
+            problems_dirs=_dirs(problems_dir),
+            givens=givens,
+            augmented=augmented,
+            jobs=jobs,
+            shard=block,
+            progress=progress,
+        )
     _note(run.message)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress bar on stderr where it is a terminal (and not --quiet); in a pipe, nothing."""
+    if _state["quiet"] or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
 
 
 def _book_help(name: str) -> str:
     return GRADEBOOK_FORMATS.get(name).help
+
+
+# What `grade --format` prints: the summary, or one grade-book format that is a single file.
+GRADE_PRINTS = ("terminal", *(f.name for f in GRADEBOOK_FORMATS if not f.files))
+if TYPE_CHECKING:
+    GradePrint: TypeAlias = Any
+else:
+    GradePrint = choice_enum("GradePrint", GRADE_PRINTS)
 
 
 @app.command()
@@ -522,16 +744,88 @@ def grade(
     json_out: Annotated[Path | None, typer.Option("--json", help=_book_help("json"), metavar="FILE")] = None,
     per: Annotated[Per, typer.Option("--per", help="JUnit test cases per cell or per step.")] = "cell",
     feedback: Annotated[Path | None, typer.Option("--feedback", help=_book_help("feedback"), metavar="DIR")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help=_book_help("report"), metavar="DIR")] = None,
     scoring: Annotated[Scoring | None, typer.Option("--scoring", help=f"{choice_phrase(SCORING_MODES)}.")] = None,
     ecf: Annotated[bool, typer.Option("--ecf/--no-ecf", help="Credit work carried forward.")] = True,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="Grade only the files of shard K of N (the K-th of N blocks of the manifest's students); "
+            "join the shards' --json books with 'nnhand merge'.",
+            metavar="K/N",
+        ),
+    ] = None,
+    fmt: Annotated[
+        GradePrint,
+        typer.Option(
+            "--format",
+            "-f",
+            help=f"What to print: {choice_phrase(GRADE_PRINTS)} (terminal: the summary and class statistics).",
+        ),
+    ] = "terminal",
+    quiet: QuietOpt = False,
 ) -> None:
-    """Grade a folder of answer files against a manifest: grade book (CSV, JSON), JUnit, feedback."""
-    from nnhand.classroom.gradebook import grade_class, summary_text
+    """Grade a folder of answer files against a manifest: grade book (CSV, JSON), JUnit, feedback, statistics."""
+    from nnhand.classroom.gradebook import GradeBookOptions, grade_class, summary_text
+    from nnhand.classroom.shards import parse_shard
+    from nnhand.safety.safetext import stdout_is_ascii
 
-    outputs = {"csv": csv_out, "json": json_out, "junit": junit, "feedback": feedback}  # GRADEBOOK_FORMATS
-    book = grade_class(manifest, submissions, outputs, scoring=_name(scoring), ecf=ecf, per=_name(per))
-    _write(summary_text(book))
+    block = parse_shard(shard) if shard is not None else None
+    outputs = {"csv": csv_out, "json": json_out, "junit": junit, "feedback": feedback, "report": report}
+    book = grade_class(manifest, submissions, outputs, scoring=_name(scoring), ecf=ecf, per=_name(per), shard=block)
+    if _name(fmt) == "terminal":
+        _write(summary_text(book, unicode=not stdout_is_ascii()))
+    else:
+        options = GradeBookOptions(per=_name(per), ascii_only=stdout_is_ascii())
+        _write(GRADEBOOK_FORMATS.get(_name(fmt)).renderer()(book, options))
     raise typer.Exit(int(book.exit_code))
+
+
+def _merged_book_help(name: str) -> str:
+    return "Grade books: " + _book_help(name)
+
+
+@app.command()
+@handled
+def merge(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="The shards: folders of worksheet --shard, their manifest.json files, or grade --shard --json books.",
+            metavar="SHARD...",
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="The merged folder, manifest or JSON grade book (as one unsharded run writes it).",
+            metavar="PATH",
+        ),
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output nnhand wrote.")] = False,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help=_merged_book_help("csv"), metavar="FILE")] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help=_merged_book_help("junit"), metavar="FILE")] = None,
+    feedback: Annotated[
+        Path | None, typer.Option("--feedback", help=_merged_book_help("feedback"), metavar="DIR")
+    ] = None,
+    report: Annotated[Path | None, typer.Option("--report", help=_merged_book_help("report"), metavar="DIR")] = None,
+    per: Annotated[Per, typer.Option("--per", help="Grade books: JUnit test cases per cell or per step.")] = "cell",
+    manifest: Annotated[
+        Path | None,
+        typer.Option("--manifest", help="Grade books: the manifest they were graded against.", metavar="FILE"),
+    ] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Join the shards of a worksheet or grade run into what one unsharded run writes, byte for byte."""
+    from nnhand.classroom.merge import merge as merge_shards
+
+    books = {"csv": csv_out, "junit": junit, "feedback": feedback, "report": report}
+    outputs = {name: path for name, path in books.items() if path is not None}
+    run = merge_shards(inputs, out, force=force, book_outputs=outputs, manifest=manifest, per=_name(per))
+    _note(run.message)
 
 
 @app.command()
@@ -552,15 +846,18 @@ def export(
     secret_file: SecretOpt = None,
     blanks: BlanksOpt = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="qti: the folder for one item file per variant.")
+        Path | None,
+        typer.Option("--out", "-o", help="Write the pool to FILE (qti: a .zip) instead of stdout.", metavar="FILE"),
     ] = None,
     problems_dir: ProblemsDir = None,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Export sealed variants as a question pool: Moodle XML (cloze), GIFT or QTI 2.1."""
+    """Export sealed variants as a question pool: Moodle XML (cloze), GIFT or QTI 2.1 (a content package)."""
     from nnhand.classroom.export import export_pool
 
     made = export_pool(template, _name(fmt), count, first_seed=seed, pool=pool, secret_file=secret_file,
-                       blanks=_name(blanks), out=out, problems_dirs=_dirs(problems_dir))  # fmt: skip
+                       blanks=_name(blanks), out=None if str(out) == "-" else out,
+                       terminal=sys.stdout.isatty(), problems_dirs=_dirs(problems_dir))  # fmt: skip
     for warning in made.warnings:
         _note(f"warning: {warning}")
     if made.text is not None:
@@ -580,6 +877,82 @@ def completion_script(shell: str) -> str:
 
     script = get_completion_script(prog_name="nnhand", complete_var="_NNHAND_COMPLETE", shell=shell)
     return script.rstrip("\n") + "\n"
+
+
+# ----------------------------------------------------------------------------- examples
+# The Examples section of each command's --help, kept here, one list, so that one test
+# (tests/test_readme.py) runs every line of it in order in one folder, as a reader would:
+# later lines use the files earlier ones make. `# exit N` states an exit code other than 0.
+
+EXAMPLES: dict[str, list[str]] = {
+    "": [
+        "nnhand gen hidden-layer --seed 7 --answers answers.yaml",
+        "nnhand check answers.yaml              # exit 1 until every blank is right",
+        "nnhand key hidden-layer --seed 7",
+    ],
+    "list": [
+        "nnhand list",
+        "nnhand list --params --format json -o templates.json",
+    ],
+    "show": [
+        "nnhand show hidden-layer",
+        "nnhand show self-attention --format json",
+    ],
+    "gen": [
+        "nnhand gen single-neuron                # a fresh variant (its seed: on stderr)",
+        "nnhand gen hidden-layer --seed 7 --answers answers.yaml",
+        "nnhand gen hidden-layer --seed 3 --param n_hidden=5 --blanks one -q",
+        "nnhand gen single-neuron --givens mine.yaml --format json -o sheet.json",
+    ],
+    "key": [
+        "nnhand key hidden-layer --seed 7",
+        "nnhand key single-neuron --givens mine.yaml --explain",
+        "nnhand key hidden-layer --seed 7 --format yaml -o key.yaml",
+    ],
+    "check": [
+        "nnhand check answers.yaml              # exit 1 until every blank is right",
+        "nnhand check answers.yaml --format junit -o report.xml   # exit 1",
+        "nnhand check answers.yaml --format classroom --base64    # exit 1",
+    ],
+    "practice": [
+        "nnhand practice single-neuron           # ? hints, s skips, q quits; exit 1 unless all right",
+        "nnhand practice hidden-layer --seed 7 --blanks one   # one blank cell; exit 1 unless right",
+    ],
+    "worksheet": [
+        "nnhand worksheet hidden-layer backprop --roster class.csv --assignment hw3 --out build/hw3",
+        "nnhand worksheet matmul --count 5 --format pdf --format html --out build/quiz",
+        "nnhand worksheet matmul --count 6 --assignment q2 --shard 1/2 --out build/q2-part1 --jobs 2",
+        "nnhand worksheet matmul --count 6 --assignment q2 --shard 2/2 --out build/q2-part2",
+    ],
+    "merge": [
+        "nnhand merge build/q2-part1 build/q2-part2 --out build/q2",
+        "nnhand merge build/q2-part1/manifest.json build/q2-part2/manifest.json --out q2-manifest.json",
+    ],
+    "grade": [
+        "nnhand grade build/hw3/manifest.json submissions/ --csv grades.csv",
+        "nnhand grade build/hw3/manifest.json submissions/ --json grades.json --feedback feedback/",
+    ],
+    "export": [
+        "nnhand export transformer --count 20 --format moodle > pool.xml",
+        "nnhand export matmul --count 50 --format gift --pool exam1 > exam1.gift",
+    ],
+    "completion": [
+        "source <(nnhand completion bash)       # completion in this bash session",
+        "nnhand completion zsh > _nnhand        # then move _nnhand to a folder on your $fpath",
+    ],
+}
+
+
+def _examples_epilog(lines: list[str]) -> str:
+    # click rewraps an epilog's paragraphs; \b before one keeps its lines as they are
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
+
+app.info.epilog = _examples_epilog(EXAMPLES[""])
+for _command in app.registered_commands:
+    _name_of = _command.name or (_command.callback.__name__ if _command.callback else "")
+    if _command.epilog is None and _name_of in EXAMPLES:
+        _command.epilog = _examples_epilog(EXAMPLES[_name_of])
 
 
 def run() -> None:

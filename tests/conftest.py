@@ -39,6 +39,12 @@ def assert_golden(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8"), f"{name} drifted; NNHAND_UPDATE_GOLDEN=1 pytest regenerates it"
 
 
+@pytest.fixture(autouse=True)
+def _no_shell_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Terminal output follows COLUMNS; a developer's exported COLUMNS must not change a test."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @pytest.fixture(params=TEMPLATE_IDS)
 def template_id(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -115,21 +117,23 @@ def test_grading_a_mixed_folder(tmp_path: Path) -> None:
     assert "TAMPERED" in out and "carol backprop: the given b3[1] was changed" in out
     assert "dan hidden-layer: variant" in out and "is not the one issued" in out
     assert "NOT GRADED" in out and "erin-backprop.yaml" in out and "notes.yaml" in out
-    assert "MISSING" in out and "bob backprop" in out and "erin hidden-layer" in out
+    missing = "MISSING: 4 of 10 submissions, from 4 students:\n"
+    assert missing + "  bob    backprop\n  carol  hidden-layer\n  dan    backprop\n  erin   hidden-layer\n" in out
 
-    rows = list(csv.reader(io.StringIO((tmp_path / "g.csv").read_text())))
+    rows = list(csv.reader(io.StringIO((tmp_path / "g.csv").read_text(encoding="utf-8-sig"))))
     header, possible, *students = rows
-    assert header == ["student_id", "name", "hidden-layer", "backprop", "total", "max", "percent", "flags"]
-    hl_points = float(possible[2])
-    bp_points = float(possible[3])
-    assert hl_points == 13 and possible[4] == possible[5] == f"{hl_points + bp_points:g}"
+    assert header == ["student_id", "name", "email", "hidden-layer", "backprop", "total", "max", "percent", "flags"]
+    assert possible[:3] == ["", "Points Possible", ""]
+    hl_points = float(possible[3])
+    bp_points = float(possible[4])
+    assert hl_points == 13 and possible[5] == possible[6] == f"{hl_points + bp_points:g}"
     by_id = {r[0]: r for r in students}
     assert set(by_id) == {"alice", "bob", "carol", "dan", "erin"}
-    assert by_id["alice"][4] == f"{hl_points + bp_points:g}" and by_id["alice"][6] == "100.0"
-    assert by_id["bob"][2] == f"{hl_points - 1:g}" and "backprop: missing" in by_id["bob"][7]
-    assert by_id["carol"][3] == "0" and "tampered" in by_id["carol"][7]
-    assert by_id["dan"][2] == "0" and "tampered" in by_id["dan"][7]
-    assert by_id["erin"][3] == "0" and "not graded" in by_id["erin"][7]
+    assert by_id["alice"][5] == f"{hl_points + bp_points:g}" and by_id["alice"][7] == "100.0"
+    assert by_id["bob"][3] == f"{hl_points - 1:g}" and "backprop: missing" in by_id["bob"][8]
+    assert by_id["carol"][4] == "0" and "tampered" in by_id["carol"][8]
+    assert by_id["dan"][3] == "0" and "tampered" in by_id["dan"][8]
+    assert by_id["erin"][4] == "0" and "not graded" in by_id["erin"][8]
     feedback = (tmp_path / "fb" / "bob.txt").read_text()
     assert "✗ y[1]" in feedback and "backprop: no submission found" in feedback
 
@@ -336,15 +340,18 @@ def test_export_pool_policy(tmp_path: Path) -> None:
     from nnhand.classroom.export import export_pool
     from nnhand.errors import UsageError
 
-    with pytest.raises(UsageError, match="QTI items are one file each"):
-        export_pool("matmul", "qti", 2, first_seed=5)
+    with pytest.raises(UsageError, match="not text for a terminal"):  # a zip is no terminal's output
+        export_pool("matmul", "qti", 2, first_seed=5, terminal=True)
+    with pytest.raises(UsageError, match=r"one zip file.*--out qti\.zip"):
+        export_pool("matmul", "qti", 2, first_seed=5, out=tmp_path / "qti")
     moodle = export_pool("matmul", "moodle", 2, first_seed=5)
-    assert moodle.text is not None and moodle.text.startswith("<?xml") and moodle.warnings == ()
+    assert isinstance(moodle.text, str) and moodle.text.startswith("<?xml") and moodle.warnings == ()
     assert moodle.note == "2 sealed variants (given seeds); their seeds are recorded in the file's first comments"
-    out = tmp_path / "qti"
+    out = tmp_path / "pool.zip"
     qti = export_pool("matmul", "qti", 2, first_seed=5, out=out)
-    assert qti.text is None and qti.note.endswith(f"{out}/nnhand-export.json")
-    record = json.loads((out / "nnhand-export.json").read_text())
-    assert [v["seed"] for v in record["variants"]] == [5, 6]
-    assert sorted(p.name for p in out.iterdir()) == sorted([*(v["file"] for v in record["variants"]),
-                                                            "nnhand-export.json"])  # fmt: skip
+    assert qti.text is None and qti.note.startswith(f"2 sealed variants (given seeds) written to {out}")
+    with zipfile.ZipFile(out) as package:
+        manifest = package.read("imsmanifest.xml").decode()
+        assert len(package.namelist()) == 3  # the manifest and one item per variant
+    assert [int(s) for s in re.findall(r"<!-- nnhand-seed \S+ (\d+) -->", manifest)] == [5, 6]
+    assert list(tmp_path.iterdir()) == [out]

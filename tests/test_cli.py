@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,7 @@ def test_version_and_module_entry_point() -> None:
 def test_list_shows_the_seven_basic_templates() -> None:
     result = run("list", "--format", "json")
     assert result.exit_code == 0, result.stderr
-    ids = {row["id"] for row in json.loads(result.stdout)}
+    ids = {row["id"] for row in json.loads(result.stdout)["templates"]}
     assert {"matmul", "single-neuron", "four-neurons", "hidden-layer", "batch", "mlp", "backprop"} <= ids
     table = run("list").stdout
     assert "hidden-layer" in table and "Hidden layer" in table
@@ -322,6 +323,207 @@ def test_usage_errors_exit_2() -> None:
     assert run("gen", "matmul", "--seed", "-3").exit_code == 2
     assert run("frobnicate").exit_code == 2
     assert_bad_input(run("key", "matmul", "--seed", "1", "--givens", "x.yaml"), "exclude")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments", "command"),
+    [
+        (["gen", "matmul", "--seeds", "3"], ["no such option: --seeds", "--seed"], "nnhand gen"),
+        (["gen"], ["missing argument 'TEMPLATE'"], "nnhand gen"),
+        (["key", "matmul", "--format", "pdf"], ["'--format'", "'pdf' is not one of", "'yaml'"], "nnhand key"),
+        (["check", "a.yaml", "--scoring", "most"], ["'--scoring'", "'most'"], "nnhand check"),
+        (["worksheet", "matmul", "--count", "many"], ["'--count'", "'many' is not a valid int"], "nnhand worksheet"),
+        (["export", "matmul", "--count", "0"], ["'--count'", "0"], "nnhand export"),
+        (["grade", "manifest.json"], ["missing argument 'FOLDER'"], "nnhand grade"),
+        (["completion", "tcsh"], ["'tcsh' is not one of"], "nnhand completion"),
+        (["frobnicate"], ["no such command 'frobnicate'"], "nnhand"),
+    ],
+)
+def test_click_usage_errors_speak_in_nnhands_style(args: list[str], fragments: list[str], command: str) -> None:
+    """One error style: click's own usage errors are `nnhand: error: ...` plus where to read the
+    options, exit 2, with none of click's `Usage: ... Error:` block."""
+    result = run(*args)
+    assert_bad_input(result, *fragments)
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == f"Try '{command} --help'.", result.stderr
+    assert "Usage:" not in result.stderr and "Error:" not in result.stderr
+
+
+def test_usage_errors_of_the_installed_command_and_what_still_works() -> None:
+    """Through the real entry point (not the test runner): usage errors in nnhand's style, and
+    --help, --version, bare `nnhand` and a command's own exit code as before."""
+
+    def nnhand(*args: str) -> subprocess.CompletedProcess[str]:
+        code = "from nnhand.cli import run; run()"
+        return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+
+    bad = nnhand("gen", "matmul", "--blanks", "most")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("nnhand: error: invalid value for '--blanks'"), bad.stderr
+    assert bad.stderr.endswith("Try 'nnhand gen --help'.\n") and "Traceback" not in bad.stderr
+    helped = nnhand("gen", "--help")
+    assert helped.returncode == 0 and "Usage: nnhand gen" in helped.stdout and helped.stderr == ""
+    assert nnhand("--version").stdout.startswith("nnhand ")
+    bare = nnhand()
+    assert bare.returncode == 2 and "Commands:" in bare.stderr  # the help, as before, exit 2
+    assert nnhand("check", "no-such.yaml").returncode == 2
+    assert nnhand("gen", "matmul", "--seed", "1").returncode == 0
+
+
+# ----------------------------------------------------------------------------- -q, -o, refusals
+
+
+def run_nnhand(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """nnhand in a subprocess, stdout a pipe: the bytes a user's `> FILE` gets."""
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "nnhand", *args], cwd=cwd, capture_output=True, env=env, timeout=120)
+
+
+def test_quiet_leaves_only_the_output_and_errors(tmp_path: Path) -> None:
+    noted = run("gen", "single-neuron", "--answers", str(tmp_path / "a.yaml"))
+    assert noted.exit_code == 0 and "fresh seed" in noted.stderr and "answer file written" in noted.stderr
+    seed = noted.stderr.split("fresh seed ", 1)[1].split(":")[0]
+    quiet = run("gen", "single-neuron", "--seed", seed, "-q", "--answers", str(tmp_path / "b.yaml"))
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    assert quiet.stdout == noted.stdout  # the same sheet: only the notes went
+    assert run("key", "single-neuron", "--quiet").stderr == ""
+    assert "fresh seed" in run("key", "single-neuron").stderr
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("w: [9, 9, 9]\nx: [9, 9, 9]\nb: 9\n")  # keyed, with a realism warning
+    assert "warning:" in run("key", "single-neuron", "--givens", str(mine)).stderr
+    assert run("key", "single-neuron", "--givens", str(mine), "-q").stderr == ""
+    assert_bad_input(run("gen", "no-such-template", "-q"), "unknown template")  # errors still shown
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["gen", "hidden-layer", "--seed", "7"],
+        ["gen", "backprop", "--seed", "2", "--format", "json"],
+        ["key", "backprop", "--seed", "7", "--explain"],
+        ["key", "transformer", "--seed", "3", "--format", "yaml"],
+        ["key", "transformer", "--seed", "3", "--format", "json"],
+        ["list"],
+        ["list", "--params", "--format", "json"],
+        ["show", "lstm"],
+        ["check", "answers.yaml"],
+        ["check", "answers.yaml", "--format", "junit"],
+        ["check", "answers.yaml", "--format", "gradescope"],
+        ["check", "answers.yaml", "--format", "classroom", "--base64"],
+        ["check", "missing.yaml", "--format", "gradescope"],  # the error report a grader still needs
+    ],
+)
+def test_output_file_holds_the_bytes_stdout_gets(tmp_path: Path, args: list[str]) -> None:
+    fill_target = tmp_path / "answers.yaml"
+    assert run("gen", "hidden-layer", "--seed", "7", "--answers", str(fill_target)).exit_code == 0
+    fill_with_key(fill_target, "hidden-layer", 7, {"h": [[1], [0], [0], [0]]})  # some right, some wrong
+    piped = run_nnhand(*args, cwd=tmp_path)
+    to_file = run_nnhand(*args, "-o", "out.txt", cwd=tmp_path)
+    dash = run_nnhand(*args, "--output", "-", cwd=tmp_path)
+    assert piped.returncode == to_file.returncode == dash.returncode, (piped.stderr, to_file.stderr)
+    if "fresh seed" not in piped.stderr.decode():
+        assert to_file.stderr == piped.stderr
+    assert to_file.stdout == b""
+    written, piped_out, dash_out = (tmp_path / "out.txt").read_bytes(), piped.stdout, dash.stdout
+    if "gradescope" in args:  # its execution_time is each run's own; all else must be the same bytes
+        written, piped_out, dash_out = (
+            re.sub(rb'"execution_time": [\d.e-]+', b"", b) for b in (written, piped_out, dash_out)
+        )
+    assert written == piped_out == dash_out
+    assert piped.stdout and b"\x1b[" not in piped.stdout
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_output_to_a_missing_folder_fails_before_any_work(tmp_path: Path) -> None:
+    answers = tmp_path / "a.yaml"
+    result = run("gen", "matmul", "--answers", str(answers), "-o", str(tmp_path / "no" / "sheet.txt"))
+    assert_bad_input(result, "no/sheet.txt", "does not exist")
+    assert not answers.exists()  # the answer file was not written either
+
+
+def test_options_that_would_be_ignored_are_refused(tmp_path: Path) -> None:
+    path = write_answers(tmp_path)
+    before = path.read_bytes()
+    refused = [
+        (["check", str(path), "--base64"], ["--base64", "--format classroom"]),
+        (["check", str(path), "--base64", "--format", "gradescope"], ["--base64", "--format classroom"]),
+        (["check", str(path), "--show-reading", "--format", "json"], ["--show-reading", "--format terminal"]),
+        (["check", str(path), "--explain", "--format", "junit"], ["--explain", "--format json"]),
+        (["check", str(path), "-o", str(path)], ["--output", "answer file"]),
+        (["gen", "matmul", "--answers", str(path), "-o", str(path)], ["--output", "--answers"]),
+        (["key", "matmul", "--givens", str(path), "-o", str(path)], ["--output", "--givens"]),
+    ]
+    for args, fragments in refused:
+        result = run(*args)
+        assert_bad_input(result, *fragments)
+        assert result.stdout == "", args
+        assert path.read_bytes() == before, args  # nothing overwritten
+    # what these options are for still works
+    assert run("check", str(path), "--base64", "--format", "classroom").exit_code == 1
+    assert run("check", str(path), "--show-reading").exit_code == 1
+    assert run("check", str(path), "--explain", "--format", "json").exit_code == 1
+
+
+def test_binary_output_is_not_written_to_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nnhand import cli
+    from nnhand.errors import UsageError
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    with pytest.raises(UsageError, match="-o FILE"):
+        cli._write(b"%PDF-1.7")
+
+
+UMASK_PROBE = """
+import os, subprocess, sys
+os.umask(int(sys.argv[1], 8))
+from nnhand.cli import run
+sys.argv = ["nnhand", *sys.argv[2:]]
+run()
+"""
+
+
+@pytest.mark.parametrize(("umask", "folder", "file"), [("027", 0o750, 0o640), ("002", 0o775, 0o664)])
+def test_outputs_follow_the_users_umask(tmp_path: Path, umask: str, folder: int, file: int) -> None:
+    def nnhand(*args: str, exit_code: int = 0) -> None:
+        env = {**os.environ, "NNHAND_SECRET": "s"}
+        proc = subprocess.run([sys.executable, "-c", UMASK_PROBE, umask, *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == exit_code, proc.stderr
+
+    def mode(path: Path) -> int:
+        return path.stat().st_mode & 0o777
+
+    nnhand("worksheet", "matmul", "--count", "2", "--out", "w")
+    made = [tmp_path / "w", *(tmp_path / "w").rglob("*")]
+    assert {mode(p) for p in made if p.is_dir()} == {folder}
+    assert {mode(p) for p in made if p.is_file()} == {file}
+    nnhand("gen", "matmul", "--seed", "1", "--answers", "a.yaml", "-o", "sheet.txt")
+    nnhand("grade", "w/manifest.json", "w/students", "--csv", "grades.csv", "--json", "grades.json", exit_code=1)
+    for name in ("a.yaml", "sheet.txt", "grades.csv", "grades.json"):
+        assert mode(tmp_path / name) == file, name
+    (tmp_path / "sheet.txt").chmod(0o600)  # a file you made private stays so when replaced
+    nnhand("gen", "matmul", "--seed", "2", "-o", "sheet.txt")
+    assert mode(tmp_path / "sheet.txt") == 0o600
+
+
+def test_every_help_shows_examples_of_real_options() -> None:
+    """Each --help ends with examples (tests/test_readme.py runs them); here: each option
+    they use is one the command has."""
+    from typer.main import get_command
+
+    from nnhand.cli import EXAMPLES
+
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+    assert set(commands) <= set(EXAMPLES) | {name for name, command in commands.items() if command.epilog}
+    for name in commands:
+        shown = run(name, "--help").stdout.split("Examples:\n", 1)
+        assert len(shown) == 2 and "nnhand " + name in shown[1], name
+        for line in filter(None, (line.split("#")[0].split() for line in shown[1].splitlines())):
+            at = next(i for i, word in enumerate(line) if word.endswith("nnhand"))  # `source <(nnhand ...)` too
+            command = commands[line[at + 1].rstrip(")")]  # the command the line runs
+            options = {opt for param in command.params for opt in param.opts + param.secondary_opts}
+            used = {word.split("=")[0] for word in line if word.startswith("-") and word != "-"}
+            assert used <= options, (name, line, used - options)
 
 
 # ----------------------------------------------------------------------------- output faults

@@ -50,6 +50,22 @@ def test_classroom_base64_and_junit(tmp_path: Path) -> None:
     assert suite is not None and int(suite.get("tests", 0)) == len(suite.findall("testcase")) == 9
 
 
+def test_a_classroom_error_keeps_the_points_the_file_was_worth(tmp_path: Path) -> None:
+    """The reporter sums max_score: an error result of 0 would drop the points missed."""
+    path = answers(tmp_path)  # four-neurons@2#2: 9 blank cells, 9 points
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(path.read_text().replace("b: [0, 2, 0, 0]", "b: [0, 2, 0, 9]"))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(path.read_text().replace("answers:", "answers: [", 1))  # not YAML; its variant line is
+    for bad in (changed, broken):
+        result = runner.invoke(app, ["check", str(bad), "--format", "classroom"])
+        assert result.exit_code == 2, result.output
+        data = json.loads(result.stdout)
+        assert data["status"] == "error" and data["max_score"] == 9 and data["tests"][0]["score"] == 0
+    nothing = runner.invoke(app, ["check", str(tmp_path / "none.yaml"), "--format", "classroom"])
+    assert json.loads(nothing.stdout)["max_score"] == 0  # no file, no variant: nothing to count
+
+
 def test_export_formats(tmp_path: Path) -> None:
     moodle = runner.invoke(app, ["export", "matmul", "--count", "3", "--format", "moodle"])
     assert moodle.exit_code == 0
@@ -57,10 +73,14 @@ def test_export_formats(tmp_path: Path) -> None:
     assert [q.get("type") for q in root.findall("question")] == ["category", "cloze", "cloze", "cloze"]
     gift = runner.invoke(app, ["export", "matmul", "--count", "2", "--format", "gift"]).stdout
     assert gift.count("::matmul@2\\#") == 16  # 2 variants x 8 cells
-    assert runner.invoke(app, ["export", "matmul", "--format", "qti"]).exit_code == 2
-    out = tmp_path / "qti"
+    # QTI is one zip (an IMS content package, see test_qti_package.py): to a pipe, or to --out
+    # FILE.zip; a folder (what --out once took) is refused, not written as a file.
+    piped = runner.invoke(app, ["export", "matmul", "--count", "2", "--format", "qti"])
+    assert piped.exit_code == 0 and piped.stdout_bytes.startswith(b"PK\x03\x04")
+    assert runner.invoke(app, ["export", "matmul", "--format", "qti", "--out", str(tmp_path / "qti")]).exit_code == 2
+    out = tmp_path / "pool.zip"
     assert runner.invoke(app, ["export", "matmul", "--count", "2", "--format", "qti", "--out", str(out)]).exit_code == 0
-    assert len(list(out.glob("*.xml"))) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pool.zip"]
 
 
 # ----------------------------------------------------------------------------- one list per concept
@@ -108,7 +128,7 @@ def test_the_library_checks_against_the_same_lists() -> None:
 
 def test_grade_writes_one_option_per_gradebook_format() -> None:
     options = {o.lstrip("-") for p in CLI_COMMANDS["grade"].params for o in p.opts if p.metavar in ("FILE", "DIR")}
-    assert options == set(GRADEBOOK_FORMATS.names()) == {"csv", "json", "junit", "feedback"}
+    assert options == set(GRADEBOOK_FORMATS.names()) == {"csv", "json", "junit", "feedback", "report"}
 
 
 def test_every_command_terminal_not_table() -> None:
@@ -152,8 +172,11 @@ def test_every_report_format_on_a_graded_and_an_ungradable_file(tmp_path: Path, 
     broken = runner.invoke(app, ["check", str(path), "--format", fmt])
     assert broken.exit_code == 2, broken.output
     assert broken.stderr.startswith("nnhand: error: ")
-    if fmt in ("terminal", "json"):
+    if fmt == "terminal":
         assert broken.stdout == ""  # nothing but the message on stderr
+    elif fmt == "json":  # a program reading stdout learns why there is no report (nnhand-error)
+        data = json.loads(broken.stdout)
+        assert data["schema"] == "nnhand-error" and data["exit_code"] == 2 and data["error"] in broken.stderr
     elif fmt == "gradescope":
         data = json.loads(broken.stdout)
         assert data["score"] == 0 and data["tests"] == [] and "nonsense" in data["output"]

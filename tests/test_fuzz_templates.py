@@ -185,7 +185,7 @@ def loads_and_samples(tid: str, text: str) -> None:
     except NnhandError as exc:
         assert exc.render(), "an error without a message"
         return
-    for step in template.steps:
+    for step in template.for_params(problem.params).steps:  # the steps these params have (`when`)
         value = problem.values[step.name]
         assert value.ndim == 2 and value.shape == problem.exact[step.name].shape
         assert value.dtype != object or all(isinstance(v, Fraction) for v in value.ravel())

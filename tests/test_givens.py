@@ -306,7 +306,7 @@ def test_show_and_list_params_say_what_a_template_takes() -> None:
     for fragment in ("W1", "n_hidden", "default", "..", "--param"):
         assert fragment in shown.stdout
     listed = run("list", "--params", "--format", "json")
-    rows = {r["id"]: r for r in json.loads(listed.stdout)}
+    rows = {r["id"]: r for r in json.loads(listed.stdout)["templates"]}
     assert set(rows) == set(TEMPLATES)
     assert rows["matmul"]["params"]["m"]["max"] >= 8
     assert rows["rnn"]["givens"]["h0"]["fixed"]

@@ -51,6 +51,8 @@ class Section:
         self.blank_cells = 0
         self.answers: list[str] = []
         self.cells: list[str] = []  # every <td> of the quantity tables, in document order
+        self.by_name: dict[str, list[str]] = {}  # the <td>s of each quantity (figure data-name)
+        self.again: dict[str, list[str]] = {}  # a given drawn a second time (beside a later layer)
         self.thead_text: list[str] = []
 
 
@@ -66,6 +68,7 @@ class PageParser(HTMLParser):
         self.in_style = False
         self.title = ""
         self.in_title = False
+        self.quantity: list[str] = []
 
     def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
         attrs = {k: v or "" for k, v in attrs_list}
@@ -80,6 +83,10 @@ class PageParser(HTMLParser):
         if not self.sections:
             return
         section = self.sections[-1]
+        if tag == "figure" and "quantity" in classes:
+            name = attrs.get("data-name", "")
+            self.quantity = section.again.setdefault(name, []) if name in section.by_name else []
+            section.by_name.setdefault(name, self.quantity)
         if tag == "span" and "box" in classes:
             section.blank_boxes += 1
         if tag == "td" and self._inside("table", "q"):
@@ -91,6 +98,7 @@ class PageParser(HTMLParser):
         if tag == "td" and self.cell is not None and self.sections:
             text = "".join(self.cell).strip()
             self.sections[-1].cells.append(text)
+            self.quantity.append(text)
             if self.cell_answer:
                 self.sections[-1].answers.append(text)
             self.cell = None
@@ -127,25 +135,27 @@ def sheets(template_id: str = "backprop", seeds: tuple[int, ...] = (7, 8), blank
     return [api.generate(template_id, seed=s, blanks=blanks) for s in seeds]
 
 
-def expected_cells(sheet: Sheet, key: bool) -> list[str]:
-    """Every table cell of a page as printed, from the problem's arrays and the template's
-    YAML (a word given's words are looked up in the vocabulary the YAML lists), written by
-    the naive formatter of test_page, not by the renderer's helpers."""
+def expected_cells(sheet: Sheet, key: bool) -> dict[str, list[str]]:
+    """Every table cell of a page as printed, quantity by quantity (the printed arrangement
+    puts them where the layer drawing wants them, not in template order), from the problem's
+    arrays and the template's YAML (a word given's words are looked up in the vocabulary the
+    YAML lists), written by the naive formatter of test_page, not by the renderer's helpers."""
     problem = sheet.problem
-    out = []
+    out: dict[str, list[str]] = {}
     for name in problem.template.givens:
-        out += [text for row in expected_given_texts(sheet, name) for text in row]
+        out[name] = [text for row in expected_given_texts(sheet, name) for text in row]
     for step in sheet.asked():
         mask = sheet.blanks[step.name]
         values, exact = problem.values[step.name], problem.exact[step.name]
+        cells = out.setdefault(step.name, [])
         for (i, j), blank in zip(((i, j) for i in range(mask.shape[0]) for j in range(mask.shape[1])), mask.ravel()):
             if blank and not key:
-                out.append("")
+                cells.append("")
                 continue
             text = naive_number(values[i, j], step.decimals)
             beside = naive_fraction_beside(text, exact[i, j]) if key and step.decimals is not None else None
-            out.append(f"{text} ({beside})" if beside else text)
-    return [t.replace("-", "−") for t in out]
+            cells.append(f"{text} ({beside})" if beside else text)
+    return {name: [t.replace("-", "−") for t in cells] for name, cells in out.items()}
 
 
 def test_word_givens_print_as_words() -> None:
@@ -154,10 +164,10 @@ def test_word_givens_print_as_words() -> None:
     words = query_words(sheet)  # from the YAML's vocabulary
     parsed = parse(html_document(document_pages([(sheet, None)])))
     for section in parsed.sections:
-        assert section.cells == expected_cells(sheet, key="key" in section.classes)
+        assert section.by_name == expected_cells(sheet, key="key" in section.classes)
         assert " ".join(words) in " ".join(section.cells)
     md = markdown_pages([Page(sheet)])
-    assert all(f"| {i} | {w} |" in md for i, w in enumerate(words, start=1))
+    assert "| **query** |\n| --: |\n" + "\n".join(f"| {w} |" for w in words) in md  # a bare column
 
 
 # ---------------------------------------------------------------------------------------
@@ -217,8 +227,8 @@ def test_html_cells_match_the_problem() -> None:
     sheet = api.generate("self-attention", seed=1)  # rounded steps: exact fractions beside them
     parsed = parse(html_document(document_pages([(sheet, None)])))
     worksheet, key = parsed.sections
-    assert worksheet.cells == expected_cells(sheet, key=False)
-    assert key.cells == expected_cells(sheet, key=True)
+    assert worksheet.by_name == expected_cells(sheet, key=False)
+    assert key.by_name == expected_cells(sheet, key=True)
     assert any("(" in c for c in key.cells)  # at least one "0.63 (5/8)"
     assert f"Name: {'_' * 24}" in "".join(worksheet.thead_text)  # nobody named: a line to write on
 
@@ -230,7 +240,7 @@ def test_html_worksheet_shows_the_cells_that_are_not_blank() -> None:
     rows_cols = [grid_shape(sheet.shape(s.name)) for s in sheet.asked()]
     asked_cells = sum(r * c for r, c in rows_cols)
     assert 0 < section.blank_boxes == sheet.blank_count() < asked_cells
-    assert section.cells == expected_cells(sheet, key=False)
+    assert section.by_name == expected_cells(sheet, key=False)
 
 
 def test_worked_solution_follows_the_key() -> None:
@@ -308,13 +318,16 @@ def test_every_template_renders_in_every_format(template_id: str) -> None:
     pages = [Page(sheet, NAUGHTY), Page(sheet, NAUGHTY, key=True)]
     parsed = parse(html_document(pages))
     assert [s.blank_boxes for s in parsed.sections] == [sheet.blank_count(), 0]
-    assert parsed.sections[0].cells == expected_cells(sheet, key=False)
-    assert parsed.sections[1].cells == expected_cells(key, key=True)
+    assert parsed.sections[0].by_name == expected_cells(sheet, key=False)
+    assert parsed.sections[1].by_name == expected_cells(key, key=True)
+    for section in parsed.sections:  # a given drawn again beside a later layer: the same cells
+        assert all(section.by_name[name] == cells for name, cells in section.again.items())
+        assert set(section.again) <= set(sheet.problem.template.givens)
     assert all(sheet.variant in "".join(s.thead_text) for s in parsed.sections)
     md = markdown_pages(pages).split("\n\n---\n\n")
     assert [page.count(BLANK_MD) for page in md] == [sheet.blank_count(), 0]
     source = typst_source(pages)
-    assert source.count("nn-box(nn-blank)") == sheet.blank_count()
+    assert len(re.findall(r"nn-blank\([0-9.]+mm, [0-9.]+mm\)", source)) == sheet.blank_count()
     if template_id in PDF_TEMPLATES:
         pytest.importorskip("typst")
         assert pdf_bytes(pages).startswith(b"%PDF")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+import zipfile
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -254,22 +255,26 @@ def test_export_with_an_explicit_seed_is_reproducible_and_still_sealed(monkeypat
     )
 
 
-def test_qti_export_keeps_its_record_beside_the_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_qti_export_keeps_its_record_in_the_manifest_comments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NNHAND_SECRET", raising=False)
-    out = tmp_path / "qti"
+    out = tmp_path / "pool.zip"
     result = runner.invoke(app, ["export", "matmul", "--count", "3", "--format", "qti", "--out", str(out)])
     assert result.exit_code == 0, result.stderr
-    record = json.loads((out / "nnhand-export.json").read_text())
-    assert record["template"] == "matmul" and record["seeding"] == "random"
-    items = sorted(out.glob("*.xml"))
-    assert len(items) == len(record["variants"]) == 3
-    seeds = [v["seed"] for v in record["variants"]]
-    assert_no_seed({p.name: p.name + p.read_text() for p in items}, seeds)
+    with zipfile.ZipFile(out) as package:
+        files = {name: package.read(name).decode("utf-8") for name in package.namelist()}
+    manifest = files.pop("imsmanifest.xml")
+    assert "seeds drawn at random" in manifest
+    records = RECORD.findall(manifest)
+    assert len(files) == len(records) == 3
+    seeds = [int(seed) for _, seed in records]
+    assert_no_seed({name: name + text for name, text in files.items()}, seeds)
+    assert_no_seed({"manifest": ET.tostring(ET.fromstring(manifest), encoding="unicode")}, seeds)  # comments only
     template = load("matmul")
-    for entry in record["variants"]:
-        item = ET.fromstring((out / entry["file"]).read_bytes())
-        assert SEALED.match(entry["variant"]) and entry["variant"] in (item.get("title") or "")
+    items = [ET.fromstring(text) for text in files.values()]
+    for variant, seed in records:
+        (item,) = [i for i in items if variant in (i.get("title") or "")]
+        assert SEALED.match(variant)
         # The recorded seed rebuilds the item: its correct responses are that variant's key.
-        key = key_data(generate(template, entry["seed"]))["answers"]["C"]
+        key = key_data(generate(template, int(seed)))["answers"]["C"]
         responses = [Fraction(v.text or "") for v in item.iter(f"{QTI}value") if v.text and v.text[-1].isdigit()]
         assert responses[: len(key) * 2] == [Fraction(str(v)) for row in key for v in row]

@@ -111,8 +111,8 @@ def test_a_student_line_never_moves_a_file_onto_another_student(tmp_path: Path) 
     result = grade(manifest, subs, "--csv", str(tmp_path / "g.csv"), "--json", str(tmp_path / "g.json"))
     assert result.exit_code == 1, result.stdout + result.stderr
     rows = csv_rows(tmp_path / "g.csv")
-    assert rows["s001"][2] == str(full_marks(batch, "s001", "hidden-layer"))  # untouched
-    assert rows["s027"][2] == "0"  # s001's variant handed in as s027's: not s027's exercise
+    assert rows["s001"][3] == str(full_marks(batch, "s001", "hidden-layer"))  # untouched
+    assert rows["s027"][3] == "0"  # s001's variant handed in as s027's: not s027's exercise
     assert "missing" not in rows["s027"][-1]
     assert "student: s001" in rows["s027"][-1] and "s027" in rows["s027"][-1]
     assert "student: s001" not in rows["s001"][-1]
@@ -152,7 +152,7 @@ def test_two_files_for_one_exercise_are_both_flagged_and_the_lower_score_counts(
     result = grade(manifest, subs, "--csv", str(tmp_path / "g.csv"), "--json", str(tmp_path / "g.json"))
     assert result.exit_code == 1
     best = full_marks(batch, "ann", "hidden-layer")
-    assert csv_rows(tmp_path / "g.csv")["ann"][2] == str(best - 2)
+    assert csv_rows(tmp_path / "g.csv")["ann"][3] == str(best - 2)
     assert "duplicate" in csv_rows(tmp_path / "g.csv")["ann"][-1]
     report = json.loads((tmp_path / "g.json").read_text())
     duplicates = report["flags"]["duplicate"]
@@ -172,7 +172,7 @@ def test_a_file_whose_location_names_no_student_is_unmatched_whatever_its_studen
     put(subs / "upload.yaml", answer_file(batch, "s001", "hidden-layer", wrong=4))  # says student: s001
     result = grade(manifest, subs, "--csv", str(tmp_path / "g.csv"), "--json", str(tmp_path / "g.json"))
     assert result.exit_code == 1
-    assert csv_rows(tmp_path / "g.csv")["s001"][2] == str(full_marks(batch, "s001", "hidden-layer"))
+    assert csv_rows(tmp_path / "g.csv")["s001"][3] == str(full_marks(batch, "s001", "hidden-layer"))
     assert csv_rows(tmp_path / "g.csv")["s002"][-1] == "hidden-layer: missing"
     report = json.loads((tmp_path / "g.json").read_text())
     [unmatched] = report["flags"]["unmatched"]

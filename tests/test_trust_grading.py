@@ -8,6 +8,7 @@ readings are written out as literals (Fraction("-1.2")), never rebuilt with the 
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -273,7 +274,7 @@ def test_one_unreadable_cell_costs_that_cell_only(tmp_path: Path) -> None:
     assert code == 1
     assert report["score"] == CELLS_7 - 1 and report["max_score"] == CELLS_7
     cell = cells(report)["z1[2]"]
-    assert cell["status"] == "unreadable" and cell["given"] == "two"
+    assert cell["status"] == "unreadable" and cell["given"] is None and cell["written"] == "two"
     assert "not a number" in cell["reason"]
     # Carried forward like a blank: h[2] is graded against the key's z1[2].
     assert cells(report)["h[2]"]["status"] == "right"
@@ -341,9 +342,9 @@ def test_grade_gives_credit_for_the_rest_of_a_file(tmp_path: Path) -> None:
     book = tmp_path / "grades.csv"
     graded = run("grade", str(out / "manifest.json"), str(tmp_path / "subs"), "--csv", str(book))
     assert graded.exit_code == 1, (graded.stdout, graded.stderr)
-    rows = [line.split(",") for line in book.read_text().splitlines()]
-    student = next(r for r in rows if r[0] == issued.parent.name)
-    assert student[2] == str(CELLS_7 - 1), book.read_text()
+    rows = list(csv.DictReader(book.read_text(encoding="utf-8-sig").splitlines()))
+    student = next(r for r in rows if r["student_id"] == issued.parent.name)
+    assert student["hidden-layer"] == str(CELLS_7 - 1), book.read_text()
 
 
 # ----------------------------------------------------------------------------- reading files

@@ -1,32 +1,55 @@
 """Grading a folder of submissions against a manifest, and the grade book's outputs:
-CSV, JSON, JUnit, one feedback file per student, the summary `grade` prints, its exit code.
+CSV, JSON, JUnit, one feedback file per student, the class statistics and their report
+folder, the summary `grade` prints, its exit code.
+
+Shards (`grade --shard K/N`): a shard grades the files of its block of the manifest's
+students (nnhand/classroom/shards.py); a file belongs to the student whose folder or file
+name placed it, so its flags (identity, duplicate, tampered) land in that student's shard,
+and the files that place on no student are reported once, by shard 1. Its JSON grade book
+holds every submission with its full report, so that
+
+    merge_grade_books(paths: Sequence[Path], outputs: Mapping[str, Path | None], *,
+                      manifest: Path | None = None, per: str = "cell") -> GradeBook
+
+(what `nnhand merge` calls for inputs whose "schema" is "nnhand-grades") rebuilds the whole
+class's grade book from the shards' JSON files and writes `outputs` (GRADEBOOK_FORMATS names
+to destinations, as `grade` does): the same bytes as one unsharded run. It refuses books of
+different manifests (by SHA-256), nnhand versions or grading options, and overlapping or
+missing shards, naming the files.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import json
 import os
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nnhand._version import __version__
 from nnhand.choices import SCORING_MODES
 from nnhand.classroom.manifest import Manifest, read_manifest
 from nnhand.classroom.roster import id_problem
+from nnhand.classroom.shards import Shard
 from nnhand.core.sheet import Sheet
-from nnhand.errors import AnswerFileError, ExitCode, NnhandError, OutputError
+from nnhand.errors import AnswerFileError, ExitCode, NnhandError, OutputError, UsageError
 from nnhand.grading.answers import parse_answer_text
-from nnhand.grading.grade import Report, givens_difference, grade_sheet, read_answers
+from nnhand.grading.grade import CellResult, Report, StepResult, givens_difference, grade_sheet, read_answers
 from nnhand.output.report_formats import GRADEBOOK_FORMATS
 from nnhand.safety.safeio import MAX_INPUT_BYTES, read_capped
 from nnhand.safety.safetext import csv_cell, one_line, plain
+
+if TYPE_CHECKING:
+    from nnhand.classroom.statistics import ClassStatistics
 
 ANSWER_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_SUBMISSION_FILES = 100_000
@@ -82,7 +105,28 @@ class GradeBook:
     manifest: Manifest
     submissions: list[Submission] = field(default_factory=list)
     scoring: str | None = None  # the --scoring override, else each template's own
+    ecf: bool = True  # whether work carried forward was credited
+    shard: Shard | None = None  # the block of the manifest's students this book holds; None: all
+    manifest_sha256: str | None = None  # of the manifest file's bytes: which manifest, for a merge
     _index: tuple[int, dict[tuple[str, str], list[Submission]]] = field(default=(-1, {}), repr=False)
+    _statistics: tuple[int, ClassStatistics | None] = field(default=(-1, None), repr=False)
+
+    @property
+    def students(self) -> dict[str, dict[str, Any]]:
+        """The students this book grades (id -> manifest entry), in manifest order: a shard's block, or all."""
+        if self.shard is None:
+            return self.manifest.students
+        return {sid: self.manifest.students[sid] for sid in self.shard.slice(list(self.manifest.students))}
+
+    def statistics(self) -> ClassStatistics:
+        """The class statistics, computed once for the book as it stands."""
+        from nnhand.classroom.statistics import class_statistics
+
+        count, stats = self._statistics
+        if stats is None or count != len(self.submissions):
+            stats = class_statistics(self)
+            self._statistics = (len(self.submissions), stats)
+        return stats
 
     def files(self, student: str, template: str) -> list[Submission]:
         """Every submission placed on this student's exercise, in path order."""
@@ -115,12 +159,8 @@ class GradeBook:
         return self.points(next(iter(self.manifest.students)), template)
 
     def missing(self) -> list[tuple[str, str]]:
-        return [
-            (sid, tid)
-            for sid in self.manifest.students
-            for tid in self.manifest.template_ids
-            if self.cell(sid, tid) is None
-        ]
+        templates = self.manifest.template_ids
+        return [(sid, tid) for sid in self.students for tid in templates if self.cell(sid, tid) is None]
 
     def flags(self) -> list[Flag]:
         """Every flag, submission by submission (identity, duplicate, tampered or not graded), then missing work."""
@@ -205,16 +245,23 @@ def _time_limit(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def grade_folder(manifest: Manifest, folder: Path, scoring: str | None = None, ecf: bool = True) -> GradeBook:
-    """Grade every answer file under `folder`; a bad file is recorded, never fatal."""
+def grade_folder(
+    manifest: Manifest, folder: Path, scoring: str | None = None, ecf: bool = True, shard: Shard | None = None
+) -> GradeBook:
+    """Grade every answer file under `folder` (of a shard: those its students' folders or
+    names place; shard 1 also the files that place on no student); a bad file is recorded,
+    never fatal."""
     if scoring is not None and scoring not in SCORING_MODES:
         raise NnhandError(f"unknown scoring '{scoring}'", where="--scoring", fix=f"Use {', '.join(SCORING_MODES)}")
     folder = Path(folder)
-    book = GradeBook(manifest, scoring=scoring)
+    book = GradeBook(manifest, scoring=scoring, ecf=ecf, shard=shard, manifest_sha256=file_sha256(manifest.path))
+    in_shard = set(book.students)
     for path in answer_files(folder):
+        named = _students_named(manifest, path, folder)
+        if shard is not None and not (named[0] in in_shard if named else shard.index == 1):
+            continue  # another shard's student's file (one placed on no one: shard 1 reports it)
         submission = Submission(path)
         book.submissions.append(submission)
-        named = _students_named(manifest, path, folder)
         if named:
             submission.student = named[0]
         if len(named) > 1:
@@ -235,6 +282,15 @@ def grade_folder(manifest: Manifest, folder: Path, scoring: str | None = None, e
             names = [t for t in manifest.template_ids if t in path.stem]
             submission.template = max(names, key=len) if names else None
     return book
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in blocks (a manifest may be 200 MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _grade_submission(manifest: Manifest, submission: Submission, scoring: str | None, ecf: bool) -> None:
@@ -315,12 +371,18 @@ def _tampering(sheet: Sheet, data: Mapping[str, Any], where: str) -> str | None:
 # ----------------------------------------------------------------------------- outputs
 
 
-def _row_flags(flags: list[Flag], student: str) -> str:
+def _flags_by_student(flags: list[Flag]) -> dict[str | None, list[Flag]]:
+    by: dict[str | None, list[Flag]] = {}
+    for f in flags:
+        by.setdefault(f.student, []).append(f)
+    return by
+
+
+def _row_flags(flags: list[Flag]) -> str:
+    """One student's flags as one cell: `backprop: missing; hl.yaml: duplicate (...)`."""
     words = {"not_graded": "not graded"}
     parts = []
     for f in flags:
-        if f.student != student:
-            continue
         label = f.exercise or Path(f.file or "").name
         if f.kind == "missing":
             parts.append(f"{label}: missing")
@@ -329,27 +391,40 @@ def _row_flags(flags: list[Flag], student: str) -> str:
     return "; ".join(parts)
 
 
-def gradebook_csv(book: GradeBook) -> str:
-    """One row per student, one column per exercise, total, max, percent; points first.
+CSV_BOM = "\ufeff"
+# The row of points possible, labelled as Canvas labels it in its grade-book CSV: the words
+# "Points Possible" in the name column, the id and email columns empty, so that an import
+# that matches students on id or email can never take the row for a student.
+POINTS_POSSIBLE = "Points Possible"
+CSV_COLUMNS = ("student_id", "name", "email")
 
-    Every text cell (ids, names, flags) is neutralised so that a spreadsheet never runs it as a formula."""
+
+def gradebook_csv(book: GradeBook, bom: bool = True) -> str:
+    """The grade book as a spreadsheet reads it: the roster's id, name and email; one column
+    per exercise; total, max, percent, flags; the points possible as the first row.
+
+    UTF-8 with a byte-order mark (`bom`), so that Excel on Windows reads names such as Zoë
+    right (without one it guesses the ANSI code page); Canvas, Moodle, LibreOffice and
+    Python's "utf-8-sig" read it as plain UTF-8. Every text cell (ids, names, emails,
+    flags) is neutralised so that a spreadsheet never runs it as a formula."""
     templates = book.manifest.template_ids
     possible = {t: book.points_possible(t) for t in templates}
     total_possible = sum(possible.values())
-    flags = book.flags()
+    flags = _flags_by_student(book.flags())
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([csv_cell(c) for c in ["student_id", "name", *templates, "total", "max", "percent", "flags"]])
-    writer.writerow(["points possible", "", *(_num(possible[t]) for t in templates), _num(total_possible),
+    writer.writerow([csv_cell(c) for c in [*CSV_COLUMNS, *templates, "total", "max", "percent", "flags"]])
+    writer.writerow(["", POINTS_POSSIBLE, "", *(_num(possible[t]) for t in templates), _num(total_possible),
                      _num(total_possible), "100", ""])  # fmt: skip
-    for sid, entry in book.manifest.students.items():
+    for sid, entry in book.students.items():
         scores = [s.score if (s := book.cell(sid, tid)) is not None else 0.0 for tid in templates]
         total = sum(scores)
         own_max = sum(book.points(sid, tid) for tid in templates)
         percent = 100 * total / own_max if own_max else 0.0
-        writer.writerow([csv_cell(sid), csv_cell(entry.get("name") or ""), *(_num(s) for s in scores), _num(total),
-                         _num(own_max), f"{percent:.1f}", csv_cell(_row_flags(flags, sid))])  # fmt: skip
-    return out.getvalue()
+        writer.writerow([csv_cell(sid), csv_cell(entry.get("name") or ""), csv_cell(entry.get("email") or ""),
+                         *(_num(s) for s in scores), _num(total), _num(own_max), f"{percent:.1f}",
+                         csv_cell(_row_flags(flags.get(sid, [])))])  # fmt: skip
+    return (CSV_BOM if bom else "") + out.getvalue()
 
 
 def _num(value: float) -> str:
@@ -357,12 +432,17 @@ def _num(value: float) -> str:
 
 
 GRADES_SCHEMA = "nnhand-grades"
-GRADES_VERSION = 1
+GRADES_VERSION = 1  # additions keep the version; a key removed or changing meaning is version 2
+SCHEMA_FILE = "nnhand/schemas/grades.schema.json"
 
 
 def grades_data(book: GradeBook) -> dict[str, Any]:
-    """The grade book for programs (`grade --json`): per student and exercise the score, max,
-    status and flags; then every flag of the class by kind."""
+    """The grade book for programs (`grade --json`, `grade --format json`), schema
+    nnhand-grades (nnhand/schemas/grades.schema.json): the class statistics; per student and
+    exercise the score, max, status and flags; every flag of the class by kind; and every
+    submission with its full per-cell report (what a merge of shard books rebuilds from)."""
+    from nnhand.classroom.statistics import statistics_data
+
     flags = book.flags()
     by_cell: dict[tuple[str | None, str | None], list[Flag]] = {}
     for f in flags:
@@ -372,7 +452,7 @@ def grades_data(book: GradeBook) -> dict[str, Any]:
         return {"kind": f.kind, "file": f.file, "message": f.message}
 
     students = []
-    for sid, entry in book.manifest.students.items():
+    for sid, entry in book.students.items():
         exercises: dict[str, dict[str, Any]] = {}
         for tid in book.manifest.template_ids:
             sub = book.cell(sid, tid)
@@ -388,6 +468,7 @@ def grades_data(book: GradeBook) -> dict[str, Any]:
         students.append({
             "id": sid,
             "name": entry.get("name") or "",
+            "email": entry.get("email") or "",
             "total": total,
             "max": most,
             "percent": round(100 * total / most, 1) if most else 0.0,
@@ -400,9 +481,13 @@ def grades_data(book: GradeBook) -> dict[str, Any]:
         "nnhand_version": __version__,
         "assignment": book.manifest.data.get("assignment"),
         "manifest": str(book.manifest.path),
+        "manifest_sha256": book.manifest_sha256,
+        "shard": {"index": book.shard.index, "count": book.shard.count} if book.shard is not None else None,
         "scoring": book.scoring,
+        "ecf": book.ecf,
         "files": len(book.submissions),
         "graded": sum(1 for s in book.submissions if s.report is not None),
+        "statistics": statistics_data(book.statistics()),
         "students": students,
         "flags": {
             kind: [
@@ -412,11 +497,71 @@ def grades_data(book: GradeBook) -> dict[str, Any]:
             ]
             for kind in FLAG_KINDS
         },
+        "submissions": [submission_record(s) for s in book.submissions],
     }
 
 
-def grades_json(book: GradeBook) -> str:
-    return json.dumps(grades_data(book), indent=1, ensure_ascii=False) + "\n"
+def grades_json(book: GradeBook, ascii_only: bool = False) -> str:
+    return json.dumps(grades_data(book), indent=1, ensure_ascii=ascii_only) + "\n"
+
+
+# A submission and its report, written whole and read back to equal objects: a merged grade
+# book renders from these exactly as the unsharded one renders from what it graded.
+_TUPLE_FIELDS = ("shape", "rows", "cols")
+
+
+def submission_record(s: Submission) -> dict[str, Any]:
+    return {
+        "file": str(s.path),
+        "student": s.student,
+        "exercise": s.template,
+        "status": s.status,
+        "score": s.score,
+        "problem": s.problem,
+        "tampered": s.tampered,
+        "identity": s.identity,
+        "report": _record(s.report) if s.report is not None else None,
+    }
+
+
+def _record(value: Any) -> Any:
+    """A Report (or StepResult, CellResult) as JSON values: every field, Fractions as "p/q"."""
+    if isinstance(value, (Report, StepResult, CellResult)):
+        return {f.name: _record(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Fraction):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_record(v) for v in value]
+    return value
+
+
+def _from_record(kind: type, data: Mapping[str, Any]) -> Any:
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(kind):
+        value = data[f.name]
+        if f.name == "steps":
+            value = [_from_record(StepResult, v) for v in value]
+        elif f.name == "cells" and kind is StepResult:
+            value = [_from_record(CellResult, v) for v in value]
+        elif f.name == "answer" and value is not None:
+            value = Fraction(value)
+        elif f.name in _TUPLE_FIELDS and isinstance(value, list):
+            value = tuple(value)
+        values[f.name] = value
+    return kind(**values)
+
+
+def submission_from_record(data: Mapping[str, Any]) -> Submission:
+    report = data["report"]
+    return Submission(
+        Path(data["file"]),
+        student=data["student"],
+        template=data["exercise"],
+        report=_from_record(Report, report) if report is not None else None,
+        problem=data["problem"],
+        tampered=data["tampered"],
+        identity=data["identity"],
+    )
 
 
 def feedback_files(book: GradeBook) -> dict[str, str]:
@@ -429,12 +574,13 @@ def feedback_files(book: GradeBook) -> dict[str, str]:
     from nnhand.output.terminal import console, report_renderable
 
     out = {}
-    flags = book.flags()
-    for sid in book.manifest.students:
+    flags = _flags_by_student(book.flags())
+    for sid in book.students:
         problem = id_problem(sid)
         if problem:
             raise OutputError(f"the student id {ascii(sid)[:80]} {problem}", where="--feedback",
                               fix="Student ids name the feedback files; fix the manifest")  # fmt: skip
+        own = flags.get(sid, [])
         buffer = io.StringIO()
         terminal = console(file=buffer, color=False)
         for tid in book.manifest.template_ids:
@@ -448,20 +594,43 @@ def feedback_files(book: GradeBook) -> dict[str, str]:
             else:
                 terminal.print(report_renderable(sub.report, reveal=True))
                 terminal.print("")
-            for f in flags:
-                if f.student == sid and f.exercise == tid and f.kind in ("identity", "duplicate"):
+            for f in own:
+                if f.exercise == tid and f.kind in ("identity", "duplicate"):
                     terminal.print(Text(f"{tid}: note: {plain(f.message)}\n"))
-        for f in flags:
-            if f.student == sid and f.exercise is None:
+        for f in own:
+            if f.exercise is None:
                 terminal.print(Text(f"{Path(f.file or '').name}: could not be graded: {plain(f.message)}\n"))
         out[f"{sid}.txt"] = plain(buffer.getvalue())
     return out
 
 
-def summary_text(book: GradeBook) -> str:
-    """What `grade` prints: counts, every flag, then one line per student (control characters removed)."""
+def missing_lines(book: GradeBook) -> list[str]:
+    """Missing work as a list to read: a heading with the counts, then one line per student
+    naming their missing exercises, ids aligned."""
+    missing = book.missing()
+    if not missing:
+        return []
+    by_student: dict[str, list[str]] = {}
+    for sid, tid in missing:
+        by_student.setdefault(sid, []).append(tid)
+    width = min(max(len(sid) for sid in by_student), 24)
+    students = "student" if len(by_student) == 1 else "students"
+    lines = [f"MISSING: {len(missing)} of {len(book.students) * len(book.manifest.template_ids)} submissions, "
+             f"from {len(by_student)} {students}:"]  # fmt: skip
+    whole = len(book.manifest.template_ids)
+    for sid, tids in by_student.items():
+        what = "everything" if len(tids) == whole > 1 else ", ".join(tids)
+        lines.append(f"  {sid:<{width}}  {what}")
+    return lines
+
+
+def summary_text(book: GradeBook, statistics: bool = True, unicode: bool = True) -> str:
+    """What `grade` prints: counts, every flag, the missing work, one line per student, then
+    the class statistics (`unicode`: bars of block characters, else of #). Control
+    characters removed."""
     graded = [s for s in book.submissions if s.report is not None]
-    lines = [f"{len(graded)} submissions graded out of {len(book.submissions)} files."]
+    shard = f" (shard {book.shard} of the class: {len(book.students)} students)" if book.shard is not None else ""
+    lines = [f"{len(graded)} submissions graded out of {len(book.submissions)} files{shard}."]
     flags = book.flags()
     for f in flags:
         if f.kind == "identity":
@@ -485,10 +654,8 @@ def summary_text(book: GradeBook) -> str:
     for s in book.submissions:
         if s.student is not None and s.report is None and not s.tampered:
             lines.append(f"NOT GRADED {s.problem}")
-    missing = book.missing()
-    if missing:
-        lines.append(f"MISSING ({len(missing)}): " + ", ".join(f"{sid} {tid}" for sid, tid in missing))
-    for sid in book.manifest.students:
+    lines += missing_lines(book)
+    for sid in book.students:
         parts = []
         for tid in book.manifest.template_ids:
             sub = book.cell(sid, tid)
@@ -496,12 +663,20 @@ def summary_text(book: GradeBook) -> str:
                      (f"{sub.report.score:g}/{sub.report.max_score:g}" if sub.report else "not graded"))  # fmt: skip
             parts.append(f"{tid} {score}")
         lines.append(f"{sid}: " + ", ".join(parts))
-    return "".join(one_line(line) + "\n" for line in lines)
+    text = "".join(one_line(line) + "\n" for line in lines)
+    if statistics:
+        from nnhand.classroom.statistics import statistics_text
+
+        block = statistics_text(book.statistics(), unicode).splitlines()
+        text += "\n" + "".join(one_line(line) + "\n" for line in block)
+    return text
 
 
 def gradebook_junit(book: GradeBook, per: str = "cell") -> str:
     """JUnit XML of the whole class: one suite per file, a file that could not be graded
-    (or was altered) as one errored test case, so that a CI view counts it."""
+    (or was altered) as one errored test case, so that a CI view counts it. Each report
+    carries the student the file was matched to, so every student's test cases get a
+    classname of their own (reports.junit_xml) and no viewer merges two students."""
     from nnhand.output.reports import Ungraded, junit_xml
 
     items: list[Report | Ungraded] = [
@@ -520,6 +695,7 @@ def gradebook_junit(book: GradeBook, per: str = "cell") -> str:
 @dataclass(frozen=True)
 class GradeBookOptions:
     per: str = "cell"  # JUnit test cases per cell or per step
+    ascii_only: bool = False  # JSON for an output that cannot hold Unicode: \u escapes, the same data
 
 
 def render_csv(book: GradeBook, options: GradeBookOptions) -> str:
@@ -527,7 +703,7 @@ def render_csv(book: GradeBook, options: GradeBookOptions) -> str:
 
 
 def render_json(book: GradeBook, options: GradeBookOptions) -> str:
-    return grades_json(book)
+    return grades_json(book, ascii_only=options.ascii_only)
 
 
 def render_junit(book: GradeBook, options: GradeBookOptions) -> str:
@@ -536,6 +712,19 @@ def render_junit(book: GradeBook, options: GradeBookOptions) -> str:
 
 def render_feedback(book: GradeBook, options: GradeBookOptions) -> dict[str, str]:
     return feedback_files(book)
+
+
+def render_report(book: GradeBook, options: GradeBookOptions) -> dict[str, str]:
+    """The report folder: statistics.json, histogram.svg and report.md, from one statistics model."""
+    from nnhand.classroom.plot import histogram_svg
+    from nnhand.classroom.statistics import statistics_data, statistics_markdown
+
+    stats = book.statistics()
+    return {
+        "statistics.json": json.dumps(statistics_data(stats), indent=1, ensure_ascii=False) + "\n",
+        "histogram.svg": histogram_svg(stats),
+        "report.md": statistics_markdown(stats, "histogram.svg"),
+    }
 
 
 def gradebook_outputs(
@@ -565,11 +754,142 @@ def grade_class(
     scoring: str | None = None,
     ecf: bool = True,
     per: str = "cell",
+    shard: Shard | None = None,
 ) -> GradeBook:
-    """The whole `grade` command: read the manifest, grade the folder, write every output
-    at once (all or none). The book's `summary_text` and `exit_code` are what `grade` shows."""
+    """The whole `grade` command: read the manifest, grade the folder (a shard of it), write
+    every output at once (all or none). The book's `summary_text` and `exit_code` are what
+    `grade` shows."""
     from nnhand.safety.atomic import write_files
 
-    book = grade_folder(read_manifest(manifest), submissions, scoring, ecf)
+    book = grade_folder(read_manifest(manifest), submissions, scoring, ecf, shard)
+    write_files(gradebook_outputs(book, outputs, GradeBookOptions(per=per)))
+    return book
+
+
+# ----------------------------------------------------------------------------- merging shards
+
+GRADE_BOOK_MAX_BYTES = 2_000_000_000  # a shard of a very large course, with every cell's verdict
+_MERGE_FIX = "Merge the --json grade books of one run of `grade --shard K/N` for K = 1..N, unchanged"
+
+
+@dataclass(frozen=True)
+class _ShardBook:
+    path: Path
+    data: dict[str, Any]
+    shard: Shard
+
+
+def _read_shard_book(path: Path) -> _ShardBook:
+    from nnhand.classroom.manifest import parse_json
+    from nnhand.errors import ManifestError
+    from nnhand.safety.safeio import decode_text
+
+    where = str(path)
+    raw = read_capped(path, GRADE_BOOK_MAX_BYTES, NnhandError, "grade book", fix=_MERGE_FIX)
+    try:
+        data = parse_json(decode_text(raw, where, NnhandError), where)
+    except ManifestError as exc:  # parse_json speaks of manifests; this is a grade book
+        raise NnhandError(exc.message, where=where, fix=_MERGE_FIX) from None
+    if not isinstance(data, dict) or data.get("schema") != GRADES_SCHEMA:
+        raise NnhandError("is not an nnhand grade book (schema nnhand-grades)", where=where,
+                          fix="Give the files `grade --json` wrote")  # fmt: skip
+    if data.get("schema_version") != GRADES_VERSION:
+        raise NnhandError(f"has schema version {one_line(data.get('schema_version'))[:20]}; this nnhand "
+                          f"merges version {GRADES_VERSION}", where=where, fix=_MERGE_FIX)  # fmt: skip
+    if "submissions" not in data or "manifest_sha256" not in data:
+        raise NnhandError("holds no submissions to merge (written by an older nnhand)", where=where,
+                          fix="Grade the shards again with this nnhand")  # fmt: skip
+    shard = data.get("shard")
+    try:
+        parsed = Shard(int(shard["index"]), int(shard["count"])) if shard is not None else Shard(1, 1)
+    except (TypeError, KeyError, ValueError):
+        raise NnhandError("has a damaged 'shard' entry", where=where, fix=_MERGE_FIX) from None
+    except NnhandError as exc:
+        raise NnhandError(f"names no shard: {exc.message}", where=where, fix=_MERGE_FIX) from None
+    return _ShardBook(Path(path), data, parsed)
+
+
+def _same(books: Sequence[_ShardBook], key: str, what: str) -> None:
+    first = books[0]
+    for other in books[1:]:
+        if other.data.get(key) != first.data.get(key):
+            raise NnhandError(
+                f"{other.path} and {first.path} come from different {what} "
+                f"({one_line(other.data.get(key))[:70]} and {one_line(first.data.get(key))[:70]})",
+                where="merge",
+                fix=_MERGE_FIX,
+            )
+
+
+def merge_grade_books(
+    paths: Sequence[Path],
+    outputs: Mapping[str, Path | None],
+    *,
+    manifest: Path | None = None,
+    per: str = "cell",
+) -> GradeBook:
+    """Join the JSON grade books of `grade --shard K/N` (K = 1..N) into the whole class's
+    grade book and write `outputs` (GRADEBOOK_FORMATS name -> destination, all or none):
+    the same bytes an unsharded `grade` writes.
+
+    The manifest is the one the books name (a relative path, from the current folder, as
+    `grade` was given it), or `manifest`; it must be the very file they were graded against
+    (SHA-256). Refused, naming the files: books of different manifests, nnhand versions or
+    options (--scoring, --ecf), of different shard counts, the same shard twice, a shard
+    missing, or a book whose students are not its shard's."""
+    from nnhand.safety.atomic import write_files
+
+    if not paths:
+        raise UsageError("no grade books to merge", fix="Name the shards' --json files")
+    books = [_read_shard_book(Path(p)) for p in paths]
+    _same(books, "manifest_sha256", "manifests")
+    _same(books, "nnhand_version", "nnhand versions")
+    _same(books, "scoring", "--scoring options")
+    _same(books, "ecf", "--ecf options")
+    counts = {b.shard.count for b in books}
+    if len(counts) > 1:
+        listed = ", ".join(f"{b.path} ({b.shard})" for b in books)
+        raise NnhandError(f"the grade books are shards of different splits: {listed}", where="merge", fix=_MERGE_FIX)
+    count = counts.pop()
+    seen: dict[int, Path] = {}
+    for b in books:
+        if b.shard.index in seen:
+            raise NnhandError(f"{b.path} and {seen[b.shard.index]} are both shard {b.shard}", where="merge",
+                              fix="Give each shard's grade book once")  # fmt: skip
+        seen[b.shard.index] = b.path
+    absent = [f"{k}/{count}" for k in range(1, count + 1) if k not in seen]
+    if absent:
+        raise NnhandError(f"shard {', '.join(absent)} {'is' if len(absent) == 1 else 'are'} missing "
+                          f"(given: {', '.join(f'{b.shard}' for b in books)})", where="merge",
+                          fix="Grade the missing shards and merge all of them")  # fmt: skip
+    manifest_path = Path(manifest) if manifest is not None else Path(str(books[0].data.get("manifest")))
+    if not manifest_path.exists():
+        raise NnhandError("the manifest the grade books were graded against is not here", where=str(manifest_path),
+                          fix="Run merge from the folder grade ran in, or name the manifest (--manifest)")  # fmt: skip
+    digest = file_sha256(manifest_path if not manifest_path.is_dir() else manifest_path / "manifest.json")
+    if digest != books[0].data["manifest_sha256"]:
+        raise NnhandError("is not the manifest the grade books were graded against (its SHA-256 differs)",
+                          where=str(manifest_path), fix="Name the manifest.json the shards graded against")  # fmt: skip
+    the_manifest = read_manifest(manifest_path)
+    book = GradeBook(the_manifest, scoring=books[0].data["scoring"], ecf=books[0].data["ecf"],
+                     manifest_sha256=digest)  # fmt: skip
+    ids = list(the_manifest.students)
+    for b in sorted(books, key=lambda b: b.shard.index):
+        wanted = b.shard.slice(ids)
+        try:
+            written = [s["id"] for s in b.data["students"]]
+            submissions = [submission_from_record(r) for r in b.data["submissions"]]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise NnhandError(f"is damaged ({type(exc).__name__}: {one_line(exc)[:60]})", where=str(b.path),
+                              fix=_MERGE_FIX) from None  # fmt: skip
+        if written != wanted:
+            raise NnhandError(f"does not hold the students of shard {b.shard} of this manifest", where=str(b.path),
+                              fix=_MERGE_FIX)  # fmt: skip
+        strangers = [s.path for s in submissions if s.student is not None and s.student not in set(wanted)]
+        if strangers:
+            raise NnhandError(f"holds {strangers[0]}, a file of another shard's student", where=str(b.path),
+                              fix=_MERGE_FIX)  # fmt: skip
+        book.submissions.extend(submissions)
+    book.submissions.sort(key=lambda s: s.path)  # the order one run walks the folder in
     write_files(gradebook_outputs(book, outputs, GradeBookOptions(per=per)))
     return book

@@ -84,6 +84,12 @@ def read_manifest(path: Path) -> Manifest:
     return _Schema(path).manifest(data)
 
 
+def manifest_from_data(data: Any, path: Path) -> Manifest:
+    """A manifest already parsed (`nnhand merge` joins the shards' ones), validated as
+    read_manifest validates a file; `path` is what its errors name."""
+    return _Schema(Path(path)).manifest(data)
+
+
 def parse_json(text: str, where: str) -> Any:
     def refuse_constant(name: str) -> Any:
         raise ManifestError(f"holds {name}, which is not a number JSON allows", where=where, fix=_MANIFEST_FIX)

@@ -7,9 +7,11 @@
     gift(sheets)         one question per blank cell (GIFT has one answer block a question)
     qti21(sheets)        one QTI 2.1 assessmentItem document per variant (a list of strings),
                          a textEntryInteraction and a response declaration per blank cell
+    qti_manifest(sheets) the imsmanifest.xml of an IMS content package: one resource of type
+                         imsqti_item_xmlv2p1 per item
+    qti_package(sheets)  the content package itself (zip bytes): imsmanifest.xml and the items
     zero_answer_warnings(sheets, fmt)   answers a platform is known to grade wrongly
     build_pool(template, count, ...)    the sealed variants of an export, and their seeds
-    pool_record(pool, files)            the record of a QTI export (JSON beside the items)
     moodle_pool, gift_pool, qti_pool    a pool in one format (sheets.POOL_FORMATS)
 
 What a question shows (title, intro, legend, the givens' cells and words, labels, rounding
@@ -21,10 +23,11 @@ Pools are sealed: each question names its variant by an opaque token
 its key up with `nnhand key`. The seeds come from the instructor's secret (HMAC-SHA256 over
 the pool name, the template and a counter, under a key of its own), else from fresh
 randomness, else (`first_seed`) from first_seed, first_seed + 1, …; either way every export
-records token -> seed for the instructor: comments in Moodle XML and GIFT (which the
-importers drop: Moodle keeps only [id:] and [tag:] from GIFT comments, hence no brackets in
-them) and `nnhand-export.json` beside QTI items. The export file itself holds every answer:
-it is the instructor's, never the students'.
+records token -> seed for the instructor, as comments at the top of the file a platform
+reads (which every importer drops: Moodle keeps only [id:] and [tag:] from GIFT comments,
+hence no brackets in them): the Moodle XML, the GIFT file, the QTI package's
+imsmanifest.xml. The export file itself holds every answer: it is the instructor's, never
+the students'.
 
 Answers and tolerances follow the grader (grading.py): the key as the sheet rounds it,
 ± half a unit of the step's last decimal (`tolerance`), exactly for exact steps. Where
@@ -36,14 +39,18 @@ between, which a numerical field cannot express (nor can it take "2/3"). Every b
 is worth one mark, as under the default per-cell scoring.
 
 QTI 2.1 choice: an assessmentItem must be the root of its own file, so `qti21` returns one
-complete XML document per sheet (`qti21_item` builds one); packaging them with an
-imsmanifest.xml into a content-package zip is left to the caller.
+complete XML document per sheet (`qti21_item` builds one), and what platforms import is an
+IMS Content Packaging 1.1 zip of them (`qti_package`): imsmanifest.xml at its root listing
+each item as a resource of type imsqti_item_xmlv2p1 with its one file, as the QTI 2.1
+integration guide lays a package out. The zip is byte-for-byte reproducible (fixed entry
+times and modes, entries in order), so the same export gives the same file.
 
 Answers of 0 — what `zero_answer_warnings` flags, and why:
 - Canvas (fmt "qti", "qti12", "canvas"): FORMATS.md: Canvas mishandles numerical answers of
-  magnitude below 1e-4, including 0. Every such blank cell is reported (one line per
-  variant). QTI 2.1 ("qti21") gets the same warning: its `equal` check handles 0 per the
-  standard, but such packages are commonly imported into Canvas.
+  magnitude below 1e-4, including 0. One warning per export names the variants and cells
+  concerned (a pool of 100 variants gets one line, not 100). QTI 2.1 ("qti21") gets the
+  same warning: its `equal` check handles 0 per the standard, but such packages are
+  commonly imported into Canvas.
 - Moodle (fmt "moodle", "gift"): no warning, from reading Moodle's qtype_numerical. An
   absolute ("nominal") tolerance interval is answer ± (tolerance + 10^-precision ·
   max(1, |answer|)), so tolerance 0 on answer 0 accepts 0 (and -0, 0.0) and nothing else;
@@ -58,7 +65,6 @@ Answers of 0 — what `zero_answer_warnings` flags, and why:
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import xml.etree.ElementTree as ET
@@ -590,23 +596,78 @@ def item_file(sheet: Sheet) -> str:
     return sheet.variant.replace("#", "-").replace("@", "-") + ".xml"
 
 
-def pool_record(pool: Pool) -> str:
-    """The record of a QTI export, kept beside the items: token -> seed, and how they were drawn."""
-    data = {
-        "schema": "nnhand-export",
-        "schema_version": 1,
-        "nnhand_version": __version__,
-        "template": pool.template.id,
-        "version": pool.template.version,
-        "pool": pool.name,
-        "seeding": pool.seeding,
-        "about": pool.record_lines()[:3],
-        "variants": [
-            {"variant": sheet.variant, "seed": seed, "file": item_file(sheet)}
-            for sheet, seed in zip(pool.sheets, pool.seeds)
-        ],
-    }
-    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+# ----------------------------------------------------------------------------- QTI content package
+
+CP_NS = "http://www.imsglobal.org/xsd/imscp_v1p1"
+CP_SCHEMA = "http://www.imsglobal.org/xsd/imscp_v1p1.xsd"
+QTI_ITEM_RESOURCE = "imsqti_item_xmlv2p1"  # the resource type of a QTI 2.1 item (QTI 2.1 integration guide)
+MANIFEST = "imsmanifest.xml"
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry holds: no clock in the file
+
+
+def _item_identifier(sheet: Sheet) -> str:
+    return _ncname(f"nnhand_{sheet.variant}")
+
+
+def qti_manifest(sheets: Sequence[Sheet], comments: Sequence[str] = ()) -> str:
+    """The imsmanifest.xml of a content package of QTI 2.1 items: one resource of type
+    imsqti_item_xmlv2p1 per sheet, its href and its one <file> the item's name (item_file).
+
+    `comments` go first, one XML comment a line (the pool's seed record: importers drop
+    comments). The manifest's identifier is derived from the items', so that two different
+    pools never share one while the same pool always gets the same."""
+    import hashlib
+
+    digest = hashlib.sha256("\n".join(s.variant for s in sheets).encode("utf-8")).hexdigest()[:16]
+    root = ET.Element(
+        "manifest",
+        {
+            "xmlns": CP_NS,
+            "xmlns:xsi": XSI_NS,
+            "xsi:schemaLocation": f"{CP_NS} {CP_SCHEMA}",
+            "identifier": f"nnhand_manifest_{digest}",
+        },
+    )
+    metadata = ET.SubElement(root, "metadata")
+    ET.SubElement(metadata, "schema").text = "QTIv2.1 Package"
+    ET.SubElement(metadata, "schemaversion").text = "1.0.0"
+    ET.SubElement(root, "organizations")
+    resources = ET.SubElement(root, "resources")
+    for sheet in sheets:
+        href = item_file(sheet)
+        resource = ET.SubElement(
+            resources,
+            "resource",
+            identifier=f"res_{_item_identifier(sheet)}",
+            type=QTI_ITEM_RESOURCE,
+            href=href,
+        )
+        ET.SubElement(resource, "file", href=href)
+    clean_tree(root)
+    ET.indent(root)
+    head = ['<?xml version="1.0" encoding="UTF-8"?>', *(_xml_comment(line) for line in comments)]
+    return "\n".join(head) + "\n" + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def qti_package(sheets: Sequence[Sheet], comments: Sequence[str] = ()) -> bytes:
+    """An IMS content package (zip) of QTI 2.1 items: imsmanifest.xml first, then one item
+    file per sheet. Raises NnhandError for a sheet with no blank cells (as qti21_item).
+
+    Reproducible: every entry has the same fixed time and mode, in the same order."""
+    import io
+    import zipfile
+
+    files = {item_file(sheet): item for sheet, item in zip(sheets, qti21(sheets))}
+    if len(files) != len(sheets):
+        raise ValueError("two sheets of a package have the same variant id")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, text in [(MANIFEST, qti_manifest(sheets, comments)), *files.items()]:
+            entry = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16  # a plain file, rw-r--r--, on every unzip
+            package.writestr(entry, text.encode("utf-8"))
+    return buffer.getvalue()
 
 
 def moodle_pool(pool: Pool) -> str:
@@ -619,11 +680,10 @@ def gift_pool(pool: Pool) -> str:
     return gift(pool.sheets, pool=pool)
 
 
-def qti_pool(pool: Pool) -> dict[str, str]:
-    """`export --format qti`: {file name: text}, an item file per variant and nnhand-export.json."""
-    files = {item_file(sheet): item for sheet, item in zip(pool.sheets, qti21(pool.sheets))}
-    files["nnhand-export.json"] = pool_record(pool)
-    return files
+def qti_pool(pool: Pool) -> bytes:
+    """`export --format qti`: the pool as a QTI 2.1 content package (zip), its record as
+    comments at the top of imsmanifest.xml."""
+    return qti_package(pool.sheets, pool.record_lines())
 
 
 # ----------------------------------------------------------------------------- zero answers
@@ -633,24 +693,32 @@ def zero_answer_warnings(sheets: Iterable[Sheet], fmt: str) -> list[str]:
     """Warnings for answers that `fmt` is known to grade wrongly (see the module docstring).
 
     fmt: "qti", "qti12", "canvas", "qti21" (answers of magnitude below 1e-4, including 0,
-    are flagged, one line per variant); any other format has nothing to flag (Moodle and GIFT
-    keep small answers exact)."""
+    are flagged: one warning for the whole export, naming the variants and cells); any other
+    format has nothing to flag (Moodle and GIFT keep small answers exact)."""
     if fmt not in CANVAS_FORMATS:
         return []
-    warnings = []
+    sheets = list(sheets)
+    flagged: list[tuple[Sheet, list[BlankAnswer]]] = []
     for sheet in sheets:
         small = [b for b in blank_answers(sheet) if abs(b.value) < SMALLEST_SAFE]
-        if not small:
-            continue
-        zeros = sum(b.value == 0 for b in small)
-        what = f"{len(small)} answer{'s' if len(small) > 1 else ''}"
-        detail = "0" if zeros == len(small) else "0 or smaller than 1e-4 in magnitude"
-        cells = ", ".join(b.cell for b in small[:12]) + (", …" if len(small) > 12 else "")
-        warnings.append(
-            f"{sheet.variant}: {what} {'is' if len(small) == 1 else 'are'} {detail} ({cells}); Canvas mishandles "
-            "numerical answers below 1e-4, including 0: check these questions after import or grade them by hand"
-        )
-    return warnings
+        if small:
+            flagged.append((sheet, small))
+    if not flagged:
+        return []
+    answers = [b for _, small in flagged for b in small]
+    detail = "of 0" if all(b.value == 0 for b in answers) else "of 0 or below 1e-4 in magnitude"
+    where = _some([f"{sheet.variant}: {_some([b.cell for b in small], 6)}" for sheet, small in flagged], 3, "; ")
+    variants = f" in {len(flagged)} of {len(sheets)} variants" if len(sheets) > 1 else ""
+    return [
+        f"{len(answers)} answer{'s' if len(answers) > 1 else ''} {detail}{variants} ({where}); Canvas mishandles "
+        "numerical answers below 1e-4, including 0: check these questions after import or grade them by hand"
+    ]
+
+
+def _some(items: Sequence[str], limit: int, sep: str = ", ") -> str:
+    """The first `limit` items joined, with how many more there are."""
+    more = len(items) - limit
+    return sep.join(items[:limit]) + (f"{sep}… ({more} more)" if more > 0 else "")
 
 
 __all__ = [
@@ -665,9 +733,10 @@ __all__ = [
     "item_file",
     "moodle_pool",
     "moodle_xml",
-    "pool_record",
     "qti21",
     "qti21_item",
+    "qti_manifest",
+    "qti_package",
     "qti_pool",
     "zero_answer_warnings",
 ]

@@ -15,12 +15,28 @@ worksheet leaves blank highlighted and exact fractions beside rounded values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nnhand.errors import NnhandError
-from nnhand.output.page import NAME_LINE, Cell, Layout, Quantity, build_page
+from nnhand.output.page import (
+    BOX_H,
+    BOX_PAD,
+    COLUMN_GAP,
+    GAP,
+    NAME_LINE,
+    ROW_GAP,
+    Band,
+    Cell,
+    Column,
+    Layout,
+    Quantity,
+    Row,
+    Sized,
+    build_page,
+)
 from nnhand.safety.safetext import html_text, md_text, plain
 
 if TYPE_CHECKING:
@@ -79,7 +95,9 @@ def document_pages(
 
 def layout(page: Page) -> Layout:
     """What a printed page holds, as plain text: the page model (page.build_page)."""
-    return build_page(page.sheet, key=page.key, exact=page.exact, worked=page.worked, student=page.student)
+    return build_page(
+        page.sheet, key=page.key, exact=page.exact, worked=page.worked, student=page.student, arranged=True
+    )
 
 
 def _minus(text: str) -> str:
@@ -133,22 +151,33 @@ def _markdown_table(q: Quantity) -> str:
         body = md_escape(cell.shown)
         return f"**{body}**" if cell.answer else body
 
+    from nnhand.output.page import labels
+
     name = f"**{md_escape(q.name)}**"
-    if q.row_labels is None:  # a scalar: its name above its one cell
+    # A vector numbered 1..n is a bare column under its name, as a scalar is: an index column
+    # beside it reads as data (x = [6, 3, 2] as a 3 x 2 table). Declared row names stay.
+    # The same rule as terminal.plain_column (the appended 1 of [x; 1] has the label "").
+    numbered = q.row_labels[:-1] if q.ones_row and q.row_labels else q.row_labels
+    bare = q.row_labels is None or (
+        len(q.shape) == 1
+        and list(numbered or ()) == labels(None, len(numbered or ()))
+        and (not q.ones_row or q.row_labels[-1] == "")
+    )
+    if bare:  # a scalar or a numbered vector: its name above its cells
         header = [name]
         body = [[text(c) for c in row] for row in q.cells]
     else:
         header = [name, *(md_escape(c) for c in (q.col_labels or [""]))]
-        body = [[md_escape(label), *(text(c) for c in row)] for label, row in zip(q.row_labels, q.cells)]
-    align = ["--:"] if q.row_labels is None else [":--"] + ["--:"] * (len(header) - 1)
-    if q.split_col is not None and q.row_labels is not None:  # [W | b]: a column of bars before b
+        body = [[md_escape(label), *(text(c) for c in row)] for label, row in zip(q.row_labels or (), q.cells)]
+    align = ["--:"] if bare else [":--"] + ["--:"] * (len(header) - 1)
+    if q.split_col is not None and not bare:  # [W | b]: a column of bars before b
         at = q.split_col + 1
         header.insert(at, MD_BAR)
         align.insert(at, ":-:")
         for line in body:
             line.insert(at, MD_BAR)
     if q.ones_row and len(body) > 1:  # [x; 1]: a row of rules above the appended 1s
-        body.insert(len(body) - 1, ["", *([MD_RULE] * (len(header) - 1))] if q.row_labels is not None else [MD_RULE])
+        body.insert(len(body) - 1, [MD_RULE] if bare else ["", *([MD_RULE] * (len(header) - 1))])
     lines = [header, align, *body]
     return "\n".join("| " + " | ".join(line) + " |" for line in lines)
 
@@ -188,14 +217,26 @@ ol.steps.two { columns: 2; column-gap: 8mm; }
 .solution h3:first-child { margin-top: 0; }
 .solution h3 { break-after: avoid; }
 ol.steps .round { color: #555; font-size: 9pt; margin-left: 2mm; }
-.tables { display: flex; flex-wrap: wrap; gap: 4mm 7mm; align-items: flex-start; margin: 0 0 2mm; }
+.row { display: flex; gap: 8mm; align-items: flex-start; margin: 0 0 3mm; break-inside: avoid;
+  page-break-inside: avoid; }
+.column { display: flex; flex-direction: column; gap: 3mm; align-items: flex-start; flex: none; }
+.tables { display: flex; gap: 4mm; align-items: flex-start; }
+.chain { display: grid; grid-template-columns: max-content max-content; gap: 3mm 4mm; align-items: start; }
+.chain .left { display: flex; gap: 4mm; justify-content: flex-end; }
+.chain .alone { grid-column: 2; }
+.chain .whole { grid-column: 1 / span 2; }
+.chain .outputs { display: flex; gap: 4mm; }
+.working { min-height: 35mm; margin-top: 4mm; border: 0.8pt dashed #bbb; border-radius: 1mm; padding: 1.5mm 2mm;
+  color: #999; font-size: 8pt; break-inside: avoid; page-break-inside: avoid; }
 figure.quantity { margin: 0; break-inside: avoid; page-break-inside: avoid; }
-figure.quantity figcaption { font-weight: bold; margin-bottom: 1mm; }
-table.q { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-table.q td, table.q th { border: 0.6pt solid #b5b5b5; padding: 1.2mm 2.2mm; text-align: right; min-width: 8mm; }
-table.q th { background: #f1f1f1; color: #555; font-weight: normal; font-size: 8.5pt; }
-table.q td.blank { padding: 1mm; background: #fff; }
-table.q td.blank .box { display: block; width: 16mm; height: 8mm; border: 1.2pt solid #111; border-radius: .8mm; }
+figure.quantity figcaption { font-weight: bold; height: 5.5mm; line-height: 4.5mm; overflow: hidden;
+  white-space: nowrap; }
+table.q { border-collapse: collapse; table-layout: fixed; font-variant-numeric: tabular-nums; }
+table.q td, table.q th { border: 0.6pt solid #b5b5b5; padding: 0 1.8mm; text-align: right; overflow: hidden;
+  white-space: nowrap; line-height: 1.1; }
+table.q th { background: #f1f1f1; color: #555; font-weight: normal; font-size: 8pt; }
+table.q td.blank { padding: 1.2mm; background: #fff; }
+table.q td.blank .box { display: block; height: 12mm; border: 1.2pt solid #111; border-radius: .8mm; }
 table.q td.answer { font-weight: bold; background: #fcefd2; }
 ul.worked { margin: 0 0 2mm; padding-left: 5mm; list-style: none; font-size: 8.5pt; }
 ul.worked li { break-inside: avoid; }
@@ -207,7 +248,9 @@ p.footer { margin-top: 4mm; color: #555; font-size: 9pt; }
   section.page:last-child { break-after: auto; page-break-after: auto; }
   table.frame > thead { display: table-header-group; }
   h2, h3 { break-after: avoid; page-break-after: avoid; }
+  section.page.wide { page: wide; }
 }
+@page wide { size: A4 landscape; }
 """
 
 
@@ -234,6 +277,11 @@ _esc = html_text
 
 def _html_page(lay: Layout) -> str:
     cls = "page key" if lay.key else "page sheet"
+    arrangement = lay.arrangement
+    assert arrangement is not None and arrangement.plan is not None  # layout() always arranges
+    plan = arrangement.plan
+    if plan.landscape:
+        cls += " wide"
     student = lay.student or ""
     header = (
         '<div class="running">'
@@ -255,14 +303,18 @@ def _html_page(lay: Layout) -> str:
     if lay.legend:
         given.append(f'<p class="legend">{_esc(lay.legend)}</p>')
     rows.append("".join(given))
-    rows.append(_html_tables(lay.givens))
+    rows += [_html_row(Row((Column(row.width, (row,)),))) for row in plan.given_rows]
     items = []
     for line in lay.steps:
         extra = f'<span class="round">({_esc(line.rounding)})</span>' if line.rounding else ""
         items.append(f'<li value="{line.number}">{_esc(line.label)}{extra}</li>')
-    steps_class = "steps two" if _two_columns([line.text for line in lay.steps], 60) else "steps"
+    steps_class = "steps two" if lay.two_column_steps else "steps"
     rows.append(f'<h2>{lay.compute_heading}</h2><ol class="{steps_class}">{"".join(items)}</ol>')
-    rows.append(_html_tables(lay.answers))
+    # the plan's rows in order; the browser breaks pages itself (its fonts are not typst's),
+    # between rows, never inside one
+    rows += [_html_row(row) for page_rows in plan.pages for row in page_rows]
+    if not lay.key:
+        rows.append('<div class="working">Working</div>')
     if lay.worked:
         everything = [line for _, lines in lay.worked for line in lines]
         parts = []
@@ -274,18 +326,54 @@ def _html_page(lay: Layout) -> str:
     if lay.footer:
         rows.append(f'<p class="footer">{_esc(lay.footer)}</p>')
     body = "".join(f"<tr><td>{row}</td></tr>" for row in rows)
+    zoom = f' style="zoom: {plan.scale:g}"' if plan.scale != 1 else ""
     return (
-        f'<section class="{cls}" data-variant="{_esc(lay.variant)}" data-student="{_esc(student)}">\n'
+        f'<section class="{cls}"{zoom} data-variant="{_esc(lay.variant)}" data-student="{_esc(student)}">\n'
         f'<table class="frame"><thead><tr><td>{header}</td></tr></thead>\n<tbody>{body}</tbody></table>\n'
         "</section>"
     )
 
 
-def _html_tables(quantities: Sequence[Quantity]) -> str:
-    return '<div class="tables">' + "".join(_html_quantity(q) for q in quantities) + "</div>"
+def _html_row(row: Row) -> str:
+    """One row of the plan: its columns side by side, each bands and rows of tables read
+    down. The consecutive bands of a column are one CSS grid of two columns (weights, data),
+    so that the browser itself makes every band's weights as wide as the widest and the data
+    column stays aligned whatever its fonts measure."""
+    columns = []
+    for column in row.columns:
+        parts: list[str] = []
+        bands: list[str] = []
+
+        def close(parts: list[str] = parts, bands: list[str] = bands) -> None:
+            if bands:
+                parts.append('<div class="chain">' + "".join(bands) + "</div>")
+                bands.clear()
+
+        for piece in column.pieces:
+            if isinstance(piece, Band):
+                outputs = '<div class="outputs">' + "".join(_html_quantity(q) for q in piece.outputs) + "</div>"
+                if piece.left_w:
+                    left = "".join(_html_quantity(q) for q in piece.left)
+                    width = f"min-width: {_css_mm(piece.left_w)}"
+                    bands.append(f'<div class="left" style="{width}">{left}</div>{outputs}')
+                else:  # the chain's input, or an element-wise step: in the data column
+                    place = "alone" if piece.right_w < piece.width else "whole"
+                    bands.append(f'<div class="{place}">{outputs}</div>')
+            else:
+                close()
+                parts.append('<div class="tables">' + "".join(_html_quantity(q) for q in piece.items) + "</div>")
+        close()
+        columns.append('<div class="column">' + "".join(parts) + "</div>")
+    return '<div class="row">' + "".join(columns) + "</div>"
 
 
-def _html_quantity(q: Quantity) -> str:
+def _css_mm(value: float) -> str:
+    return f"{value:.1f}mm"
+
+
+def _html_quantity(sized: Sized) -> str:
+    q = sized.quantity
+
     def style(i: int | None, j: int) -> str:
         """[W | b] and [x; 1]: the bar before b's column, the line above the 1s (inline, so
         that a page without them is unchanged)."""
@@ -300,16 +388,25 @@ def _html_quantity(q: Quantity) -> str:
         cls = ' class="answer"' if cell.answer else ""
         return f"<td{cls}{style(i, j)}>{_esc(_minus(cell.shown))}</td>"
 
+    ncols = len(q.cells[0])
+    labelled = q.row_labels is not None
+    widths = ([sized.label_w] if labelled else []) + [sized.col_w] * ncols
+    cols = "".join(f'<col style="width: {_css_mm(w)}">' for w in widths)
     lines = []
-    if q.col_labels is not None:
-        heads = "".join(f'<th scope="col"{style(None, j)}>{_esc(c)}</th>' for j, c in enumerate(q.col_labels))
-        lines.append(f"<tr><th></th>{heads}</tr>")
+    if sized.head_h:
+        heads = "".join(
+            f'<th scope="col"{style(None, j)}>{_esc(c)}</th>' for j, c in enumerate(q.col_labels or [""] * ncols)
+        )
+        corner = "<th></th>" if labelled else ""
+        lines.append(f'<tr style="height: {_css_mm(sized.head_h)}">{corner}{heads}</tr>')
+    height = f' style="height: {_css_mm(sized.row_h)}"'
     for i, row in enumerate(q.cells):
         label = f'<th scope="row"{style(i, -1)}>{_esc(q.row_labels[i])}</th>' if q.row_labels is not None else ""
-        lines.append(f"<tr>{label}{''.join(td(c, i, j) for j, c in enumerate(row))}</tr>")
+        lines.append(f"<tr{height}>{label}{''.join(td(c, i, j) for j, c in enumerate(row))}</tr>")
     return (
-        f'<figure class="quantity"><figcaption>{_esc(q.name)}</figcaption>'
-        f'<table class="q">{"".join(lines)}</table></figure>'
+        f'<figure class="quantity" data-name="{_esc(q.name)}"><figcaption>{_esc(q.name)}</figcaption>'
+        f'<table class="q" style="width: {_css_mm(sum(widths))}"><colgroup>{cols}</colgroup>'
+        f"{''.join(lines)}</table></figure>"
     )
 
 
@@ -318,21 +415,27 @@ def _html_quantity(q: Quantity) -> str:
 
 _TYPST_PRELUDE = r"""
 #let nn-key-ink = rgb("#9b1c1c")
-#let nn-blank = box(width: 16mm, height: 8mm, stroke: 1pt + black, radius: 1pt)
-#let nn-label(body) = table.cell(fill: luma(242), text(size: 8pt, fill: luma(80), body))
+#let nn-blank(width, height) = table.cell(inset: 0.34em,
+  box(width: width, height: height, stroke: 1pt + black, radius: 1pt))
+#let nn-label(body) = table.cell(fill: luma(242), text(size: 0.8em, fill: luma(80), body))
 #let nn-answer(body) = table.cell(fill: rgb("#fcefd2"), text(weight: "bold", body))
-#let nn-box(body) = table.cell(inset: 2pt, body)
-#let nn-quantity(name, columns, ..cells) = box(baseline: 100%, inset: (right: 6mm, bottom: 5mm), stack(
-  spacing: 3pt,
-  text(weight: "bold", name),
-  table(
-    columns: columns,
-    align: right + horizon,
-    stroke: 0.5pt + luma(170),
-    inset: (x: 5pt, y: 4pt),
-    ..cells.pos(),
-  ),
+#let nn-q(name, columns, rows, ..cells) = align(left, stack(
+  box(height: 1.56em, align(bottom + left, pad(bottom: 0.28em, text(weight: "bold", name)))),
+  table(columns: columns, rows: rows, align: right + horizon, stroke: 0.5pt + luma(170),
+    inset: (x: 0.51em, y: 0pt), ..cells.pos()),
 ))
+#let nn-tables(gap, ..items) = stack(dir: ltr, spacing: gap, ..items)
+#let nn-band(left-width, data-width, gap, weights, outputs) = {
+  let data = stack(dir: ltr, spacing: gap, ..outputs)
+  if left-width == 0mm { data } else {
+    let weights = align(right, stack(dir: ltr, spacing: gap, ..weights))
+    grid(columns: (left-width, data-width), column-gutter: gap, weights, data)
+  }
+}
+#let nn-row(widths, gap, spacing, ..columns) = block(breakable: false, above: spacing, below: spacing,
+  grid(columns: widths, column-gutter: gap, ..columns.pos().map(c => stack(spacing: spacing, ..c))))
+#let nn-working() = block(width: 100%, height: 1fr, above: 4mm, stroke: (paint: luma(200), dash: "dashed"),
+  radius: 2pt, place(top + left, dx: 2mm, dy: 1.5mm, text(size: 8pt, fill: luma(150), "Working")))
 #let nn-header(variant, kind, who, key) = {
   set text(size: 8.5pt, fill: if key { nn-key-ink } else { luma(40) })
   grid(
@@ -349,15 +452,22 @@ _TYPST_PRELUDE = r"""
   set text(size: 8pt, fill: luma(90))
   grid(columns: (1fr, auto), align: (left, right), [#variant · #who], [page #counter(page).display()])
 }
-#let nn-heading(body) = block(above: 10pt, below: 5pt, width: 100%, stroke: (bottom: 0.5pt + luma(170)),
-  inset: (bottom: 2pt), text(size: 11pt, weight: "bold", body))
+#let nn-heading(body) = block(above: 1em, below: 0.5em, width: 100%, stroke: (bottom: 0.5pt + luma(170)),
+  inset: (bottom: 0.2em), sticky: true, text(size: 1.1em, weight: "bold", body))
 """.strip()
+
+
+# Every character typst_string (or safetext.plain before it) would change or drop: control
+# characters, bidirectional controls, line separators, surrogates, non-characters, \ and ".
+_TYPST_SPECIAL = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff"\\]')
 
 
 def typst_string(text: str) -> str:
     """A typst string literal: inside one, no markup character means anything (#, $, *, _,
     <, @, [, ] and the rest are plain text); only backslash and quotes need escaping. Every
     text reaches typst this way, cleaned of control characters first (safetext.plain)."""
+    if isinstance(text, str) and not _TYPST_SPECIAL.search(text):
+        return '"' + text + '"'  # nothing to clean or escape: most cells, labels and names
     out = []
     for ch in plain(text):
         if ch in '\\"':
@@ -380,9 +490,6 @@ def typst_source(pages: Sequence[Page], title: str = "nnhand worksheets") -> str
         f"#set document(title: {typst_string(title)})",
         '#set text(font: ("Libertinus Serif", "New Computer Modern", "DejaVu Sans"), size: 10pt, lang: "en")',
         "#set par(justify: false, leading: 0.55em)",
-        # A row of tables is a line of a paragraph: let any row end a page, so that a
-        # page is filled instead of pushing a whole block of tables to the next one.
-        "#set text(costs: (orphan: 0%, widow: 0%))",
         _TYPST_PRELUDE,
     ]
     return "\n".join(head + [_typst_page(layout(page)) for page in pages]) + "\n"
@@ -391,113 +498,261 @@ def typst_source(pages: Sequence[Page], title: str = "nnhand worksheets") -> str
 def _typst_page(lay: Layout) -> str:
     s = typst_string
     who = s(lay.who)
+    arrangement = lay.arrangement
+    assert arrangement is not None and arrangement.plan is not None  # layout() always arranges
+    plan = arrangement.plan
+    scale = plan.scale
     out = [
         "",
-        '#set page(paper: "a4", margin: (x: 15mm, top: 20mm, bottom: 16mm), '
+        f'#set page(paper: "a4", flipped: {"true" if plan.landscape else "false"}, '
+        "margin: (x: 15mm, top: 20mm, bottom: 16mm), "
         f"header: nn-header({s(lay.variant)}, {s(lay.kind)}, {who}, {'true' if lay.key else 'false'}), "
         f"footer: nn-footer({s(lay.variant)}, {who}))",
+        # every size of the page in em or scaled here: the plan may print it a little smaller
+        f"#set text(size: {10 * scale:.2f}pt)",
         "#counter(page).update(1)",
         f"#metadata((variant: {s(lay.variant)}, student: {s(lay.student or '')}, key: {str(lay.key).lower()})) "
         "<nnhand-page>",
     ]
-    title = f'text(size: 15pt, weight: "bold", {s(lay.title)})'
+    title = f'text(size: 1.5em, weight: "bold", {s(lay.title)})'
     if lay.key:
         title += (
-            " + h(8pt) + box(stroke: 1.2pt + nn-key-ink, inset: (x: 4pt, y: 2pt), radius: 2pt, "
+            " + h(0.8em) + box(stroke: 1.2pt + nn-key-ink, inset: (x: 0.4em, y: 0.2em), radius: 2pt, "
             'text(fill: nn-key-ink, weight: "bold", "ANSWER KEY"))'
         )
-    out.append(f"#block(below: 8pt, {title})")
+    out.append(f"#block(below: 0.8em, {title})")
     if lay.summary:
         out.append(f"#par({s(lay.summary)})")
     if lay.params:
         out.append(f"#par({s(lay.params)})")
     for note in lay.notes:
         out.append(
-            f"#block(inset: (left: 6pt), stroke: (left: 1.5pt + luma(190)), text(size: 9pt, {s('Note: ' + note)}))"
+            "#block(inset: (left: 0.6em), stroke: (left: 1.5pt + luma(190)), "
+            f"text(size: 0.9em, {s('Note: ' + note)}))"
         )
     out.append('#nn-heading("Given")')
     if lay.legend:
-        out.append(f"#text(size: 9pt, fill: luma(60), {s(lay.legend)})")
-        out.append("")
-    out.append(_typst_tables(lay.givens))
+        out.append(f"#block(text(size: 0.9em, fill: luma(60), {s(lay.legend)}))")
+    out += [_typst_row(Row((Column(row.width, (row,)),)), scale) for row in plan.given_rows]
     out.append(f"#nn-heading({s(lay.compute_heading)})")
     steps = []
     for line in lay.steps:
         label, rounding = f"{line.number}. {line.label}", line.rounding
-        extra = f" + h(6pt) + text(size: 9pt, fill: luma(80), {s(f'({rounding})')})" if rounding else ""
-        steps.append(f"block(above: 3pt, below: 3pt, text({s(label)}){extra})")
-    if _two_columns([line.text for line in lay.steps], 60):  # two balanced columns, read down
+        extra = f" + h(0.6em) + text(size: 0.9em, fill: luma(80), {s(f'({rounding})')})" if rounding else ""
+        steps.append(f"block(above: 0.3em, below: 0.3em, text({s(label)}){extra})")
+    if lay.two_column_steps:  # two balanced columns, read down
         half = (len(steps) + 1) // 2
         left, right = "(" + ", ".join(steps[:half]) + ",).join()", "(" + ", ".join(steps[half:]) + ",).join()"
         out.append(f"#grid(columns: (1fr, 1fr), column-gutter: 8mm, {left}, {right})")
     else:
         out.append("#(" + ", ".join(steps) + ",).join()")
-    out.append("#v(6pt)")
-    out.append(_typst_tables(lay.answers))
+    if lay.footer:  # under the steps: at the end, a line alone would start a page of its own
+        out.append(f"#block(above: 0.5em, text(size: 0.9em, fill: luma(80), {s(lay.footer)}))")
+    for number, rows in enumerate(plan.pages):
+        if number:
+            out.append("#pagebreak(weak: true)")
+        out += [_typst_row(row, scale) for row in rows]
     if lay.worked:
         out.append('#nn-heading("Worked solution")')
         blocks = []
         for label, lines in lay.worked:
             body = ", ".join(s(line) for line in lines)
             blocks.append(
-                f'block(above: 7pt, below: 3pt, sticky: true, text(weight: "bold", {s(label)})), '
-                f"block(inset: (left: 8pt), text(size: 8.5pt, ({body},).join(linebreak())))"
+                f'block(above: 0.7em, below: 0.3em, sticky: true, text(weight: "bold", {s(label)})), '
+                f"block(inset: (left: 0.8em), text(size: 0.85em, ({body},).join(linebreak())))"
             )
         everything = [line for _, lines in lay.worked for line in lines] + [label for label, _ in lay.worked]
         body = "(" + ", ".join(blocks) + ",).join()"
         if _two_columns(everything, 58):  # fills the page, then the next column
             body = f"columns(2, gutter: 8mm, {body})"
         out.append(f"#{body}")
-    if lay.footer:
-        out.append(f"#v(4pt)\n#text(size: 9pt, fill: luma(80), {s(lay.footer)})")
+    if plan.working:  # the rest of the last page, for working (the plan keeps room for it)
+        out.append("#nn-working()")
     return "\n".join(out)
 
 
-def _typst_tables(quantities: Sequence[Quantity]) -> str:
-    # Boxes in one paragraph: they wrap like words, tops aligned (baseline: 100%).
-    return "#par(leading: 0pt, " + " + [ ] + ".join(_typst_quantity(q) for q in quantities) + ")\n"
+def _mm(value: float) -> str:
+    return f"{value:.1f}mm"
 
 
-def _typst_quantity(q: Quantity) -> str:
+def _typst_row(row: Row, scale: float) -> str:
+    """One row of the plan as one unbreakable block: its columns side by side, each a stack of
+    bands and rows of tables (page.py sized them; here they are printed at the plan's scale)."""
+    widths = "(" + "".join(_mm(c.width * scale) + ", " for c in row.columns) + ")"
+    columns = []
+    for column in row.columns:
+        pieces = []
+        for piece in column.pieces:
+            if isinstance(piece, Band):
+                left = "(" + "".join(_typst_quantity(q, scale) + ", " for q in piece.left) + ")"
+                outputs = "(" + "".join(_typst_quantity(q, scale) + ", " for q in piece.outputs) + ")"
+                pieces.append(
+                    f"nn-band({_mm(piece.left_w * scale)}, {_mm(piece.right_w * scale)}, {_mm(GAP * scale)}, "
+                    f"{left}, {outputs})"
+                )
+            else:
+                tables = ", ".join(_typst_quantity(q, scale) for q in piece.items)
+                pieces.append(f"nn-tables({_mm(GAP * scale)}, {tables})")
+        columns.append("(" + "".join(p + ", " for p in pieces) + ")")
+    return f"#nn-row({widths}, {_mm(COLUMN_GAP * scale)}, {_mm(ROW_GAP * scale)}, {', '.join(columns)})"
+
+
+def _typst_quantity(sized: Sized, scale: float) -> str:
     s = typst_string
+    q = sized.quantity
+    blank = f"nn-blank({_mm((sized.col_w - 2 * BOX_PAD) * scale)}, {_mm(BOX_H * scale)})"
 
     def cell(c: Cell) -> str:
         if c.blank:
-            return "nn-box(nn-blank)"
+            return blank
         text = s(_minus(c.shown))
         return f"nn-answer({text})" if c.answer else text
 
+    ncols = len(q.cells[0])
+    labelled = q.row_labels is not None
     cells: list[str] = []
-    ncols = len(q.cells[0]) + (1 if q.row_labels is not None else 0)
-    if q.col_labels is not None:
-        cells.append('nn-label("")')
-        cells += [f"nn-label({s(c)})" for c in q.col_labels]
+    if sized.head_h:
+        if labelled:
+            cells.append('nn-label("")')
+        cells += [f"nn-label({s(c)})" for c in (q.col_labels or [""] * ncols)]
     for i, row in enumerate(q.cells):
         if q.row_labels is not None:
             cells.append(f"nn-label({s(q.row_labels[i])})")
         cells += [cell(c) for c in row]
-    labelled = 1 if q.row_labels is not None else 0
     if q.split_col is not None:  # [W | b]: the bar before b's column
         cells.append(f"table.vline(x: {q.split_col + labelled}, stroke: 1.5pt + black)")
     if q.ones_row and len(q.cells) > 1:  # [x; 1]: the line above the appended 1s
-        y = len(q.cells) - 1 + (1 if q.col_labels is not None else 0)
+        y = len(q.cells) - 1 + (1 if sized.head_h else 0)
         cells.append(f"table.hline(y: {y}, stroke: 1.5pt + black)")
-    return f"nn-quantity({s(q.name)}, {ncols}, {', '.join(cells)})"
+    label_col = f"({_mm(sized.label_w * scale)},) + " if labelled else ""
+    columns = label_col + f"({_mm(sized.col_w * scale)},) * {ncols}"
+    head_row = f"({_mm(sized.head_h * scale)},) + " if sized.head_h else ""
+    rows = head_row + f"({_mm(sized.row_h * scale)},) * {len(q.cells)}"
+    return f"nn-q({s(q.name)}, {columns}, {rows}, {', '.join(cells)})"
 
 
 def pdf_bytes(pages: Sequence[Page], title: str = "nnhand worksheets") -> bytes:
     """The document as PDF, compiled by the `typst` package (the extra nnhand[pdf])."""
+    return compile_pdf(typst_source(pages, title))
+
+
+def compile_pdf(source: str) -> bytes:
+    """typst markup (typst_source) compiled to PDF, without the date typst would stamp on it,
+    so that the same pages give the same bytes. typst lets go of the GIL while it compiles:
+    threads typeset documents side by side (classroom/parallel.py)."""
     try:
         import typst
     except ImportError:
         raise NnhandError(
             "PDF output needs the typst package", fix="Install it with: pip install 'nnhand[pdf]'"
         ) from None
-    source = typst_source(pages, title)
     try:
-        return bytes(typst.compile(source.encode("utf-8")))
+        return bytes(typst.compile(("#set document(date: none)\n" + source).encode("utf-8")))
     except Exception as error:  # typst reports its own errors; any of them is a bug here
         raise RuntimeError(f"typst could not compile the generated document: {error}") from error
+
+
+def join_pdfs(documents: Iterable[bytes], title: str) -> bytes:
+    """One PDF of the documents' pages in order, nothing typeset again: a class's sheets
+    assembled from its students' ones (PdfBook)."""
+    book = PdfBook(title)
+    for document in documents:
+        book.add(document)
+    return book.finish()
+
+
+class PdfBook:
+    """A PDF assembled from whole PDFs as they come (pypdf, the extra nnhand[pdf]), so that a
+    class document grows while the next students' PDFs are still being typeset. The same
+    documents give the same bytes: pypdf stamps no date and no random /ID.
+
+    The bytes are those of one pypdf PdfWriter given every page with `add_page` and written
+    at the end, but the book never holds that writer's objects: each document's pages are
+    cloned into a writer of their own, numbered from where the book has got to, and written
+    out at once; the book keeps only those bytes. So a class of 300 holds a few MB of PDF
+    rather than every student's parsed PDF (pypdf's writer keeps each reader alive), and
+    Python's garbage collector has no growing heap of PDF objects to walk."""
+
+    def __init__(self, title: str):
+        try:
+            from pypdf import PdfWriter
+        except ImportError:
+            raise NnhandError(
+                "PDF output needs the pypdf package", fix="Install it with: pip install 'nnhand[pdf]'"
+            ) from None
+        self.title = title
+        # The book's own first objects (the document information, the page tree, the
+        # catalogue): the same in every PdfWriter, so they are the numbers a student's pages
+        # point to (/Parent 2 0 R), in the book as in the writer each page was cloned into.
+        self.structure = PdfWriter()
+        self.header = self.structure.pdf_header
+        self.numbered = len(self.structure._objects)  # objects numbered so far
+        self.pages: list[int] = []  # every page's object number, in order
+        self.chunks: list[bytes] = []  # every document's objects, as written
+        self.offsets: list[int] = []  # each numbered object's offset in the chunks (-1: none)
+        self.length = 0
+
+    def add(self, document: bytes) -> None:
+        """Append every page of `document`."""
+        import io
+
+        from pypdf import PdfReader, PdfWriter
+
+        writer = PdfWriter()
+        writer.pdf_header = self.header  # add_page raises it to the document's version
+        writer._objects.extend([None] * (self.numbered - len(writer._objects)))
+        # strict: these are typst's own well-formed PDFs, so pypdf need not check every
+        # object's offset for damage (a third of the time of reading one)
+        for page in PdfReader(io.BytesIO(document), strict=True).pages:
+            # cheaper than append(): no outline or named destinations to carry
+            cloned = writer.add_page(page).indirect_reference
+            assert cloned is not None
+            self.pages.append(cloned.idnum)
+        writer._resolve_links()  # what write() does first: links between this document's pages
+        self.header = writer.pdf_header
+        out = io.BytesIO()
+        for number in range(self.numbered + 1, len(writer._objects) + 1):  # as PdfWriter.write
+            obj = writer._objects[number - 1]
+            if obj is None:
+                self.offsets.append(-1)
+                continue
+            self.offsets.append(self.length + out.tell())
+            out.write(f"{number} 0 obj\n".encode())
+            obj.write_to_stream(out)
+            out.write(b"\nendobj\n")
+        self.numbered = len(writer._objects)
+        chunk = out.getvalue()
+        self.chunks.append(chunk)
+        self.length += len(chunk)
+
+    def finish(self) -> bytes:
+        """The assembled PDF: what PdfWriter.write gives for the same pages."""
+        import io
+
+        from pypdf.generic import ArrayObject, IndirectObject, NameObject, NumberObject
+
+        book = self.structure
+        book.add_metadata({"/Title": self.title})
+        tree = book.root_object["/Pages"].get_object()
+        tree[NameObject("/Kids")] = ArrayObject(IndirectObject(n, 0, book) for n in self.pages)
+        tree[NameObject("/Count")] = NumberObject(len(self.pages))
+        out = io.BytesIO()
+        out.write(self.header.encode() + b"\n")
+        out.write(b"%\xe2\xe3\xcf\xd3\n")
+        offsets = []
+        for number, obj in enumerate(book._objects, start=1):
+            offsets.append(out.tell())
+            out.write(f"{number} 0 obj\n".encode())
+            obj.write_to_stream(out)
+            out.write(b"\nendobj\n")
+        start = out.tell()
+        for chunk in self.chunks:
+            out.write(chunk)
+        offsets += [start + at if at >= 0 else -1 for at in self.offsets]
+        free = [n for n, at in enumerate(offsets, start=1) if at < 0] + [0]
+        book._objects.extend([None] * (len(offsets) - len(book._objects)))  # for the xref's size
+        book._write_trailer(out, book._write_xref_table(out, offsets, free))
+        return out.getvalue()
 
 
 def markdown_document(pages: Sequence[Page], title: str = "nnhand worksheets") -> str:

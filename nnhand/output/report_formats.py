@@ -1,5 +1,5 @@
 """The formats of results, declared in one place: what `check --format`, `list --format` and
-`grade --csv/--json/--junit/--feedback` offer, each with its renderer.
+`grade --csv/--json/--junit/--feedback/--report` offer, each with its renderer.
 
 Light on purpose (stdlib and the registry only): the CLI reads these lists at start-up to
 build its choices, and a renderer is imported only when it is used.
@@ -30,7 +30,7 @@ REPORT_FORMATS = Registry(
     "report",
     [
         Format("terminal", "per-step grids and feedback", f"{_REPORTS}:terminal_report"),
-        Format("json", "the report as JSON", f"{_REPORTS}:json_report"),
+        Format("json", "the report as JSON", f"{_REPORTS}:json_report", f"{_REPORTS}:json_error_report"),
         Format(
             "gradescope",
             "a Gradescope results.json",
@@ -51,9 +51,15 @@ GRADEBOOK_FORMATS = Registry(
     "grade-book",
     [
         Format("csv", "Write the grade book (CSV).", f"{_BOOK}:render_csv"),
-        Format("json", "Write the grade book as JSON: scores, statuses and flags.", f"{_BOOK}:render_json"),
+        Format("json", "Write the grade book as JSON: statistics, scores, flags, reports.", f"{_BOOK}:render_json"),
         Format("junit", "Write JUnit XML.", f"{_BOOK}:render_junit"),
         Format("feedback", "Write one feedback file per student here.", f"{_BOOK}:render_feedback", files=True),
+        Format(
+            "report",
+            "Write the class statistics here: statistics.json, histogram.svg, report.md.",
+            f"{_BOOK}:render_report",
+            files=True,
+        ),
     ],
 )
 

@@ -5,9 +5,13 @@
                                  submission that could not be graded at all
     classroom_json(report)       a GitHub Classroom runner result (base64 for the reporter):
                                  one test per cell, whose scores sum to the report's score
-    classroom_error(msg)         the same shape with status "error"
+    classroom_error(msg)         the same shape with status "error", keeping the max_score
+                                 the file was worth (points_possible) so that it counts
     junit_xml(reports, per)      JUnit XML: one <testsuite> per answer file, one <testcase>
                                  per cell or per step; `Ungraded` files become <error>s
+    json_report, json_error_report, catalogue_json   nnhand's own JSON documents: each
+                                 json_document(schema, ...) with "schema_version", numbers
+                                 as numbers, described by nnhand/schemas/<name>.schema.json
 
 Library functions: they return strings (or a dict) and never print. Decisions:
 - Gradescope: the top-level `score` is the report's score (it overrides the sum of the
@@ -20,6 +24,10 @@ Library functions: they return strings (or a dict) and never print. Decisions:
   points are split among its credited cells, the last one taking the rounding remainder).
   A test's status says whether the cell itself is right, so a right cell in a step scored
   all-or-nothing can pass with score 0.
+- JUnit: valid against the Jenkins junit XSD (xunit-plugin's junit-10.xsd, vendored in
+  tests/schemas/): `skipped` on <testsuite> only, never on <testsuites>. A test case's
+  classname is student.template.step, because report viewers merge the cases that share a
+  classname and name: in a class report each student needs a class of their own.
 - `reveal=False` leaves the expected values out of everything a student reads.
 - JSON is written ASCII-only (non-ASCII as \\u escapes), so that no name or file name can
   make the file unwritable or undecodable; every string in it, and every text of the
@@ -30,6 +38,7 @@ Library functions: they return strings (or a dict) and never print. Decisions:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import re
@@ -37,12 +46,15 @@ import shlex
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from nnhand._version import __version__
 from nnhand.choices import JUNIT_PER
 from nnhand.grading.grade import CellResult, Report, StepResult
 from nnhand.safety.safetext import md_text, one_line, plain
+from nnhand.values import format_fraction, is_finite_decimal
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,9 @@ class ReportOptions:
     seconds: float | None = None  # how long grading took (gradescope's execution_time)
     source: str = ""  # the answer file, for an error report that names it
     ascii_only: bool = False  # JSON for an output that cannot hold Unicode: \u escapes
+    # classroom, for a file that could not be graded: the points it was worth (points_possible),
+    # so that the reporter still counts them as missed; None: worked out from `source`
+    max_score: float | None = None
 
 
 GRADESCOPE_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
@@ -347,6 +362,41 @@ def classroom_error(message: str, base64_encode: bool = True, max_score: float =
     return _encode(data, base64_encode)
 
 
+def points_possible(
+    source: str, expect: str | None = None, scoring: str | None = None, problems_dirs: Iterable[str] = ()
+) -> float | None:
+    """What an answer file that could not be graded was worth, for an error result that must
+    still count its points as missed: the maximum of the sheet it names (`expect`, the sheet
+    handed out, else the file's own variant line), graded as if every cell were blank.
+    None when neither names a sheet that can be rebuilt (no file, no variant line)."""
+    from nnhand.errors import NnhandError
+    from nnhand.grading.answers import read_answer_file
+    from nnhand.grading.grade import grade_data
+    from nnhand.safety.safeio import MAX_INPUT_BYTES
+
+    data: dict[str, Any] = {}
+    path = Path(source)
+    if source and path.is_file():  # never a FIFO or a device: the grader opens none
+        try:
+            data = dict(read_answer_file(path))
+        except NnhandError:  # broken YAML, most often: its variant line may still say which sheet
+            with contextlib.suppress(OSError):
+                with path.open("rb") as handle:
+                    line = re.search(rb"^variant:[ \t]*[\"']?([^\s\"']+)", handle.read(MAX_INPUT_BYTES), re.M)
+                data = {"variant": line[1].decode("utf-8", "replace")} if line else {}
+    if expect is not None and data.get("variant") != expect:
+        data = {"variant": expect, "givens": data.get("givens")}
+    if "variant" not in data:
+        return None
+    data["answers"] = {}  # what was written cannot change the maximum; it may be what failed
+    for trust_givens in (False, True):  # givens changed by hand still have the sheet's shapes
+        try:
+            return float(grade_data(data, source or "answers", problems_dirs, trust_givens, scoring)[0].max_score)
+        except NnhandError:
+            continue
+    return None
+
+
 # ----------------------------------------------------------------------------- JUnit XML
 
 
@@ -370,7 +420,9 @@ def junit_xml(
         raise ValueError(f"per must be 'cell' or 'step', not {per!r}")
     durations = durations or {}
     root = ET.Element("testsuites", name=_x(name))
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    # No `skipped` here: the Jenkins junit XSD (xunit-plugin's junit-10.xsd) allows it on a
+    # <testsuite> only, and nnhand skips nothing.
+    totals = {"tests": 0, "failures": 0, "errors": 0}
     total_time = 0.0
     for item in reports:
         seconds = float(durations.get(item.source, 0.0))
@@ -397,6 +449,13 @@ def _properties(suite: ET.Element, values: Sequence[tuple[str, Any]]) -> None:
             ET.SubElement(props, "property", name=key, value=_x(value))
 
 
+def _classname(student: str | None, template: str | None, step: str) -> str:
+    """A test case's class: [student.]template.step. Report viewers (Jenkins, GitLab) group and
+    merge test cases by classname and name, so in a class report each student's cases need
+    a class of their own; a file graded alone (`check`) has no student to name."""
+    return _x(".".join(part for part in (student, template or "nnhand", step) if part))
+
+
 def _report_suite(report: Report, per: str) -> ET.Element:
     label = f"{report.variant} ({report.student})" if report.student else report.variant
     suite = ET.Element("testsuite", name=_x(label))
@@ -418,7 +477,7 @@ def _report_suite(report: Report, per: str) -> ET.Element:
     failures = 0
     count = 0
     for step in _asked_steps(report):
-        classname = _x(f"{report.template}.{step.name}")
+        classname = _classname(report.student, report.template, step.name)
         if per == "step":
             count += 1
             case = ET.SubElement(suite, "testcase", classname=classname, name=_x(step.label or step.name), time="0")
@@ -470,7 +529,8 @@ def _ungraded_suite(item: Ungraded) -> ET.Element:
             ("nnhand.score", "0"),
         ],
     )
-    case = ET.SubElement(suite, "testcase", classname="nnhand.ungraded", name=_x(item.source), time="0")
+    case = ET.SubElement(suite, "testcase", classname=_classname(item.student, item.template, "ungraded"),
+                         name=_x(item.source), time="0")  # fmt: skip
     error = ET.SubElement(case, "error", message=_x(_clip(item.message)), type="UngradedFile")
     error.text = _x(item.message)
     for key, value in (("tests", 1), ("failures", 0), ("errors", 1), ("skipped", 0)):
@@ -500,16 +560,74 @@ def terminal_report(report: Report, options: ReportOptions) -> str:
     )
 
 
+SCHEMA_VERSION = 1  # of every JSON document nnhand writes itself; nnhand/schemas/<name>.schema.json each
+
+
+def json_document(schema: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON output of nnhand's own: `schema` (its name, nnhand-<what>) and `schema_version`
+    first, then the data. A change that could break a reader bumps SCHEMA_VERSION; adding a
+    key does not (readers ignore keys they do not know)."""
+    return {"schema": schema, "schema_version": SCHEMA_VERSION, **data}
+
+
+def json_number(value: Any) -> int | float:
+    """A value as a JSON number: an int when whole, else the nearest float (0.69, 0.333…)."""
+    exact = Fraction(value)
+    return int(exact) if exact.denominator == 1 else float(exact)
+
+
+def _with_exact(out: dict[str, Any], key: str, value: Fraction) -> None:
+    """out[key] = the value as a JSON number, and out[key + "_exact"] = "1/3" where no decimal
+    writes it (the float is then only the nearest number)."""
+    out[key] = json_number(value)
+    if not is_finite_decimal(value):
+        out[f"{key}_exact"] = format_fraction(value)
+
+
+def _json_cell(c: CellResult, shown: Mapping[str, Any], worked: str | None) -> dict[str, Any]:
+    """A cell of the JSON report, numbers as numbers. `shown` is the cell as Report.to_dict
+    gives it (what --no-reveal keeps); `given` is the answer as read (null when blank or
+    unreadable, `written` then holding the text), `expected` the key as the sheet rounds it,
+    `accepted` the span the grader takes."""
+    out: dict[str, Any] = {"cell": c.cell, "status": c.status}
+    out["given"] = None
+    if c.answer is not None:
+        _with_exact(out, "given", c.answer)
+    if c.status == "unreadable":
+        out["written"] = c.given
+    if c.reason is not None:
+        out["reason"] = c.reason
+    if "expected" in shown:  # left out for a wrong cell under --no-reveal
+        _with_exact(out, "expected", Fraction(c.expected))
+        low, _, high = c.accepted.partition(" to ")
+        out["accepted"] = {"low": json_number(Fraction(low)), "high": json_number(Fraction(high or low))}
+        if c.ecf_expected is not None:
+            out["from_your_answers"] = json_number(Fraction(c.ecf_expected))
+    if worked:
+        out["worked"] = worked
+    return out
+
+
 def json_report(report: Report, options: ReportOptions) -> str:
-    """The report as data (Report.to_dict), each wrong cell with its worked line when given."""
+    """`check --format json` (schema nnhand-report): Report.to_dict with every score and every
+    cell's value a JSON number, each wrong cell with its worked line when given."""
     data = report.to_dict(reveal=options.reveal)
     explanations = options.explanations or {}
-    for step in data["steps"]:
-        for cell in step["cells"]:
-            line = explanations.get(step["name"], {}).get(cell["cell"])
-            if line:
-                cell["worked"] = line
-    return json.dumps(data, indent=2, ensure_ascii=options.ascii_only) + "\n"
+    for step, result in zip(data["steps"], _asked_steps(report)):
+        step["score"], step["max_score"] = _plain(result.score), _plain(result.points)
+        worked = explanations.get(step["name"], {})
+        step["cells"] = [_json_cell(c, shown, worked.get(c.cell)) for c, shown in zip(result.cells, step["cells"])]
+    data["score"], data["max_score"] = _plain(report.score), _plain(report.max_score)
+    document = json_document("nnhand-report", {"nnhand_version": __version__, **data})
+    return json.dumps(document, indent=2, ensure_ascii=options.ascii_only) + "\n"
+
+
+def json_error_report(message: str, options: ReportOptions) -> str:
+    """`check --format json` for a file that could not be graded (schema nnhand-error): the
+    message that also goes to stderr, and the exit code, so that a program reading stdout
+    learns why there is no report."""
+    data = {"nnhand_version": __version__, "source": options.source or None, "error": _clip(message), "exit_code": 2}
+    return json.dumps(_clean(json_document("nnhand-error", data)), indent=2, ensure_ascii=options.ascii_only) + "\n"
 
 
 def gradescope_report(report: Report, options: ReportOptions) -> str:
@@ -525,7 +643,8 @@ def classroom_report(report: Report, options: ReportOptions) -> str:
 
 
 def classroom_error_report(message: str, options: ReportOptions) -> str:
-    return classroom_error(message, options.base64) + "\n"
+    worth = options.max_score if options.max_score is not None else points_possible(options.source)
+    return classroom_error(message, options.base64, max_score=worth or 0) + "\n"
 
 
 def junit_report(report: Report, options: ReportOptions) -> str:
@@ -582,7 +701,24 @@ def _interface_text(row: Mapping[str, Any]) -> str:
 
 
 def catalogue_json(rows: Sequence[Mapping[str, Any]], options: ReportOptions) -> str:
-    return json.dumps(list(rows), indent=2, ensure_ascii=options.ascii_only) + "\n"
+    """`list` and `show --format json` (schema nnhand-catalogue): the rows under "templates",
+    a param's default and a shape's fixed sizes as numbers (the terminal shows them as text)."""
+    templates = []
+    for row in rows:
+        row = dict(row)
+        if "params" in row:
+            row["params"] = {
+                name: {**p, "default": int(p["default"])} if "min" in p else dict(p)
+                for name, p in row["params"].items()
+            }
+        if "givens" in row:
+            row["givens"] = {
+                name: {**g, "shape": [int(d) if str(d).isdigit() else d for d in g["shape"]]}
+                for name, g in row["givens"].items()
+            }
+        templates.append(row)
+    document = json_document("nnhand-catalogue", {"nnhand_version": __version__, "templates": templates})
+    return json.dumps(document, indent=2, ensure_ascii=options.ascii_only) + "\n"
 
 
 __all__ = [
@@ -598,9 +734,13 @@ __all__ = [
     "gradescope_error_report",
     "gradescope_json",
     "gradescope_report",
+    "json_document",
+    "json_error_report",
+    "json_number",
     "json_report",
     "junit_error_report",
     "junit_report",
     "junit_xml",
+    "points_possible",
     "terminal_report",
 ]

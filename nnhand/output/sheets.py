@@ -9,7 +9,7 @@ of page.py.
     SHEET_FORMATS  gen --format:        (sheet) -> str
     KEY_FORMATS    key --format:        (problem, *, exact=False, explain=False) -> str
     PRINT_FORMATS  worksheet --format:  (pages: Sequence[printing.Page], title) -> str | bytes
-    POOL_FORMATS   export --format:     (pool: lms.Pool) -> str | {file name: text}
+    POOL_FORMATS   export --format:     (pool: lms.Pool) -> str, or bytes (a zip) where binary
 
 Adding a format is one entry here and its renderer: the CLI's choices, help and dispatch
 follow.
@@ -64,25 +64,30 @@ POOL_FORMATS = Registry(
     [
         Format("moodle", "Moodle XML, one cloze question per variant", f"{_LMS}:moodle_pool"),
         Format("gift", "GIFT, one question per blank cell", f"{_LMS}:gift_pool"),
-        Format("qti", "QTI 2.1, one item file per variant", f"{_LMS}:qti_pool", files=True),
+        Format("qti", "QTI 2.1 items in an IMS content package (zip)", f"{_LMS}:qti_pool", binary=True),
     ],
 )
 
 
 def sheet_json(sheet: Sheet) -> str:
-    """`gen --format json`: the answer file of the sheet (answer_file_data) as JSON."""
+    """`gen --format json` (schema nnhand-answers): the answer file of the sheet
+    (answer_file_data) as JSON; `check` reads it as it reads the YAML one."""
     import json
 
     from nnhand.grading.answers import answer_file_data
+    from nnhand.output.reports import json_document
     from nnhand.safety.safetext import stdout_is_ascii
 
-    return json.dumps(answer_file_data(sheet), indent=2, ensure_ascii=stdout_is_ascii()) + "\n"
+    document = json_document("nnhand-answers", answer_file_data(sheet))
+    return json.dumps(document, indent=2, ensure_ascii=stdout_is_ascii()) + "\n"
 
 
 def _key_data(problem: Problem, explain: bool) -> dict[str, Any]:
+    """`key --format json|yaml` (schema nnhand-key): key_data, with the worked lines."""
     from nnhand.core.keys import key_data
+    from nnhand.output.reports import json_document
 
-    data = key_data(problem)
+    data = json_document("nnhand-key", key_data(problem))
     if explain:
         from nnhand.core.explain import explain_problem
 

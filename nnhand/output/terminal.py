@@ -9,10 +9,22 @@ markup or emoji codes in strings, strip control characters and escape sequences 
 every piece of text they write (the styles rich adds stay), and where the output's
 encoding cannot hold a character they write an ASCII stand-in (safetext.fallback):
 box lines as - | +, ✓ ✗ as * x.
+
+Width: what is written to stdout is laid out for `output_width()` (COLUMNS when set, in a
+pipe too; else the terminal's width; else 80, so that a pipe or a file is the same
+everywhere). Grids are packed side by side as many as fit, like words on a line, and never
+broken inside a row; a grid wider than the whole width is split by columns into grids that
+each repeat the row labels, carry their column headers and say which columns they hold
+("W1  columns 1-6 of 12"). A vector numbered 1..n is drawn as a bare column, with no
+index column that could be read as data (a matrix has a header row; a vector has neither).
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
@@ -31,7 +43,36 @@ if TYPE_CHECKING:
     from nnhand.grading.grade import Report
 
 BLANK = "___"
-WIDTH = 80
+WIDTH = 80  # a pipe or a file without COLUMNS, feedback files, golden tests
+MIN_WIDTH = 20  # narrower than this, nothing reads; lay out for 20 and let the terminal wrap
+
+
+def output_width(stream: Any = None) -> int:
+    """The width to lay out stdout (or `stream`) for: COLUMNS when it is set, as in
+    `COLUMNS=120 nnhand gen mlp | less` (rich and Python's shutil read it first too); else the
+    terminal's own width when the stream is a terminal; else 80, so that a pipe or a file
+    gets the same text on every machine. Never below MIN_WIDTH."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return max(int(columns), MIN_WIDTH)
+    stream = sys.stdout if stream is None else stream
+    try:
+        if stream is not None and stream.isatty():
+            return max(os.get_terminal_size(stream.fileno()).columns, MIN_WIDTH)
+    except (AttributeError, OSError, ValueError):  # no file descriptor (a StringIO), or a closed one
+        pass
+    return WIDTH
+
+
+def plain_column(shape: Shape, row_labels: Sequence[str | None] | None, ones_row: bool = False) -> bool:
+    """Whether a vector's row labels say nothing but 1..n, so that it is drawn as a bare column:
+    beside a column of numbers, an index column of numbers reads as data (x = [6, 3, 2] as a
+    3 x 2 matrix). Declared names (f1, f2; the tokens) stay. The appended 1 of [x; 1] has
+    the label "". printing._markdown_table draws Markdown by the same rule."""
+    if len(shape) != 1 or row_labels is None:
+        return False
+    numbered = list(row_labels[:-1] if ones_row else row_labels)
+    return numbered == labels(None, len(numbered)) and (not ones_row or row_labels[-1] == "")
 
 
 class SafeConsole(Console):
@@ -62,9 +103,9 @@ class SafeConsole(Console):
 
 
 def console(file: Any = None, width: int = WIDTH, color: bool | None = None) -> Console:
-    """A console for output. The width is fixed (80), not the terminal's, so that a variant
-    renders to the same text everywhere; colour follows the terminal and NO_COLOR unless
-    `color` forces it off (False) or on (True)."""
+    """A console for output, `width` columns wide (80 unless told: feedback files and tests
+    are the same everywhere; render_text passes output_width() for stdout); colour follows
+    the terminal and NO_COLOR unless `color` forces it off (False) or on (True)."""
     kwargs: dict[str, Any] = {
         "file": file,
         "highlight": False,
@@ -110,9 +151,11 @@ class Grid:
         widths = [
             max([cell_len(c[j]) for _, c in rows] + ([cell_len(header[j])] if header else [])) for j in range(ncols)
         ]
-        if rows[0][0] is not None:
-            widths = [label_width, *widths]
         labelled = rows[0][0] is not None
+        self.column_widths = tuple(widths)  # each data column's text, for split_to
+        self.label_width = label_width + 3 if labelled else 0  # the row labels' column, bars and padding
+        if labelled:
+            widths = [label_width, *widths]
         # The bar of [W | b] is doubled (││, in ASCII ||): drawn after the cell before b's column.
         bar = split_col - 1 + int(labelled) if split_col is not None and split_col > 0 else None
         extra = 1 if bar is not None else 0
@@ -142,6 +185,50 @@ class Grid:
                 self.lines.append(border("├", "┼", "┤"))
             self.lines.append(line(([label or ""] if labelled else []) + cells, labelled))
         self.lines.append(border("└", "┴", "┘"))
+
+    def box_width(self, start: int, stop: int) -> int:
+        """The width of this grid's box cut down to data columns start..stop-1, labels included."""
+        split_col = self.split[0]
+        bar = 1 if split_col is not None and start < split_col < stop else 0
+        return self.label_width + sum(w + 3 for w in self.column_widths[start:stop]) + 1 + bar
+
+    def split_to(self, max_width: int) -> list[Grid]:
+        """This grid as grids of at most `max_width` columns: itself when it fits, else cut
+        between its data columns into as few pieces as fit, as even as they can be, each
+        repeating the row labels, with its own column headers and a title that says which
+        columns it holds. A piece that is one column and still too wide is left as it is:
+        a cell is never broken."""
+        ncols = len(self.column_widths)
+        if self.width <= max_width or ncols < 2:
+            return [self]
+        spans = _even_spans(ncols, self.box_width, max_width)
+        if len(spans) < 2:  # only the title is too wide: the box fits
+            return [self]
+        title, header, rows = self.source
+        split_col, ones_row = self.split
+        # One way of naming the columns for every piece: the longest that fits over every
+        # piece's box (a longer title would widen the box's last column), else, piece by
+        # piece, the longest that fits the width.
+        named = [_piece_titles(title, a, b, ncols) for a, b in spans]
+        fits_all = [all(cell_len(t[k]) <= self.box_width(*ab) for t, ab in zip(named, spans)) for k in range(3)]
+        form = fits_all.index(True) if True in fits_all else None
+        pieces = []
+        for (start, stop), titles in zip(spans, named):
+            if form is not None:
+                piece_title = titles[form]
+            else:
+                piece_title = next((t for t in titles if cell_len(t) <= max_width), title)
+            bar = split_col - start if split_col is not None and start < split_col < stop else None
+            pieces.append(
+                Grid(
+                    piece_title,
+                    header[start:stop] if header is not None else None,
+                    [(label, cells[start:stop]) for label, cells in rows],
+                    bar,
+                    ones_row,
+                )
+            )
+        return pieces
 
     def fitted(self, console: Console) -> Grid:
         """This grid as the console's encoding can print it: redrawn from the ASCII stand-ins
@@ -173,8 +260,36 @@ class Grid:
             yield Segment.line()
 
 
+def _piece_titles(title: str, start: int, stop: int, count: int) -> tuple[str, str, str]:
+    """A piece's title, long to short: "W1  columns 4-6 of 12", "W1  cols 4-6 of 12", "W1 4-6/12"."""
+    which = f"{start + 1}" if stop == start + 1 else f"{start + 1}-{stop}"
+    long = f"{title}  column {which} of {count}" if stop == start + 1 else f"{title}  columns {which} of {count}"
+    return long, f"{title}  cols {which} of {count}", f"{title} {which}/{count}"
+
+
+def _even_spans(count: int, width_of: Any, max_width: int) -> list[tuple[int, int]]:
+    """Columns 0..count-1 cut into the fewest runs (start, stop) whose width_of(start, stop)
+    fits max_width (a run of one column always counts as fitting), as even in length as
+    that allows: 12 columns of which 7 fit become 6 + 6, not 7 + 5."""
+    greedy: list[tuple[int, int]] = []
+    start = 0
+    while start < count:
+        stop = start + 1
+        while stop < count and width_of(start, stop + 1) <= max_width:
+            stop += 1
+        greedy.append((start, stop))
+        start = stop
+    pieces = len(greedy)
+    sizes = [count // pieces + (1 if k < count % pieces else 0) for k in range(pieces)]
+    bounds = [sum(sizes[:k]) for k in range(pieces + 1)]
+    even = list(pairwise(bounds))
+    fits = all(stop - start == 1 or width_of(start, stop) <= max_width for start, stop in even)
+    return even if fits else greedy
+
+
 class SideBySide:
-    """Grids packed left to right, wrapping at the width."""
+    """Grids packed left to right as many as fit the width, like words on a line; a grid
+    wider than the whole width is split by columns first (Grid.split_to)."""
 
     def __init__(self, items: list[Grid], gap: int = 2):
         self.items = items
@@ -183,7 +298,8 @@ class SideBySide:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         rows: list[list[Grid]] = []
         used = 0
-        for grid in (g.fitted(console) for g in self.items):
+        pieces = (piece for g in self.items for piece in g.fitted(console).split_to(options.max_width))
+        for grid in pieces:
             if rows and used + self.gap + grid.width <= options.max_width:
                 rows[-1].append(grid)
                 used += self.gap + grid.width
@@ -208,6 +324,50 @@ class SideBySide:
                 yield Segment.line()
 
 
+class Hanging:
+    """A line of text wrapped to the width with a hanging indent: the first line indented
+    `first` columns, the lines it wraps onto `rest`, so that a wrapped line of worked
+    arithmetic or feedback still reads as one item."""
+
+    def __init__(self, text: str, first: int = 2, rest: int = 4):
+        self.text = Text(text)
+        self.first = first
+        self.rest = rest
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(options.max_width - self.rest, 8)
+        lines = console.render_lines(self.text, options.update_width(width), pad=False)
+        for k, line in enumerate(lines):
+            if line:
+                yield Segment(" " * (self.first if k == 0 else self.rest))
+                *head, last = line
+                yield from head
+                yield Segment(last.text.rstrip(), last.style)  # the space the line was wrapped at
+            yield Segment.line()
+
+
+class Phrases:
+    """Short phrases on a line, three spaces apart, wrapped between phrases and never inside
+    one (unless a phrase alone is wider than the line): a legend that stays readable."""
+
+    def __init__(self, phrases: list[str], gap: int = 3):
+        self.phrases = phrases
+        self.gap = gap
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines: list[list[str]] = []
+        used = 0
+        for phrase in self.phrases:
+            if lines and used + self.gap + cell_len(phrase) <= options.max_width:
+                lines[-1].append(phrase)
+                used += self.gap + cell_len(phrase)
+            else:
+                lines.append([phrase])
+                used = cell_len(phrase)
+        for line in lines:
+            yield Text((" " * self.gap).join(line))
+
+
 def quantity_table(
     name: str,
     shape: Shape,
@@ -226,9 +386,10 @@ def quantity_table(
     if len(shape) == 0:
         return Grid(title or name, None, [(None, [text(0, 0)])])
     header = labels(cols_spec, cols) if len(shape) == 2 else None
-    body: list[tuple[str | None, list[str]]] = [
-        (label, [text(i, j) for j in range(cols)]) for i, label in enumerate(labels(rows_spec, rows))
-    ]
+    row_labels: list[str | None] = list(labels(rows_spec, rows))
+    if plain_column(shape, row_labels):
+        row_labels = [None] * rows
+    body = [(label, [text(i, j) for j in range(cols)]) for i, label in enumerate(row_labels)]
     return Grid(title or name, header, body)
 
 
@@ -238,7 +399,10 @@ def page_grid(quantity: Quantity) -> Grid:
     if quantity.row_labels is None:
         return Grid(quantity.name, None, [(None, rows[0])])
     header = list(quantity.col_labels) if quantity.col_labels is not None else None
-    body: list[tuple[str | None, list[str]]] = list(zip(quantity.row_labels, rows))
+    row_labels: Sequence[str | None] = quantity.row_labels
+    if plain_column(quantity.shape, row_labels, quantity.ones_row):
+        row_labels = [None] * len(rows)
+    body = list(zip(row_labels, rows))
     return Grid(quantity.name, header, body, quantity.split_col, quantity.ones_row)
 
 
@@ -271,12 +435,15 @@ def page_renderable(page: Layout) -> RenderableType:
     return Group(*parts)
 
 
-def render_text(renderable: RenderableType, color: bool | None = None) -> str:
-    """What console() would write for `renderable`, as a string: colour where stdout is a
-    terminal that takes it (as console() decides), plain otherwise or with color=False."""
-    out = console(color=color)
+def render_text(renderable: RenderableType, color: bool | None = None, width: int | None = None) -> str:
+    """What console() would write for `renderable` to stdout, as a string: laid out for
+    `width` (by default output_width()); colour where stdout is a terminal that takes it (as
+    console() decides), plain otherwise or with color=False. Never cropped: a grid column
+    wider than a very narrow terminal runs over (the terminal wraps it) rather than losing
+    its end."""
+    out = console(width=width or output_width(), color=color)
     with out.capture() as captured:
-        out.print(renderable)
+        out.print(renderable, crop=False)
     return captured.get()
 
 
@@ -306,7 +473,7 @@ def worked_renderable(problem: Any, worked: dict[str, list[str]]) -> RenderableT
         if step.name in worked:
             parts.append(Text(""))
             parts.append(Text(step.label, style="bold"))
-            parts.extend(Text(f"  {line}") for line in worked[step.name])
+            parts.extend(Hanging(line) for line in worked[step.name])
     return Group(*parts)
 
 
@@ -351,7 +518,7 @@ def report_renderable(
             )
         )
     parts.append(SideBySide(tables))
-    parts.append(Text("✓ right   (✓) right from your own earlier answers   ✗ wrong   ? blank   · given"))
+    parts.append(Phrases(["✓ right", "(✓) right from your own earlier answers", "✗ wrong", "? blank", "· given"]))
     if any(c.status == "unreadable" for s in report.steps for c in s.cells):
         parts.append(Text("! unreadable: 0 for the cell, the reason below; the rest is graded"))
     for step in report.steps:
@@ -374,35 +541,35 @@ def report_renderable(
     return Group(*parts)
 
 
-def _step_feedback(step: Any, reveal: bool, show_reading: bool, explanations: dict[str, str]) -> list[Text]:
-    lines: list[Text] = []
+def _step_feedback(step: Any, reveal: bool, show_reading: bool, explanations: dict[str, str]) -> list[Hanging]:
+    lines: list[Hanging] = []
     for sentence in step.diagnosis:
-        lines.append(Text(f"  → {sentence}"))
+        lines.append(Hanging(f"→ {sentence}"))
     if step.unreadable:
         given = next((c.given for c in step.cells if c.given), "")
-        lines.append(Text(f"  ! {step.name}: cannot be read: {step.unreadable} (you wrote {given})"))
+        lines.append(Hanging(f"! {step.name}: cannot be read: {step.unreadable} (you wrote {given})"))
     for c in step.cells:
         if c.status == "unreadable" and not step.unreadable:
-            lines.append(Text(f"  ! {c.cell}: cannot be read: {c.reason}"))
+            lines.append(Hanging(f"! {c.cell}: cannot be read: {c.reason}"))
         elif c.status == "missing":
-            lines.append(Text(f"  ? {c.cell}: no answer"))
+            lines.append(Hanging(f"? {c.cell}: no answer"))
         elif c.status == "ecf":
             lines.append(
-                Text(f"  (✓) {c.cell}: {c.given} follows from your earlier answers (the key has {c.expected})")
+                Hanging(f"(✓) {c.cell}: {c.given} follows from your earlier answers (the key has {c.expected})")
                 if reveal
-                else Text(f"  (✓) {c.cell}: {c.given} follows from your earlier answers")
+                else Hanging(f"(✓) {c.cell}: {c.given} follows from your earlier answers")
             )
         elif c.status == "wrong":
-            text = f"  ✗ {c.cell}: you wrote {c.given}"
+            text = f"✗ {c.cell}: you wrote {c.given}"
             if reveal:
                 text += f", expected {c.expected} (accepted: {c.accepted})"
-            lines.append(Text(text))
+            lines.append(Hanging(text))
             if reveal and c.cell in explanations:
-                lines.append(Text(f"      {explanations[c.cell]}"))
+                lines.append(Hanging(explanations[c.cell], 6, 8))
     if show_reading:
         for note in step.reading:
-            lines.append(Text(f"  read: {note}"))
+            lines.append(Hanging(f"read: {note}"))
         read = [f"{c.cell} = {c.given}" for c in step.cells if c.given is not None and c.status != "unreadable"]
         if read:
-            lines.append(Text("  read as: " + ", ".join(read)))
+            lines.append(Hanging("read as: " + ", ".join(read)))
     return lines
