@@ -95,3 +95,13 @@ def test_shape_errors_before_a_value_dependent_step_are_reported_by_the_template
     (tmp_path / "halves.yaml").write_text(VALUE_DEPENDENT.replace('"z / T"', '"z @ z"'))
     with pytest.raises(TemplateError, match="cannot multiply"):
         template_from_text((tmp_path / "halves.yaml").read_text(), tmp_path / "halves.yaml")
+
+
+@pytest.mark.parametrize("bound", [10**400, -(10**400), 1e308, float("inf")])
+def test_a_range_bound_too_large_for_a_float_is_a_message(bound: float) -> None:
+    """Found by the template fuzzer: 10**400 reached math.isfinite, which overflowed."""
+    from nnhand.errors import TemplateError
+
+    with pytest.raises(TemplateError) as error:
+        parse_distribution({"range": [bound, 4]}, "givens.x.dist")
+    assert "givens.x.dist" in error.value.render()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 
@@ -208,3 +209,18 @@ def test_a_layer_of_weights_drawn_before_is_drawn_as_a_layer(template_id: str, o
         inputs = [b.outputs[-1].quantity.name for b in chain.bands[:at] if not b.left or b.step is None]
         assert chain.bands[0].outputs[0].quantity.name == source and source in inputs
         assert len(band.outputs[0].quantity.cells) == len(band.left[0].quantity.cells)  # rows level
+
+
+def test_numbered_sheets_have_a_name_line(tmp_path: Path) -> None:
+    """worksheet --count: nobody's name is known, so each sheet carries its number and a line."""
+    from typer.testing import CliRunner
+
+    from nnhand.cli import app
+
+    out = tmp_path / "ws"
+    made = CliRunner().invoke(app, ["worksheet", "matmul", "--count", "2", "--out", str(out), "--format", "md"])
+    assert made.exit_code == 0, made.output
+    sheet = (out / "students" / "v1" / "sheet.md").read_text(encoding="utf-8")
+    assert "Sheet v1 · Name: \\_\\_\\_" in sheet, sheet[:300]
+    key = (out / "students" / "v1" / "key.md").read_text(encoding="utf-8")
+    assert "Student: v1" in key and "Name:" not in key

@@ -253,7 +253,8 @@ def student_pages(assignment: Assignment, worked: bool = False) -> dict[str, tup
         for exercise in assignment.exercises[student.id]:
             sheet = exercise.sheet
             explanation = explain_problem(sheet.problem) if worked else None
-            own_sheets.append(Page(sheet=sheet, student=label, key=False, worked=None))
+            # no name (numbered sheets, a roster row without one): the sheet has a line to write it on
+            own_sheets.append(Page(sheet=sheet, student=label, key=False, worked=None, named=bool(student.name)))
             own_keys.append(Page(sheet=make_sheet(sheet.problem, "none"), student=label, key=True, worked=explanation))
         per_student[student.id] = (own_sheets, own_keys)
     return per_student

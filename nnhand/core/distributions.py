@@ -241,9 +241,11 @@ def parse_distribution(spec: Any, where: str) -> Distribution:
             if not isinstance(arg, list) or len(arg) != 2:
                 raise TemplateError(usage, where=where)
             for a in arg:
-                if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a):
+                if isinstance(a, bool) or not isinstance(a, (int, float)):
                     raise TemplateError(f"{usage}, not {_shown(a)}", where=where)
-                if abs(a) > MAX_RANGE:
+                if isinstance(a, float) and not math.isfinite(a):
+                    raise TemplateError(f"{usage}, not {_shown(a)}", where=where)
+                if abs(a) > MAX_RANGE:  # an int too large for a float (10**400) stops here too
                     raise TemplateError(f"range beyond ±{MAX_RANGE}: not a hand exercise", where=where)
             low, high = (_exact_value(a, where) for a in arg)
             if low > high:

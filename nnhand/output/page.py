@@ -316,10 +316,13 @@ class Layout:
     footer: str = ""  # worksheet: "12 blank cells (all). Variant …"; key: ""
     blank_count: int = 0
     arrangement: Arrangement | None = None  # build_page(arranged=True): the printed arrangement
+    named: bool = True  # False: `student` is only a number (worksheet --count): a name line too
 
     @property
     def who(self) -> str:
-        return f"Student: {self.student}" if self.student else f"Name: {NAME_LINE}"
+        if not self.student:
+            return f"Name: {NAME_LINE}"
+        return f"Student: {self.student}" if self.named else f"Sheet {self.student} · Name: {NAME_LINE}"
 
     @property
     def kind(self) -> str:
@@ -388,6 +391,7 @@ def build_page(
     worked: Mapping[str, Sequence[str]] | None = None,
     student: str | None = None,
     arranged: bool = False,
+    named: bool = True,
 ) -> Layout:
     """The page of a sheet: a worksheet (blanks marked) or, key=True, its answer key
     (every cell filled in, the worksheet's blanks marked as answers; exact=True adds the
@@ -442,6 +446,7 @@ def build_page(
         title=template.title,
         variant=str(problem.variant.instance) if key else sheet.variant,
         student=student,
+        named=named,
         key=key,
         summary=template.summary or "",
         params=params,

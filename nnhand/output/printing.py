@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nnhand.errors import NnhandError
 from nnhand.output.page import (
@@ -26,7 +26,6 @@ from nnhand.output.page import (
     BOX_PAD,
     COLUMN_GAP,
     GAP,
-    NAME_LINE,
     ROW_GAP,
     Band,
     Cell,
@@ -60,6 +59,7 @@ class Page:
     student: str | None = None
     key: bool = False
     exact: bool = True
+    named: bool = True  # False: `student` is a sheet number (worksheet --count): print a name line
     worked: Mapping[str, list[str]] | None = None
 
 
@@ -96,7 +96,13 @@ def document_pages(
 def layout(page: Page) -> Layout:
     """What a printed page holds, as plain text: the page model (page.build_page)."""
     return build_page(
-        page.sheet, key=page.key, exact=page.exact, worked=page.worked, student=page.student, arranged=True
+        page.sheet,
+        key=page.key,
+        exact=page.exact,
+        worked=page.worked,
+        student=page.student,
+        arranged=True,
+        named=page.named,
     )
 
 
@@ -120,7 +126,7 @@ def markdown_pages(pages: Sequence[Page]) -> str:
 
 def _markdown_page(lay: Layout) -> str:
     title = md_escape(lay.title) + (" — ANSWER KEY" if lay.key else "")
-    who = f"Student: {md_escape(lay.student)}" if lay.student else f"Name: {md_escape(NAME_LINE)}"
+    who = md_escape(lay.who)
     parts = [f"# {title}", f"**Variant {md_escape(lay.variant)}** · {who}"]
     if lay.summary:
         parts.append(md_escape(lay.summary))
@@ -527,8 +533,7 @@ def _typst_page(lay: Layout) -> str:
         out.append(f"#par({s(lay.params)})")
     for note in lay.notes:
         out.append(
-            "#block(inset: (left: 0.6em), stroke: (left: 1.5pt + luma(190)), "
-            f"text(size: 0.9em, {s('Note: ' + note)}))"
+            f"#block(inset: (left: 0.6em), stroke: (left: 1.5pt + luma(190)), text(size: 0.9em, {s('Note: ' + note)}))"
         )
     out.append('#nn-heading("Given")')
     if lay.legend:
@@ -733,7 +738,7 @@ class PdfBook:
 
         book = self.structure
         book.add_metadata({"/Title": self.title})
-        tree = book.root_object["/Pages"].get_object()
+        tree: Any = book.root_object["/Pages"].get_object()  # the page tree: a dictionary
         tree[NameObject("/Kids")] = ArrayObject(IndirectObject(n, 0, book) for n in self.pages)
         tree[NameObject("/Count")] = NumberObject(len(self.pages))
         out = io.BytesIO()
@@ -741,6 +746,7 @@ class PdfBook:
         out.write(b"%\xe2\xe3\xcf\xd3\n")
         offsets = []
         for number, obj in enumerate(book._objects, start=1):
+            assert obj is not None  # the structure document holds no free objects
             offsets.append(out.tell())
             out.write(f"{number} 0 obj\n".encode())
             obj.write_to_stream(out)
