@@ -106,7 +106,7 @@ def test_a_merge_refuses_books_that_do_not_make_one_class(graded_class: tuple[Pa
     out = tmp / "refused"
     with pytest.raises(NnhandError, match="shard 2/3 is missing"):
         merge_grade_books([one, three], {"csv": out / "g.csv"})
-    with pytest.raises(NnhandError, match="are both shard 1/3"):
+    with pytest.raises(NnhandError, match="shard 1/3 is given twice"):
         merge_grade_books([one, one, two, three], {"csv": out / "g.csv"})
     with pytest.raises(NnhandError, match="shards of different splits"):
         merge_grade_books([one, two, halves[1]], {"csv": out / "g.csv"})

@@ -154,7 +154,7 @@ def refused(result: object, *fragments: str) -> None:
 
 def test_a_missing_shard_is_named(three: tuple[Path, list[Path]]) -> None:
     tmp, parts = three
-    refused(merge(parts[0], parts[2], "--out", tmp / "x"), "shard 2/3 missing")
+    refused(merge(parts[0], parts[2], "--out", tmp / "x"), "shard 2/3 is missing")
     assert not (tmp / "x").exists()
 
 

@@ -39,7 +39,7 @@ from nnhand._version import __version__
 from nnhand.choices import SCORING_MODES
 from nnhand.classroom.manifest import Manifest, read_manifest
 from nnhand.classroom.roster import id_problem
-from nnhand.classroom.shards import Shard
+from nnhand.classroom.shards import Shard, whole_split
 from nnhand.core.sheet import Sheet
 from nnhand.errors import AnswerFileError, ExitCode, NnhandError, OutputError, UsageError
 from nnhand.grading.answers import parse_answer_text
@@ -846,22 +846,7 @@ def merge_grade_books(
     _same(books, "nnhand_version", "nnhand versions")
     _same(books, "scoring", "--scoring options")
     _same(books, "ecf", "--ecf options")
-    counts = {b.shard.count for b in books}
-    if len(counts) > 1:
-        listed = ", ".join(f"{b.path} ({b.shard})" for b in books)
-        raise NnhandError(f"the grade books are shards of different splits: {listed}", where="merge", fix=_MERGE_FIX)
-    count = counts.pop()
-    seen: dict[int, Path] = {}
-    for b in books:
-        if b.shard.index in seen:
-            raise NnhandError(f"{b.path} and {seen[b.shard.index]} are both shard {b.shard}", where="merge",
-                              fix="Give each shard's grade book once")  # fmt: skip
-        seen[b.shard.index] = b.path
-    absent = [f"{k}/{count}" for k in range(1, count + 1) if k not in seen]
-    if absent:
-        raise NnhandError(f"shard {', '.join(absent)} {'is' if len(absent) == 1 else 'are'} missing "
-                          f"(given: {', '.join(f'{b.shard}' for b in books)})", where="merge",
-                          fix="Grade the missing shards and merge all of them")  # fmt: skip
+    books = [books[i] for i in whole_split([(b.shard, str(b.path)) for b in books], _MERGE_FIX)]
     manifest_path = Path(manifest) if manifest is not None else Path(str(books[0].data.get("manifest")))
     if not manifest_path.exists():
         raise NnhandError("the manifest the grade books were graded against is not here", where=str(manifest_path),
@@ -874,7 +859,7 @@ def merge_grade_books(
     book = GradeBook(the_manifest, scoring=books[0].data["scoring"], ecf=books[0].data["ecf"],
                      manifest_sha256=digest)  # fmt: skip
     ids = list(the_manifest.students)
-    for b in sorted(books, key=lambda b: b.shard.index):
+    for b in books:  # in shard order
         wanted = b.shard.slice(ids)
         try:
             written = [s["id"] for s in b.data["students"]]

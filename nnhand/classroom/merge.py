@@ -35,6 +35,7 @@ from nnhand.classroom.shards import (
     SHARD_VERSION,
     Shard,
     parse_shard,
+    whole_split,
 )
 from nnhand.errors import ManifestError, NnhandError, UsageError
 from nnhand.safety.safeio import decode_text, read_capped
@@ -118,28 +119,7 @@ def _check_parts(parts: list[_ShardPart]) -> list[_ShardPart]:
                 where="merge",
                 fix=_FIX,
             )
-    counts = {p.shard.count for p in parts}
-    if len(counts) > 1:
-        listed = ", ".join(f"{p.folder} ({p.shard})" for p in parts)
-        raise NnhandError(f"the shards are of different splits: {listed}", where="merge", fix=_FIX)
-    count = counts.pop()
-    by_index: dict[int, _ShardPart] = {}
-    for part in parts:
-        if part.shard.index in by_index:
-            raise NnhandError(
-                f"shard {part.shard} is given twice: {by_index[part.shard.index].folder} and {part.folder}",
-                where="merge",
-                fix="Give each shard once",
-            )
-        by_index[part.shard.index] = part
-    missing = [f"{k}/{count}" for k in range(1, count + 1) if k not in by_index]
-    if missing:
-        raise NnhandError(
-            f"shard{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing",
-            where="merge",
-            fix=f"Give all {count} shards of the run",
-        )
-    ordered = [by_index[k] for k in range(1, count + 1)]
+    ordered = [parts[i] for i in whole_split([(p.shard, str(p.folder)) for p in parts], _FIX)]
     size = first.record["class_size"]
     for part in ordered:
         start, stop = part.shard.bounds(size)

@@ -66,6 +66,30 @@ def parse_shard(text: str) -> Shard:
     return Shard(int(match.group(1)), int(match.group(2)))
 
 
+def whole_split(shards: Sequence[tuple[Shard, str]], fix: str) -> list[int]:
+    """The positions of `shards` (each with the file or folder it came from) in shard order,
+    once they are checked to be the N shards of one split, each given once: else an
+    NnhandError naming them (different splits, a shard twice, the shards missing)."""
+    from nnhand.errors import NnhandError
+
+    listed = ", ".join(f"{where} ({shard})" for shard, where in shards)
+    counts = {shard.count for shard, _ in shards}
+    if len(counts) != 1:
+        raise NnhandError(f"these are shards of different splits: {listed}", where="merge", fix=fix)
+    count = counts.pop()
+    at: dict[int, int] = {}
+    for position, (shard, where) in enumerate(shards):
+        if shard.index in at:
+            first = shards[at[shard.index]][1]
+            raise NnhandError(f"shard {shard} is given twice: {first} and {where}", where="merge", fix=fix)
+        at[shard.index] = position
+    missing = [f"{k}/{count}" for k in range(1, count + 1) if k not in at]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        raise NnhandError(f"shard {', '.join(missing)} {verb} missing (given: {listed})", where="merge", fix=fix)
+    return [at[k] for k in range(1, count + 1)]
+
+
 # ----------------------------------------------------------------------------- the shard record
 # shard.json beside a shard's folder: which block of which class it holds, for `nnhand merge`.
 
