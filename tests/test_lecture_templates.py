@@ -12,8 +12,6 @@ chain `problem.exact`. PyTorch uses e^x: a base-3 softmax of s is the softmax of
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Iterable
 from fractions import Fraction
 from typing import Any
 
@@ -21,9 +19,10 @@ import numpy as np
 import pytest
 
 from nnhand import api
-from nnhand.core.engine import Problem, generate
+from nnhand.core.engine import generate
 from nnhand.errors import EvaluationError
 
+from .checking import close, problems, same, t64
 from .reference import (
     Matrix,
     add_col,
@@ -52,38 +51,6 @@ LN_TABLE_CE = {"0.14": "-1.97", "0.2": "-1.61", "0.33": "-1.11", "0.43": "-0.84"
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def problems(template_id: str, seeds: Iterable[int] = SEEDS) -> list[Problem]:
-    template = api.load(template_id)
-    return [generate(template, seed) for seed in seeds]
-
-
-def same(problem: Problem, expected: dict[str, Matrix], chain: str = "values") -> None:
-    got = getattr(problem, chain)
-    for name, value in expected.items():
-        assert grid(got[name]) == value, f"{problem.variant}: {chain}[{name}]"
-
-
-@pytest.fixture
-def torch() -> Any:
-    """PyTorch, the independent reference. CI installs it (.ci/run), so there a missing torch
-    is a failure, not a skip; locally the reference tests skip without it."""
-    if os.environ.get("CI"):
-        import torch as installed
-
-        return installed
-    return pytest.importorskip("torch")
-
-
-def t64(torch: Any, m: Matrix, grad: bool = False) -> Any:
-    return torch.tensor([[float(v) for v in row] for row in m], dtype=torch.float64, requires_grad=grad)
-
-
-def close(problem: Problem, name: str, tensor: Any, chain: str = "exact", tol: float = 1e-9) -> None:
-    got = np.array(grid(getattr(problem, chain)[name]), dtype=np.float64)
-    want = tensor.detach().numpy().reshape(got.shape)
-    assert np.allclose(got, want, rtol=0, atol=tol), f"{problem.variant}: {chain}[{name}]\n{got}\n!=\n{want}"
 
 
 # ----------------------------------------------------------------------------- perceptron

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from nnhand.choices import BLANK_POLICIES, SCORING_MODES
+from nnhand.choices import BLANK_POLICIES, SCORING_MODES, TOPICS
 from nnhand.core.distributions import Distribution, fixed_distribution, parse_distribution, phrases_distribution
 from nnhand.core.expr import Expr, compile_expr, evaluate_scalar
 from nnhand.core.realism import ROLES, RULES
@@ -36,7 +36,7 @@ DRAWN_STAND_INS = 500  # draws the dry run tries when typical values and zeros t
 DEFAULT_BOUND = 49  # CONVENTIONS.md: the largest forward answer in published exercises
 
 TOP_KEYS = {
-    "id", "version", "title", "summary", "tags", "credits", "params", "givens", "steps",
+    "id", "version", "title", "summary", "topic", "tags", "credits", "params", "givens", "steps",
     "constraints", "blanks", "bound", "notes", "realism", "scoring", "vocabulary",
 }  # fmt: skip
 PARAM_KEYS = {"default", "min", "max", "doc", "show", "choices"}
@@ -159,6 +159,7 @@ class Template:
     realism_off: frozenset[str] = frozenset()  # realism rules (realism.RULES) switched off
     by_design: tuple[tuple[str, str], ...] = ()  # report figures that differ on purpose: (figure, why)
     scoring: str = "cell"
+    topic: str = "other"  # choices.TOPICS: the heading `nnhand list` shows it under
     vocabulary: tuple[str, ...] = ()  # the words that word givens and `cols: vocabulary` use
     source: str = ""  # the YAML text it was built from (manifests keep it, so grades never drift)
     # Set on the template for_params derives: the params its `when` conditions were decided for.
@@ -416,6 +417,9 @@ def _build(data: Any, path: Path, source: str = "") -> Template:
         raise r.fail("id", f"'{tid}' differs from the file name '{path.stem}'", fix=f"Name the file {tid}.yaml")
     version = r.integer(top["version"], "version", 1, 10**6)
     tags = r.words(top.get("tags"), "tags", "words")
+    topic = r.text(top.get("topic", "other"), "topic")
+    if topic not in TOPICS:
+        raise r.fail("topic", f"unknown topic '{topic[:40]}'", fix=f"Use one of {', '.join(TOPICS)}")
 
     params = _params(r, {} if top.get("params") is None else top["params"])
     vocabulary = _vocabulary(r, top.get("vocabulary"))
@@ -456,6 +460,7 @@ def _build(data: Any, path: Path, source: str = "") -> Template:
         title=r.text(top["title"], "title"),
         summary=_chosen(summaries, param_values)[0] if summaries else "",
         tags=tags,
+        topic=topic,
         credits=r.text(top.get("credits", ""), "credits"),
         path=path,
         params=params,
