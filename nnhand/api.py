@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nnhand.choices import TOPICS
 from nnhand.core.engine import Problem
 from nnhand.core.engine import generate as _generate
 from nnhand.core.engine import solve as _solve
@@ -44,9 +45,12 @@ def load(template_id: str, problems_dirs: Iterable[str] = ()) -> Template:
 
 
 def catalogue(problems_dirs: Iterable[str] = (), params: bool = False) -> list[dict[str, Any]]:
-    """Every template on the search path: id, title, tags, summary, version and file; with
-    `params`, also its givens (name, shape, label, fixed) and params (default, range, doc)."""
-    return [_row(load_template(path), params) for _, path in sorted(template_files(problems_dirs).items())]
+    """Every template on the search path, in the order of the topics (choices.TOPICS) and by id
+    within one: id, title, topic, tags, summary, version and file; with `params`, also its givens
+    (name, shape, label, fixed) and params (default, range, doc)."""
+    rows = [_row(load_template(path), params) for _, path in sorted(template_files(problems_dirs).items())]
+    order = {topic: i for i, topic in enumerate(TOPICS)}
+    return sorted(rows, key=lambda row: (order[row["topic"]], row["id"]))
 
 
 def describe(template_id: str, problems_dirs: Iterable[str] = ()) -> dict[str, Any]:
@@ -60,6 +64,7 @@ def _row(template: Template, interface: bool) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": template.id,
         "title": template.title,
+        "topic": template.topic,
         "tags": list(template.tags),
         "version": template.version,
         "summary": template.summary,

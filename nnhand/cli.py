@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from nnhand._version import __version__
-from nnhand.choices import BLANK_POLICIES, JUNIT_PER, SCORING_MODES
+from nnhand.choices import BLANK_POLICIES, JUNIT_PER, SCORING_MODES, TOPICS
 from nnhand.errors import ExitCode, NnhandError, UsageError
 from nnhand.output.registry import choice_enum, choice_phrase
 from nnhand.output.report_formats import CATALOGUE_FORMATS, GRADEBOOK_FORMATS, REPORT_FORMATS
@@ -227,6 +227,7 @@ if TYPE_CHECKING:
     PrintFormat: TypeAlias = Any
     ExportFormat: TypeAlias = Any
     Shell: TypeAlias = Any
+    Topic: TypeAlias = Any
 else:
     Blanks = choice_enum("Blanks", BLANK_POLICIES)
     Scoring = choice_enum("Scoring", SCORING_MODES)
@@ -238,6 +239,7 @@ else:
     PrintFormat = PRINT_FORMATS.choices("PrintFormat")
     ExportFormat = POOL_FORMATS.choices("ExportFormat")
     Shell = choice_enum("Shell", tuple(COMPLETION_FILES))
+    Topic = choice_enum("Topic", tuple(TOPICS))
 
 ProblemsDir = Annotated[
     list[Path] | None,
@@ -404,15 +406,20 @@ def list_(
     params: Annotated[
         bool, typer.Option("--params", help="Also list each template's givens, params and ranges.")
     ] = False,
+    topic: Annotated[
+        Topic | None, typer.Option("--topic", "-t", help="Only the templates of this topic (the headings of the list).")
+    ] = None,
     output: OutputOpt = None,
 ) -> None:
-    """List the templates: id, title and tags (with --params: what each takes)."""
+    """List the templates by topic: id, title and tags (with --params: what each takes)."""
     from nnhand import api
     from nnhand.output.reports import ReportOptions
     from nnhand.safety.safetext import stdout_is_ascii
 
     output = _output_file(output)
     rows = api.catalogue(_dirs(problems_dir), params=params)
+    if topic is not None:
+        rows = [row for row in rows if row["topic"] == _name(topic)]
     render = CATALOGUE_FORMATS.get(_name(fmt)).renderer()
     _emit(output, lambda: render(rows, ReportOptions(ascii_only=stdout_is_ascii())))
 
@@ -892,6 +899,7 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "list": [
         "nnhand list",
+        "nnhand list --topic convolution",
         "nnhand list --params --format json -o templates.json",
     ],
     "show": [

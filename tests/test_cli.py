@@ -71,6 +71,27 @@ def test_list_shows_the_seven_basic_templates() -> None:
     assert "hidden-layer" in table and "Hidden layer" in table
 
 
+def test_list_groups_the_templates_under_their_topics_in_course_order() -> None:
+    from nnhand.choices import TOPICS
+
+    # Each template's topic read straight from its YAML file, not through nnhand.
+    problems = Path(__file__).resolve().parent.parent / "problems"
+    topic_of = {p.stem: yaml.safe_load(p.read_text()).get("topic", "other") for p in problems.glob("*.yaml")}
+    table = run("list", env={"COLUMNS": "200"}).stdout
+    headings = {heading: topic for topic, heading in TOPICS.items()}
+    seen: list[str] = []
+    under: dict[str, str] = {}
+    for line in map(str.rstrip, table.splitlines()):
+        if line in headings:
+            seen.append(headings[line])
+        elif line.startswith("  ") and line.split()[0] in topic_of:
+            under[line.split()[0]] = seen[-1]
+    assert under == topic_of
+    assert seen == [t for t in TOPICS if t in set(topic_of.values())]  # each once, in TOPICS order
+    listed = json.loads(run("list", "--format", "json").stdout)["templates"]
+    assert [row["topic"] for row in listed] == sorted((row["topic"] for row in listed), key=list(TOPICS).index)
+
+
 def test_gen_prints_variant_steps_and_blanks() -> None:
     result = run("gen", "hidden-layer", "--seed", "7")
     assert result.exit_code == 0, result.stderr

@@ -661,15 +661,31 @@ def junit_error_report(message: str, options: ReportOptions) -> str:
 def catalogue_terminal(rows: Sequence[Mapping[str, Any]], options: ReportOptions) -> str:
     if any("givens" in row for row in rows):  # list --params, show: what each template takes
         return "\n".join(_interface_text(row) for row in rows)
+    from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=None, show_edge=False, pad_edge=False)
-    for column in ("id", "title", "tags"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(Text(row["id"]), Text(row["title"]), Text(", ".join(row["tags"])))
-    return _terminal_text(table)
+    from nnhand.choices import TOPICS
+    from nnhand.output.terminal import output_width
+
+    # One table per topic under its heading, every table with the same column widths, so that
+    # ids and titles line up through the whole list; titles take at most half of what is left.
+    id_width = 2 + max((len(row["id"]) for row in rows), default=2)
+    spare = max(output_width() - id_width - 4, 20)
+    title_width = min(max((len(row["title"]) for row in rows), default=5), spare // 2)
+    parts: list[Any] = []
+    for topic, heading in TOPICS.items():
+        group = [row for row in rows if row["topic"] == topic]
+        if not group:
+            continue
+        table = Table(box=None, show_edge=False, pad_edge=False, show_header=not parts)
+        table.add_column(Text("  id"), overflow="fold", width=id_width)
+        table.add_column("title", overflow="fold", width=title_width)
+        table.add_column("tags", overflow="fold", width=spare - title_width)
+        for row in group:
+            table.add_row(Text("  " + row["id"]), Text(row["title"]), Text(", ".join(row["tags"])))
+        parts += [Text(heading, style="bold"), table]
+    return _terminal_text(Group(*parts))
 
 
 def _interface_text(row: Mapping[str, Any]) -> str:
