@@ -218,13 +218,17 @@ def check(
 
 def worked_wrong_cells(report: Report, problem: Problem) -> dict[str, dict[str, str]]:
     """The worked arithmetic of every wrong cell of a report: step -> cell -> line."""
-    from nnhand.core.explain import Explainer
+    from nnhand.core.explain import Explainer, explain_given
+    from nnhand.core.inverse import GivenCell
 
     explainer = Explainer(problem)
     out: dict[str, dict[str, str]] = {}
     for step in report.steps:
         for cell in step.cells:
-            if cell.status == "wrong":
+            if cell.status == "wrong" and step.name in problem.givens:  # inverse: the given solved for
+                line = " ".join(explain_given(problem, GivenCell(step.name, cell.row, cell.col)))
+                out.setdefault(step.name, {})[cell.cell] = line
+            elif cell.status == "wrong":
                 line = explainer.cell(problem.template.step(step.name), cell.row, cell.col)
                 out.setdefault(step.name, {})[cell.cell] = line
     return out

@@ -4,7 +4,7 @@ library checks against these tuples and the CLI's choices are built from them.""
 
 from __future__ import annotations
 
-BLANK_POLICIES = ("all", "layer", "one", "none")  # which cells of a sheet are blank
+BLANK_POLICIES = ("all", "layer", "one", "none", "inverse")  # which cells of a sheet are blank (inverse: a given)
 SCORING_MODES = ("cell", "step", "weighted")  # one point a cell, all-or-nothing steps, template points
 JUNIT_PER = ("cell", "step")  # a JUnit test case per cell or per step
 

@@ -482,6 +482,7 @@ def key(
     template: TemplateArg,
     seed: SeedOpt = None,
     param: ParamOpt = None,
+    blanks: BlanksOpt = None,
     givens: GivensOpt = None,
     fmt: Annotated[KeyFormat, typer.Option("--format", "-f", help=f"{KEY_FORMATS.help()}.")] = "terminal",
     exact: Annotated[bool, typer.Option("--exact", help="Show exact fractions beside rounded cells.")] = False,
@@ -495,7 +496,8 @@ def key(
 
     output = _output_file(output, ("--givens", givens))
     problem = api.solve_key(template, seed, _params(param), givens, _dirs(problems_dir))
-    _emit(output, lambda: KEY_FORMATS.get(_name(fmt)).renderer()(problem, exact=exact, explain=explain))
+    render = KEY_FORMATS.get(_name(fmt)).renderer()
+    _emit(output, lambda: render(problem, exact=exact, explain=explain, blanks=_name(blanks)))
     _warn_realism(problem, givens)
     if seed is None and givens is None:
         _note(f"fresh seed {problem.variant.seed}: repeat this key with --seed {problem.variant.seed}")

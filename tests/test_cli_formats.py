@@ -110,8 +110,9 @@ def test_every_format_choice_list_is_its_registrys(command: str, option: str, re
 
 
 def test_every_policy_choice_list_is_the_librarys() -> None:
-    for command in ("gen", "practice", "worksheet", "export"):
-        assert option_choices(command, "--blanks") == ("all", "layer", "one", "none") == choices.BLANK_POLICIES
+    for command in ("gen", "key", "practice", "worksheet", "export"):
+        policies = ("all", "layer", "one", "none", "inverse")
+        assert option_choices(command, "--blanks") == policies == choices.BLANK_POLICIES
     for command in ("check", "grade"):
         assert option_choices(command, "--scoring") == ("cell", "step", "weighted") == choices.SCORING_MODES
     assert option_choices("grade", "--per") == ("cell", "step") == choices.JUNIT_PER

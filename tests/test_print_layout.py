@@ -131,6 +131,10 @@ PAGES_BEFORE = {
     "rnn": (1, 1), "rnn-tanh": (1, 1), "self-attention": (2, 2), "single-neuron": (1, 1),
     "softmax-cross-entropy": (1, 1), "softmax-temperature": (1, 1), "switch-transformer": (2, 1),
     "transformer": (2, 1), "unembedding": (1, 1), "vector-db": (2, 2),
+    # Issue 14's templates, at their first printing (no earlier layout to compare with).
+    "activations": (1, 1), "mlp-pytorch": (1, 1), "mnist-params": (1, 1),
+    "conv1d": (1, 1), "conv2d": (1, 1), "im2col": (1, 1), "max-pool": (1, 1),
+    "clip": (1, 1), "gcn": (2, 1), "mamba-step": (1, 1), "rlhf-reward": (1, 1), "vae": (2, 1),
 }  # fmt: skip
 # dropout's worksheet (37 blanks, a long introduction) takes two pages with 10-12 mm boxes:
 # no arrangement of page.py fits it on one yet (see the closing note of issue 13).

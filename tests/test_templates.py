@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from nnhand import api
+from nnhand.choices import BLANK_POLICIES
 from nnhand.core.engine import _checks, generate
 from nnhand.core.keys import key_data, to_json, to_yaml
 from nnhand.core.sheet import make_sheet
@@ -67,7 +68,7 @@ def test_same_seed_same_instance(template_id: str) -> None:
     assert to_json(key_data(a)) != to_json(key_data(c)), "two seeds gave the same instance"
 
 
-@pytest.mark.parametrize("policy", ["all", "layer", "one", "none"])
+@pytest.mark.parametrize("policy", BLANK_POLICIES)
 def test_key_grades_itself_full_marks(template_id: str, policy: str) -> None:
     template = api.load(template_id)
     if policy not in template.blanks_allowed:
@@ -77,6 +78,8 @@ def test_key_grades_itself_full_marks(template_id: str, policy: str) -> None:
         data = answer_file_data(sheet)
         key = key_data(sheet.problem)
         data["answers"] = {s.name: key["answers"][s.name] for s in sheet.asked()}
+        for name in sheet.blank_givens():  # inverse: the given's grid, its blank cell filled in
+            data["answers"][name] = key["givens"][name]
         if policy == "none":  # a sheet that asks nothing cannot pass a check (issue 9)
             assert sheet.blank_count() == 0
             with pytest.raises(AnswerFileError, match="asks nothing"):
@@ -84,8 +87,9 @@ def test_key_grades_itself_full_marks(template_id: str, policy: str) -> None:
             continue
         report, _ = grade_data(data, "self")
         assert report.score == report.max_score == sheet.blank_count()
-        if policy == "one":
+        if policy in ("one", "inverse"):
             assert sheet.blank_count() == 1
+        assert bool(sheet.blank_givens()) == (policy == "inverse")
 
 
 def test_blank_answer_file_scores_zero_and_round_trips(template_id: str) -> None:

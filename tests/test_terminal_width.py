@@ -134,7 +134,12 @@ def assert_every_cell(page: Layout, text: str) -> dict[str, int]:
     """Every given and answer of the page is drawn, each cell in its row and column; returns
     how many pieces each grid was drawn in."""
     found = joined(drawn_grids(text))
-    quantities = [*page.givens, *page.answers]
+    quantities = [*page.givens, *page.tables]  # the code lines draw the others (mlp-pytorch)
+    for line in page.code:  # each slot of a code line: its name (a blank) or its text
+        for part in line:
+            if not isinstance(part, str):
+                shown = f"__{part.name}__" if part.cell.blank else part.cell.text
+                assert shown in text.replace("\n", ""), part
     assert sorted(found) == sorted(q.name for q in quantities), (sorted(found), text)
     for q in quantities:
         assert found[q.name][0] == expected_rows(q), (q.name, text)

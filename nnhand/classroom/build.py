@@ -243,7 +243,7 @@ def manifest_text(assignment: Assignment) -> str:
 
 def student_pages(assignment: Assignment, worked: bool = False) -> dict[str, tuple[list[Any], list[Any]]]:
     """Each student's worksheet pages and answer-key pages (printing.Page), in roster order."""
-    from nnhand.core.explain import explain_problem
+    from nnhand.core.explain import explain_sheet
     from nnhand.output.printing import Page
 
     per_student: dict[str, tuple[list[Any], list[Any]]] = {}
@@ -252,7 +252,7 @@ def student_pages(assignment: Assignment, worked: bool = False) -> dict[str, tup
         own_sheets, own_keys = [], []
         for exercise in assignment.exercises[student.id]:
             sheet = exercise.sheet
-            explanation = explain_problem(sheet.problem) if worked else None
+            explanation = explain_sheet(sheet) if worked else None
             # no name (numbered sheets, a roster row without one): the sheet has a line to write it on
             own_sheets.append(Page(sheet=sheet, student=label, key=False, worked=None, named=bool(student.name)))
             own_keys.append(Page(sheet=make_sheet(sheet.problem, "none"), student=label, key=True, worked=explanation))

@@ -43,7 +43,15 @@ from nnhand.classroom.shards import Shard, whole_split
 from nnhand.core.sheet import Sheet
 from nnhand.errors import AnswerFileError, ExitCode, NnhandError, OutputError, UsageError
 from nnhand.grading.answers import parse_answer_text
-from nnhand.grading.grade import CellResult, Report, StepResult, givens_difference, grade_sheet, read_answers
+from nnhand.grading.grade import (
+    CellResult,
+    Report,
+    StepResult,
+    givens_difference,
+    grade_sheet,
+    points_of,
+    read_answers,
+)
 from nnhand.output.report_formats import GRADEBOOK_FORMATS
 from nnhand.safety.safeio import MAX_INPUT_BYTES, read_capped
 from nnhand.safety.safetext import csv_cell, one_line, plain
@@ -153,7 +161,7 @@ class GradeBook:
             return float(sum(asked.values()))
         if mode == "step":
             return float(sum(1 for n in asked.values() if n))
-        return float(sum(tmpl.step(name).points for name, n in asked.items() if n))
+        return float(sum(points_of(tmpl, name) for name, n in asked.items() if n))
 
     def points_possible(self, template: str) -> float:
         return self.points(next(iter(self.manifest.students)), template)
@@ -365,7 +373,7 @@ def _tampering(sheet: Sheet, data: Mapping[str, Any], where: str) -> str | None:
     givens = data.get("givens")
     if not isinstance(givens, Mapping):
         return "the givens were removed"
-    return givens_difference(sheet.problem, givens, where)
+    return givens_difference(sheet.problem, givens, where, sheet.blanks)
 
 
 # ----------------------------------------------------------------------------- outputs

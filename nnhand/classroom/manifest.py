@@ -22,7 +22,7 @@ from nnhand.classroom.roster import id_problem
 from nnhand.core.engine import Problem, Variant, solve, with_texts
 from nnhand.core.engine import shapes as shapes_of
 from nnhand.core.givens import read_given
-from nnhand.core.reading import read_grid
+from nnhand.core.reading import read_grid, read_words
 from nnhand.core.sheet import Sheet
 from nnhand.core.template import Template, template_from_text
 from nnhand.errors import CellError, ManifestError, NnhandError, VariantError, kind_of
@@ -297,8 +297,10 @@ class _Schema:
                 raise self.fail(_at(at, "exact"), f"'{one_line(name)[:40]}' is not a step of {tid}")
         asked = [s.name for s in template.steps if s.asked]
         masks = self.get(entry, "blank_mask", dict, at)
-        self.names(masks, asked, _at(at, "blank_mask"), f"asked step of {tid}")
-        for name in asked:
+        # The inverse pattern asks a given too (core/sheet.py): its mask sits beside the steps'.
+        blank_givens = [n for n in masks if n in template.givens] if policy == "inverse" else []
+        self.names(masks, [*blank_givens, *asked], _at(at, "blank_mask"), f"asked step of {tid}")
+        for name in [*blank_givens, *asked]:
             rows, cols = grid_shape(shapes[name])
             mask = masks[name]
             if not _is_mask(mask, rows, cols):
@@ -343,7 +345,7 @@ def _frozen_sheet(manifest: Manifest, student_id: str, template_id: str) -> Shee
     shapes = shapes_of(template, params)
     try:
         givens = {n: read_given(template, n, v, shapes[n], f"{where}.givens") for n, v in entry["givens"].items()}
-        values = {n: read_grid(v, shapes[n], f"{where}.key", n) for n, v in entry["key"].items()}
+        values = {n: _key_grid(template, n, v, shapes[n], f"{where}.key") for n, v in entry["key"].items()}
         exact = dict(values)
         exact.update({n: _exact_grid(v, shapes[n], f"{where}.exact", n) for n, v in (entry.get("exact") or {}).items()})
     except NnhandError as exc:
@@ -354,6 +356,15 @@ def _frozen_sheet(manifest: Manifest, student_id: str, template_id: str) -> Shee
     variant = Variant.parse(entry["variant"])
     problem = Problem(with_texts(template, params, givens), variant, params, givens, values, exact, shapes)
     return Sheet(problem, entry["blanks"], masks)
+
+
+def _key_grid(template: Template, name: str, raw: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """A step's key as the manifest keeps it: numbers, or a word step's word (nn.ReLU's name),
+    read back as its index in the vocabulary (the template's, or the one the givens bring)."""
+    step = next((s for s in template.steps if s.name == name), None)
+    if step is None or not step.words:
+        return read_grid(raw, shape, where, name)
+    return read_words(raw, shape, template.vocabulary, where, name)
 
 
 def _exact_grid(raw: Any, shape: tuple[int, ...], where: str, name: str) -> np.ndarray:

@@ -218,9 +218,14 @@ def _exercise(book: GradeBook, template_id: str, students: list[str]) -> Exercis
     # so that a step nobody got right, or nobody handed in, is still listed.
     first = next(iter(book.manifest.students))
     masks = book.manifest.masks(first, template_id)
-    by_step: dict[str, list[StepResult]] = {
-        s.name: [] for s in template.steps if s.asked and any(map(any, masks.get(s.name, [])))
-    }
+    # The inverse pattern blanks a different given for each student: list every given that
+    # is blank on anyone's sheet, so that none shows as handed in by nobody.
+    blank_givens = {
+        n for sid in book.manifest.students for n, mask in book.manifest.masks(sid, template_id).items()
+        if n in template.givens and any(map(any, mask))
+    }  # fmt: skip
+    by_step: dict[str, list[StepResult]] = {n: [] for n in template.givens if n in blank_givens}
+    by_step.update({s.name: [] for s in template.steps if s.asked and any(map(any, masks.get(s.name, [])))})
     first_wrong: Counter[str] = Counter()
     for sid in students:
         sub = book.cell(sid, template_id)
@@ -240,9 +245,7 @@ def _exercise(book: GradeBook, template_id: str, students: list[str]) -> Exercis
         for step in sub.report.steps:
             if step.cells:
                 by_step.setdefault(step.name, []).append(step)
-    steps = tuple(
-        _step(name, results, first_wrong[name], template.step(name).label) for name, results in by_step.items()
-    )
+    steps = tuple(_step(name, results, first_wrong[name], _label(template, name)) for name, results in by_step.items())
     return ExerciseStatistics(
         template=template_id,
         title=template.title,
@@ -441,3 +444,10 @@ def statistics_markdown(stats: ClassStatistics, histogram_file: str | None = "hi
             out.append(row(s.name, f"{s.all_right}/{s.submissions} ({_rate(s.success_rate)})",
                            _rate(s.cell_success_rate), s.first_wrong, slips))  # fmt: skip
     return "\n".join(out) + "\n"
+
+
+def _label(template: Any, name: str) -> str:
+    """A step's label, or (the inverse pattern) the blank given's."""
+    from nnhand.core.inverse import given_label
+
+    return given_label(template, name) if name in template.givens else str(template.step(name).label)

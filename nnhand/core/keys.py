@@ -37,7 +37,7 @@ def key_data(problem: Problem) -> dict[str, Any]:
     answers, exact, rounding = {}, {}, {}
     for step in problem.template.steps:
         shape = problem.shapes[step.name]
-        answers[step.name] = nested(problem.values[step.name], shape, lambda v, d=step.decimals: to_plain(v, d))
+        answers[step.name] = nested(problem.values[step.name], shape, lambda v, s=step: _plain(problem, s, v))
         if step.decimals is not None:
             rounding[step.name] = step.decimals
             exact[step.name] = nested(problem.exact[step.name], shape, _exact_text)
@@ -53,6 +53,12 @@ def key_data(problem: Problem) -> dict[str, Any]:
         data["exact"] = exact
         data["rounding"] = rounding
     return data
+
+
+def _plain(problem: Problem, step: Any, value: Any) -> Any:
+    """A key cell as data: the word of a word step (nn.ReLU's name), else the number as rounded."""
+    word = problem.template.word(step, value)
+    return word if word is not None else to_plain(value, step.decimals)
 
 
 def _exact_text(value: Any) -> Any:

@@ -4,9 +4,14 @@ Blank patterns (CONVENTIONS.md):
     all    every computed cell is blank
     layer  one missing value per layer (the same cell through a layer's steps)
     one    exactly one blank in the whole exercise
+    inverse  one GIVEN cell blank, every computed step shown: solve for it (core/inverse.py)
     none   nothing blank: the answer key
-The cells chosen for `layer` and `one` come from a generator seeded by the variant, so the
-same variant id always blanks the same cells.
+The cells chosen for `layer`, `one` and `inverse` come from a generator seeded by the
+variant, so the same variant id always blanks the same cells.
+
+`Sheet.blanks` is the one model of which cells are blank: asked steps, and (inverse) the
+given whose cell is solved for; `blank_givens` names the latter, which writers draw as a
+blank box in the given's table and answer files, reports and exports ask like a step.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ _BLANK_STREAM = 0x626C616E6B  # "blank": keeps blank choices apart from the give
 class Sheet:
     problem: Problem
     policy: str
-    blanks: dict[str, np.ndarray]  # asked step -> bool (rows, cols): True where the learner writes
+    blanks: dict[str, np.ndarray]  # asked step or given -> bool (rows, cols): True where the learner writes
     # Draw weights and biases as one matrix [W | b] and inputs as [x; 1] (core.augment), as
     # many published sheets do: how the page looks, not which cells are asked.
     augmented: bool = False
@@ -44,6 +49,15 @@ class Sheet:
 
     def asked(self) -> Iterator[Step]:
         return (s for s in self.problem.template.steps if s.asked)
+
+    def blank_givens(self) -> list[str]:
+        """The givens with a blank cell (the inverse pattern), in template order."""
+        return [n for n in self.problem.givens if n in self.blanks and bool(self.blanks[n].any())]
+
+    def given_blank(self, name: str, i: int, j: int) -> bool:
+        """Whether cell (i, j) of the given `name` is blank."""
+        mask = self.blanks.get(name) if name in self.problem.givens else None
+        return mask is not None and bool(mask[i, j])
 
     def blank_count(self) -> int:
         return int(sum(int(mask.sum()) for mask in self.blanks.values()))
@@ -69,6 +83,13 @@ def make_sheet(problem: Problem, policy: str | None = None, augmented: bool = Fa
         blanks = {s.name: np.ones(grids[s.name], dtype=bool) for s in asked}
     elif policy == "none":
         blanks = {s.name: np.zeros(grids[s.name], dtype=bool) for s in asked}
+    elif policy == "inverse":
+        from nnhand.core.inverse import choose
+
+        blanks = {s.name: np.zeros(grids[s.name], dtype=bool) for s in asked}
+        given = choose(problem, _variant_number(problem))
+        blanks[given.name] = np.zeros(problem.givens[given.name].shape, dtype=bool)
+        blanks[given.name][given.row, given.col] = True
     else:
         blanks = {s.name: np.zeros(grids[s.name], dtype=bool) for s in asked}
         rng = np.random.default_rng([_variant_number(problem), _BLANK_STREAM])

@@ -37,13 +37,14 @@ DEFAULT_BOUND = 49  # CONVENTIONS.md: the largest forward answer in published ex
 
 TOP_KEYS = {
     "id", "version", "title", "summary", "topic", "tags", "credits", "params", "givens", "steps",
-    "constraints", "blanks", "bound", "notes", "realism", "scoring", "vocabulary",
+    "constraints", "blanks", "bound", "notes", "realism", "scoring", "vocabulary", "code",
 }  # fmt: skip
 PARAM_KEYS = {"default", "min", "max", "doc", "show", "choices"}
 GIVEN_KEYS = {"shape", "dist", "fixed", "label", "rows", "cols", "distinct_rows", "words", "when", "role"}
 WORD_PATTERN = re.compile(r"^[A-Za-z][A-Za-z'-]*$")
 STEP_KEYS = {
     "name", "expr", "label", "round", "asked", "layer", "bound", "rows", "cols", "hint", "shape", "points", "when",
+    "words",
 }  # fmt: skip
 CONSTRAINT_KEYS = {"expr", "why", "when"}
 VOCABULARY_SIZE = "vocabulary"  # in a shape: the number of words of the template's vocabulary
@@ -115,6 +116,7 @@ class Step:
     shape: tuple[Any, ...] | None = None
     points: int = 1  # the step's weight when scoring is "weighted"
     when: Expr | None = None  # over params: the step exists only where it holds (a layer of a deeper net)
+    words: bool = False  # one cell holding a word of the vocabulary (a 1-based index): nn.ReLU's name
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,10 @@ class Template:
     # The summary's alternatives and the notes, each with the `when` it needs (None: always);
     # `summary` and `notes` hold those for the defaults, for_params those for its params.
     texts_when: tuple[tuple[tuple[str, Expr | None], ...], ...] = ((), ())
+    # `code:` lines printed as a code block, {step} marking the cell of an asked step (a blank
+    # on a worksheet): those for the defaults (for_params: its params), and each with its `when`.
+    code: tuple[str, ...] = ()
+    code_when: tuple[tuple[str, Expr | None], ...] = ()
     # Per-params work of this and other modules (shapes, sampling plans, slips), bounded.
     cache: BoundedCache = field(default_factory=BoundedCache, repr=False)
 
@@ -200,7 +206,7 @@ class Template:
     def conditional(self) -> bool:
         """Whether some given, step or constraint exists only for some params (`when`)."""
         items: list[Any] = [*self.givens.values(), *self.steps, *self.constraints]
-        texts = [when for options in self.texts_when for _, when in options]
+        texts = [when for options in (*self.texts_when, self.code_when) for _, when in options]
         return self.decided is None and (any(item.when is not None for item in items) or any(texts))
 
     @functools.cached_property
@@ -208,7 +214,7 @@ class Template:
         """The params that `when` conditions read (which givens and steps exist)."""
         items: list[Any] = [*self.givens.values(), *self.steps, *self.constraints]
         whens = [item.when for item in items if item.when is not None]
-        whens += [when for options in self.texts_when for _, when in options if when is not None]
+        whens += [when for options in (*self.texts_when, self.code_when) for _, when in options if when is not None]
         return frozenset(n for when in whens for n in when.names if n in self.params)
 
     def for_params(self, params: Mapping[str, int]) -> Template:
@@ -256,6 +262,22 @@ class Template:
             )
         filled: Template = self.cache[key]
         return filled
+
+    def word(self, step: Step, value: Any) -> str | None:
+        """The word a cell of a word step holds (None for a number step, or an index that is
+        not a word of the vocabulary)."""
+        if not step.words:
+            return None
+        try:
+            index = int(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return self.vocabulary[index - 1] if index == value and 1 <= index <= len(self.vocabulary) else None
+
+    @functools.cached_property
+    def code_steps(self) -> frozenset[str]:
+        """The steps the code lines draw (their cells sit in the code, not in a table)."""
+        return frozenset(m for line in self.code for m in PLACEHOLDER.findall(line))
 
     def sizes(self, params: Mapping[str, int]) -> dict[str, int]:
         """What a shape may name: the params, and `vocabulary` (the number of words)."""
@@ -445,6 +467,7 @@ def _build(data: Any, path: Path, source: str = "") -> Template:
     _require_unique_maxima(r, steps, constraints)
 
     default, allowed = _blanks(r, top.get("blanks"))
+    code_when = _code(r, top.get("code"), steps, params, vocabulary)
     summaries = _conditional_texts(r, top.get("summary", ""), "summary", params, one=True)
     notes_when = _conditional_texts(r, top.get("notes"), "notes", params)
     realism_off, by_design = _realism(r, top.get("realism"))
@@ -476,7 +499,29 @@ def _build(data: Any, path: Path, source: str = "") -> Template:
         scoring=scoring,
         vocabulary=vocabulary,
         source=source,
+        code=_chosen(code_when, param_values),
+        code_when=code_when,
     )
+
+
+def _code(
+    r: _Reader, raw: Any, steps: list[Step], params: Mapping[str, Param], vocabulary: tuple[str, ...]
+) -> tuple[tuple[str, Expr | None], ...]:
+    """`code:` lines (each may be {text: ..., when: ...}) in which {name} is the one cell of
+    an asked step: the code that builds the network, with its numbers and names as blanks."""
+    for step in steps:
+        if step.words and not vocabulary:
+            raise r.fail(f"steps.{step.name}.words", "a word step needs a top-level vocabulary list")
+    lines = _conditional_texts(r, raw, "code", params)
+    r.count(lines, "code", MAX_STEPS, "lines")
+    asked = {s.name for s in steps if s.asked}
+    for i, (line, _) in enumerate(lines):
+        for name in PLACEHOLDER.findall(line):
+            if name not in asked:
+                raise r.fail(
+                    f"code[{i + 1}]", f"{{{name}}} is not an asked step", fix="Name an asked step of one cell: {in1}"
+                )
+    return lines
 
 
 def _blanks(r: _Reader, raw: Any) -> tuple[str, tuple[str, ...]]:
@@ -629,6 +674,7 @@ def _decide(template: Template, params: Mapping[str, int]) -> Template:
     summaries, notes = template.texts_when
     return replace(
         template,
+        code=_chosen(template.code_when, params),
         givens=givens,
         steps=steps,
         constraints=constraints,
@@ -668,9 +714,12 @@ def _givens(r: _Reader, raw: Any, params: Mapping[str, Param], vocabulary: tuple
         words = r.flag(spec, "words", key, False)
         if words:
             dist_spec = spec.get("dist")
-            if not isinstance(dist_spec, Mapping) or set(dist_spec) != {"phrases"}:
-                raise r.fail(f"{key}.dist", "a word given draws {phrases: [how are you, ...]}")
-            dist = phrases_distribution(dist_spec["phrases"], vocabulary, r.where(f"{key}.dist"))
+            if isinstance(dist_spec, Mapping) and set(dist_spec) == {"set"} and isinstance(dist_spec["set"], Mapping):
+                dist = _word_set(r, dist_spec["set"], vocabulary, f"{key}.dist")
+            elif not isinstance(dist_spec, Mapping) or set(dist_spec) != {"phrases"}:
+                raise r.fail(f"{key}.dist", "a word given draws {phrases: [how are you, ...]} or {set: {word: weight}}")
+            else:
+                dist = phrases_distribution(dist_spec["phrases"], vocabulary, r.where(f"{key}.dist"))
         elif "fixed" in spec:
             dist = fixed_distribution(spec["fixed"], r.where(f"{key}.fixed"))
         elif "dist" in spec:
@@ -697,6 +746,15 @@ def _givens(r: _Reader, raw: Any, params: Mapping[str, Param], vocabulary: tuple
     if not givens:
         raise r.fail("givens", "a template needs at least one given")
     return givens
+
+
+def _word_set(r: _Reader, table: Mapping[Any, Any], vocabulary: tuple[str, ...], key: str) -> Distribution:
+    """`{set: {ReLU: 5, Tanh: 2}}` on a word given: each cell a word drawn by weight (held as its index)."""
+    unknown = [str(w)[:40] for w in table if w not in vocabulary]
+    if not vocabulary or unknown:
+        word = unknown[0] if unknown else ""
+        raise r.fail(key, f"'{word}' is not in the vocabulary", fix="List it under vocabulary:")
+    return parse_distribution({"set": {vocabulary.index(w) + 1: n for w, n in table.items()}}, r.where(key))
 
 
 def _realism(r: _Reader, raw: Any) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
@@ -798,6 +856,9 @@ def _steps(
             step_bound = r.integer(step_bound, f"{key}.bound", 1, 10**6)
         shape = _shape_spec(r, spec["shape"], f"{key}.shape") if "shape" in spec else None
         points = r.integer(spec.get("points", 1), f"{key}.points", 0, 1000)
+        words = r.flag(spec, "words", key, False)
+        if words and decimals is not None:
+            raise r.fail(f"{key}.round", "a word step holds a word: it has nothing to round", fix="Remove 'round'")
         steps.append(
             Step(
                 name=name,
@@ -814,6 +875,7 @@ def _steps(
                 shape=shape,
                 points=points,
                 when=when,
+                words=words,
             )
         )
         seen.add(name)
@@ -930,6 +992,8 @@ def _shapes_with(
         if value.ndim != 3 or value.shape[0] != 1:
             raise r.fail(f"steps.{step.name}.expr", "does not give a single value per instance")
         grid = (value.shape[1], value.shape[2])
+        if step.words and grid != (1, 1):
+            raise r.fail(f"steps.{step.name}.words", f"a word step is one cell, not {grid[0]}x{grid[1]}")
         if step.shape is not None:
             declared = _shape_of(r, f"steps.{step.name}.shape", step.shape, sizes)
             if grid_shape(declared) != grid:
@@ -942,6 +1006,10 @@ def _shapes_with(
         if rows > MAX_DIM or cols > MAX_DIM or rows * cols > MAX_CELLS:
             raise r.fail(f"steps.{step.name}", f"gives a {rows}x{cols} value: too large to compute by hand")
         env[step.name] = value
+    for name in sorted(template.code_steps):  # a code blank is one cell of a step these params have
+        if name not in shapes or grid_shape(shapes[name]) != (1, 1):
+            found = "absent for these params" if name not in shapes else f"{list(shapes[name])}, not one cell"
+            raise r.fail("code", f"{{{name}}} is {found}", fix="Give the code line a `when:` like its step's")
     for i, constraint in enumerate(template.constraints, start=1):  # names and shapes, as for steps
         _require_present(r, f"constraints[{i}]", constraint.expr, env, params)
         try:

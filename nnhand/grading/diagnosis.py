@@ -115,7 +115,9 @@ def _step_slips(
             )
     slips.append((functools.partial(np.negative, expected), "Sign error: flip the signs."))
     for other in template.steps:
-        if other.name != step.name and other.name in env and env[other.name].shape[1:] == expected.shape:
+        # (a word step's cells are indices of words: only another word step's can be mistaken for them)
+        same_kind = other.words == step.words
+        if other.name != step.name and same_kind and other.name in env and env[other.name].shape[1:] == expected.shape:
             label = f"{other.name} ({other.label.split('=', 1)[-1].strip()})" if "=" in other.label else other.name
             slips.append(
                 (

@@ -42,7 +42,7 @@ from nnhand.errors import (
     NnhandError,
     TemplateNotFoundError,
 )
-from nnhand.grading.answers import read_answer_file, require_blanks
+from nnhand.grading.answers import read_answer_file, read_word_answer, require_blanks
 from nnhand.grading.diagnosis import diagnose
 from nnhand.resources import find_template
 from nnhand.safety.safetext import one_line
@@ -62,6 +62,7 @@ class CellResult:
     ecf_expected: str | None = None  # what the learner's own earlier answers give
     answer: Fraction | None = None  # the answer as read, exactly
     reason: str | None = None  # why an unreadable cell could not be read (given: what was written)
+    word: bool = False  # a name (a word step): given, expected and ecf_expected are words, not numbers
 
     @property
     def credited(self) -> bool:
@@ -116,6 +117,21 @@ class Report:
     @property
     def max_score(self) -> float:
         return round(sum(s.points for s in self.steps), 6)
+
+    def root_cause_sentence(self, name: str | None = None) -> str | None:
+        """The first wrong step, as the reports say it (`name`: how the format writes the
+        step's name), with the carried-forward rule when a graded step follows it."""
+        if self.root_cause is None:
+            return None
+        names = [s.name for s in self.steps if s.cells]
+        later = self.root_cause in names and names.index(self.root_cause) < len(names) - 1
+        sentence = f"First wrong step: {name or self.root_cause}."
+        if later:
+            sentence += (
+                " Later steps were checked against your own earlier answers:"
+                " a step computed correctly from them earns its credit."
+            )
+        return sentence
 
     @property
     def exit_code(self) -> ExitCode:
@@ -206,6 +222,12 @@ def load_problem(
     givens = data.get("givens")
     if givens is not None and not isinstance(givens, Mapping):
         raise AnswerFileError("'givens' should be a mapping of names to values", where=where)
+    if variant.blanks == "inverse" and givens is not None and (trust_givens or variant.seed is None):
+        # The given to solve for is null in the file: the one whole number that reproduces the
+        # file's shown steps (a digest, or the instructor's manifest, then checks the instance).
+        from nnhand.core.inverse import recover
+
+        givens = recover(template, givens, data.get("answers"), dict(variant.params), where)
     if trust_givens or variant.seed is None:
         if givens is None:
             raise AnswerFileError("has no 'givens' to grade against", where=where)
@@ -214,7 +236,8 @@ def load_problem(
         return rebuild(template, variant, givens, where=where)
     problem = rebuild(template, variant, where=where)
     if givens is not None:
-        _compare_givens(problem, givens, where)
+        blanks = make_sheet(problem, "inverse").blanks if variant.blanks == "inverse" else None
+        _compare_givens(problem, givens, where, blanks)
     return problem
 
 
@@ -240,7 +263,7 @@ def grade_data(
     report = grade_sheet(sheet, readings, where, scoring, ecf)
     # A name that is not asked is ignored, as `grade` ignores it: it cannot earn or cost a
     # cell (what is asked comes from the variant), and a renamed step shows as blank cells.
-    known = {s.name for s in template.steps if s.asked}
+    known = {s.name for s in template.steps if s.asked} | set(sheet.blank_givens())
     ignored = [one_line(str(name))[:40] for name in answers if name not in known]
     if ignored:
         report.notes.append(
@@ -280,8 +303,16 @@ def read_answers(sheet: Sheet, answers: Mapping[str, Any], where: str) -> dict[s
     """Every asked quantity with blanks, as read. A cell (or an answer of the wrong shape)
     that cannot be read is marked in its Reading, never raised: the rest is still graded."""
     readings = {}
+    for name in sheet.blank_givens():  # the inverse pattern: the given to solve for
+        if answers.get(name) is not None:
+            raw, shape = answers[name], sheet.shape(name)
+            readings[name] = read_answer(raw, shape, name, f"{where}: answers", mark_unreadable=True)
     for step in sheet.asked():
         if not sheet.blanks[step.name].any() or answers.get(step.name) is None:
+            continue
+        if step.words:  # a name (nn.ReLU), read by the word reader
+            vocabulary = sheet.problem.template.vocabulary
+            readings[step.name] = read_word_answer(answers[step.name], step, vocabulary, f"{where}: answers")
             continue
         readings[step.name] = read_answer(
             answers[step.name], sheet.shape(step.name), step.name, f"{where}: answers", mark_unreadable=True
@@ -289,13 +320,19 @@ def read_answers(sheet: Sheet, answers: Mapping[str, Any], where: str) -> dict[s
     return readings
 
 
-def givens_difference(problem: Problem, givens: Mapping[str, Any], where: str) -> str | None:
-    """How the givens a file carries differ from the instance's (the first difference), or None."""
+def givens_difference(
+    problem: Problem, givens: Mapping[str, Any], where: str, blanks: Mapping[str, np.ndarray] | None = None
+) -> str | None:
+    """How the givens a file carries differ from the instance's (the first difference), or None.
+    A given cell blank on the sheet (`blanks`, the inverse pattern) may be left null."""
     for name, expected in problem.givens.items():
         if name not in givens:
             return f"the given {name} was removed"
         try:
-            written = read_given(problem.template, name, givens[name], problem.shapes[name], f"{where}: givens")
+            raw = givens[name]
+            if blanks is not None and name in blanks:
+                raw = _blank_filled(raw, blanks[name], expected, problem.shapes[name])
+            written = read_given(problem.template, name, raw, problem.shapes[name], f"{where}: givens")
         except (CellError, GivensError) as exc:
             return f"the given {name} was changed ({exc.message})"
         if not np.array_equal(written.astype(object), expected.astype(object)):
@@ -310,8 +347,26 @@ def givens_difference(problem: Problem, givens: Mapping[str, Any], where: str) -
     return f"an unknown given {extra[0]} was added" if extra else None
 
 
-def _compare_givens(problem: Problem, givens: Mapping[str, Any], where: str) -> None:
-    difference = givens_difference(problem, givens, where)
+def _blank_filled(raw: Any, mask: np.ndarray, expected: np.ndarray, shape: Shape) -> Any:
+    """A given as written, with each blank cell taken as the instance's: the file leaves it null
+    (what a learner writes there instead of under answers is no change of the givens)."""
+
+    def cell(v: Any, i: int, j: int) -> Any:
+        return int(expected[i, j]) if mask[i, j] else v
+
+    if len(shape) == 0:
+        return cell(raw, 0, 0)
+    if len(shape) == 1 and isinstance(raw, list):
+        return [cell(v, i, 0) for i, v in enumerate(raw)]
+    if len(shape) == 2 and isinstance(raw, list) and all(isinstance(r, list) for r in raw):
+        return [[cell(v, i, j) for j, v in enumerate(row)] for i, row in enumerate(raw)]
+    return raw
+
+
+def _compare_givens(
+    problem: Problem, givens: Mapping[str, Any], where: str, blanks: Mapping[str, np.ndarray] | None = None
+) -> None:
+    difference = givens_difference(problem, givens, where, blanks)
     if difference:
         raise AnswerFileError(
             f"the givens differ from {problem.variant}: {difference}",
@@ -352,6 +407,10 @@ def grade_sheet(
     env = problem.env(steps=False)
     results: list[StepResult] = []
     root_cause: str | None = None
+    for name in sheet.blank_givens():  # the inverse pattern: the given to solve for comes first
+        results.append(_grade_given(sheet, name, readings.get(name)))
+        if root_cause is None and any(c.status == "wrong" for c in results[-1].cells):
+            root_cause = name
     for step in template.steps:
         own = _from_own_answers(step, env) if ecf else None
         if not step.asked:
@@ -366,7 +425,7 @@ def grade_sheet(
             result.diagnosis = diagnose(template, step, env, problem.values[step.name], wrong, tolerance(step.decimals))
         env[step.name] = _learner_value(sheet, step, readings.get(step.name), own)[None]
     for result in results:
-        _score(result, mode, template.step(result.name))
+        _score(result, mode, points_of(template, result.name))
     return Report(sheet.variant, template.id, template.title, one_line(where), results, mode, root_cause)
 
 
@@ -418,28 +477,77 @@ def _grade_step(sheet: Sheet, step: Step, reading: Reading | None, own: np.ndarr
         name = cell_name(step.name, shape, i, j)
         expected = format_number(value[i, j], step.decimals)
         low, high, accepted = accepted_range([exact_fraction(value[i, j]), exact_fraction(exact[i, j])], step.decimals)
+        word = problem.template.word(step, value[i, j])
+        if word is not None:  # a name: graded by the word it is, whatever its case or module prefix
+            expected, accepted = word, f"{word} (any case; nn.{word}() too)"
         bad = reading.unreadable.get((i, j)) if reading is not None else None
         if bad is not None:
             result.cells.append(
-                CellResult(step.name, name, i, j, "unreadable", expected, bad.text, accepted, reason=bad.reason)
+                CellResult(
+                    step.name,
+                    name,
+                    i,
+                    j,
+                    "unreadable",
+                    expected,
+                    bad.text,
+                    accepted,
+                    reason=bad.reason,
+                    word=bool(word),
+                )
             )
             continue
         given = reading.cells[i][j] if reading is not None else None
         if given is None:
-            result.cells.append(CellResult(step.name, name, i, j, "missing", expected, None, accepted))
+            result.cells.append(CellResult(step.name, name, i, j, "missing", expected, None, accepted, word=bool(word)))
             continue
-        shown = format_number(given, 6)
+        shown = problem.template.word(step, given) or format_number(given, 6)
         if low <= given <= high or given == exact_fraction(exact[i, j]):
             status, ecf_text = "right", None
         elif own is not None and own.shape == value.shape and abs(given - Fraction(own[i, j])) <= tol:
-            status, ecf_text = "ecf", format_number(own[i, j], step.decimals)
+            status, ecf_text = "ecf", problem.template.word(step, own[i, j]) or format_number(own[i, j], step.decimals)
         else:
             status, ecf_text = "wrong", None
-        result.cells.append(CellResult(step.name, name, i, j, status, expected, shown, accepted, ecf_text, given))
+        result.cells.append(
+            CellResult(step.name, name, i, j, status, expected, shown, accepted, ecf_text, given, word=word is not None)
+        )
     return result
 
 
-def _score(result: StepResult, mode: str, step: Step) -> None:
+def points_of(template: Any, name: str) -> int:
+    """An asked quantity's weight when scoring is "weighted": a step's points; a blank given 1."""
+    return 1 if name in template.givens else int(template.step(name).points)
+
+
+def _grade_given(sheet: Sheet, name: str, reading: Reading | None) -> StepResult:
+    """The blank cell of a given (the inverse pattern): a whole number, compared exactly."""
+    given = sheet.problem.template.givens[name]
+    shape = sheet.shape(name)
+    from nnhand.core.inverse import given_label
+
+    result = StepResult(name, given_label(sheet.problem.template, name), shape, rows=given.rows, cols=given.cols)
+    if reading is not None:
+        result.reading = list(reading.notes)
+        result.unreadable = reading.problem
+    value = sheet.problem.givens[name]
+    for i, j in zip(*np.nonzero(sheet.blanks[name])):
+        i, j = int(i), int(j)
+        cell = cell_name(name, shape, i, j)
+        expected = format_number(value[i, j])
+        bad = reading.unreadable.get((i, j)) if reading is not None else None
+        answer = reading.cells[i][j] if reading is not None else None
+        if bad is not None:
+            found = CellResult(name, cell, i, j, "unreadable", expected, bad.text, expected, reason=bad.reason)
+        elif answer is None:
+            found = CellResult(name, cell, i, j, "missing", expected, None, expected)
+        else:
+            status = "right" if answer == exact_fraction(value[i, j]) else "wrong"
+            found = CellResult(name, cell, i, j, status, expected, format_number(answer, 6), expected, None, answer)
+        result.cells.append(found)
+    return result
+
+
+def _score(result: StepResult, mode: str, points: int) -> None:
     n = len(result.cells)
     if n == 0:
         return
@@ -449,8 +557,8 @@ def _score(result: StepResult, mode: str, step: Step) -> None:
     elif mode == "step":
         result.points, result.score = 1.0, float(credited == n)
     else:
-        result.points = float(step.points)
-        result.score = round(step.points * credited / n, 6)
+        result.points = float(points)
+        result.score = round(points * credited / n, 6)
 
 
 __all__ = ["NnhandError", "Report", "check_file", "grade_data", "grade_sheet", "load_problem", "read_answers"]

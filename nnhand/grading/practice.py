@@ -20,6 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 from nnhand.core.explain import Explainer
+from nnhand.core.inverse import given_step
 from nnhand.core.reading import cell_name, read_number
 from nnhand.core.sheet import Sheet
 from nnhand.core.template import Step
@@ -62,6 +63,10 @@ class PracticeSession:
     def __post_init__(self) -> None:
         require_blanks(self.sheet, "--blanks", NnhandError, purpose="practise")
         shapes = self.sheet.problem.shapes
+        for name in self.sheet.blank_givens():  # the inverse pattern: the given to solve for
+            step = given_step(self.sheet.problem.template, name)
+            for i, j in zip(*np.nonzero(self.sheet.blanks[name])):
+                self.prompts.append(Prompt(step, cell_name(name, shapes[name], int(i), int(j)), int(i), int(j)))
         for step in self.sheet.asked():
             mask = self.sheet.blanks[step.name]
             for i, j in zip(*np.nonzero(mask)):
@@ -98,6 +103,17 @@ class PracticeSession:
             return [Reply("invalid", "Type a number, ? for a hint, s to skip or q to quit.")]
         if len(text) > MAX_LINE:
             return [Reply("invalid", f"That line is over {MAX_LINE} characters: type the numbers of one row at most.")]
+        if prompt.step.words:  # a name (nn.ReLU()): one cell, read by the word reader
+            from nnhand.grading.answers import read_word_answer
+
+            vocabulary = self.sheet.problem.template.vocabulary
+            reading = read_word_answer(text, prompt.step, vocabulary, prompt.cell)
+            index = reading.cells[0][0]
+            if index is None:
+                reason = reading.unreadable[(0, 0)].reason
+                message = f"{prompt.cell}: {reason}; or ? for a hint, s to skip, q to quit."
+                return [Reply("invalid", message, prompt.cell)]
+            return [self._check(prompt, index)]
         parts = [p for p in re.split(r"[\s;]+|,\s+", text) if p]
         replies: list[Reply] = []
         step_name = prompt.step.name
@@ -114,22 +130,44 @@ class PracticeSession:
             replies.append(self._check(prompt, value))
         return replies
 
+    def _given_line(self, prompt: Prompt) -> str:
+        from nnhand.core.explain import explain_given
+        from nnhand.core.inverse import GivenCell
+
+        return " ".join(explain_given(self.sheet.problem, GivenCell(prompt.step.name, prompt.row, prompt.col)))
+
+    def _check_given(self, prompt: Prompt, value: Fraction) -> Reply:
+        """A blank given (inverse): the one whole number that gives the shown steps."""
+        key = self.sheet.problem.givens[prompt.step.name][prompt.row, prompt.col]
+        self.position += 1
+        if value == exact_fraction(key):
+            self.right += 1
+            return Reply("right", f"✓ {prompt.cell} = {format_number(value, 6)}", prompt.cell)
+        self.wrong += 1
+        message = f"✗ {prompt.cell}: not {format_number(value, 6)}; it is {format_number(key)}. "
+        return Reply("wrong", message + self._given_line(prompt), prompt.cell)
+
     def _check(self, prompt: Prompt, value: Fraction) -> Reply:
         problem = self.sheet.problem
         step = prompt.step
+        if step.name in problem.givens:
+            return self._check_given(prompt, value)
         key = problem.values[step.name][prompt.row, prompt.col]
         exact = problem.exact[step.name][prompt.row, prompt.col]
         low, high, accepted = accepted_range([exact_fraction(key), exact_fraction(exact)], step.decimals)
         self.position += 1
+        word = problem.template.word
         if low <= value <= high or value == exact_fraction(exact):
             self.right += 1
-            return Reply("right", f"✓ {prompt.cell} = {format_number(value, 6)}", prompt.cell)
+            return Reply("right", f"✓ {prompt.cell} = {word(step, value) or format_number(value, 6)}", prompt.cell)
         self.wrong += 1
         tol = tolerance(step.decimals)
         note = f" (accepted: {accepted})" if tol else ""
+        written = word(step, value) or format_number(value, 6)
+        right = word(step, key) or format_number(key, step.decimals)
         return Reply(
             "wrong",
-            f"✗ {prompt.cell}: not {format_number(value, 6)}; it is {format_number(key, step.decimals)}{note}. "
+            f"✗ {prompt.cell}: not {written}; it is {right}{note}. "
             f"{self._explainer.cell(step, prompt.row, prompt.col)}",
             prompt.cell,
         )
@@ -138,6 +176,12 @@ class PracticeSession:
         """First what to combine; asked again, the products to add."""
         taken = self.hints_taken.get(prompt.cell, 0) + 1
         self.hints_taken[prompt.cell] = taken
+        if prompt.step.name in self.sheet.problem.givens:  # inverse: which step to solve, then the line
+            if taken == 1:
+                text = f"Hint: write a shown step that reads {prompt.cell} and solve it for {prompt.cell}."
+                return Reply("hint", text, prompt.cell)
+            line = self._given_line(prompt)
+            return Reply("hint", f"Hint: {line.rsplit(' = ', 1)[0]} = ?", prompt.cell)
         worked = self._explainer.cell(prompt.step, prompt.row, prompt.col)
         steps = worked.split(" = ")
         if taken == 1:

@@ -68,8 +68,8 @@ from __future__ import annotations
 import re
 import secrets
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -83,7 +83,7 @@ from nnhand.core.sheet import Sheet, make_sheet
 from nnhand.core.template import Step, Template
 from nnhand.errors import NnhandError
 from nnhand.grading.grade import tolerance
-from nnhand.output.page import Layout, Quantity, StepLine, build_page, exact_beside
+from nnhand.output.page import Layout, Quantity, StepLine, build_page, code_plain, exact_beside
 from nnhand.safety.safetext import clean_tree, html_text, one_line, plain
 from nnhand.values import format_number
 
@@ -106,13 +106,22 @@ class BlankAnswer:
     tolerance: str  # "0.005"; "0" for exact steps
     alternative: str | None  # the exact value rounded the same way, when it differs
     exact: str | None  # the exact value as a fraction ("9/13") when it is not a short decimal
-    value: Fraction  # the key, exactly
+    value: Fraction  # the key, exactly (a word step: the word's index)
+    word: str | None = None  # a word step's answer (nn.ReLU's name): asked as short text, any case
 
 
 def blank_answers(sheet: Sheet) -> list[BlankAnswer]:
     """Every blank cell of a sheet, step by step and row by row, with what to accept."""
+    from nnhand.core.inverse import given_step
+
     problem = sheet.problem
     out = []
+    for name in sheet.blank_givens():  # the inverse pattern: a given to solve for, a whole number
+        step, shape, values = given_step(problem.template, name), sheet.shape(name), problem.givens[name]
+        for i, j in zip(*np.nonzero(sheet.blanks[name])):
+            i, j = int(i), int(j)
+            answer = format_number(values[i, j])
+            out.append(BlankAnswer(step, i, j, cell_name(name, shape, i, j), answer, "0", None, None, Fraction(answer)))
     for step in sheet.asked():
         mask = sheet.blanks[step.name]
         shape = sheet.shape(step.name)
@@ -120,6 +129,12 @@ def blank_answers(sheet: Sheet) -> list[BlankAnswer]:
         tol = format_number(tolerance(step.decimals))
         for i, j in zip(*np.nonzero(mask)):
             i, j = int(i), int(j)
+            word = problem.template.word(step, values[i, j])
+            if word is not None:
+                index = Fraction(values[i, j])
+                cell = cell_name(step.name, shape, i, j)
+                out.append(BlankAnswer(step, i, j, cell, word, "0", None, None, index, word))
+                continue
             answer = format_number(values[i, j], step.decimals)
             alternative = None
             exact_text = None
@@ -224,6 +239,10 @@ def _xml_comment(text: str) -> str:
 
 
 def _cloze_field(blank: BlankAnswer) -> str:
+    if blank.word is not None:  # short answer, case-insensitive; the module call accepted too
+        right = cloze_escape(f"{blank.cell} = {blank.word}")
+        word = cloze_escape(blank.word)
+        return f"{{1:SHORTANSWER:={word}#{right}~=nn.{word}()#{right}~=torch.nn.{word}()#{right}}}"
     feedback = f"{blank.cell} = {blank.answer}"
     if blank.exact:
         feedback += f" (exactly {blank.exact})"
@@ -262,9 +281,11 @@ def _cloze_text(sheet: Sheet, answers: Sequence[BlankAnswer]) -> str:
     parts.append("<p><strong>Given</strong></p>")
     if page.legend:
         parts.append(f"<p>{_html(page.legend)}</p>")
-    parts += [_html_table(q, _shown_html(q)) for q in page.givens]
-    parts.append("<p><strong>Compute</strong> (fill in every empty box)</p>")
     fields = {(b.step.name, b.row, b.col): _cloze_field(b) for b in answers}
+    parts += [_html_table(q, _with_fields(q, fields)) for q in page.givens]  # inverse: a given's field
+    parts.append("<p><strong>Compute</strong> (fill in every empty box)</p>")
+    if page.code:
+        parts.append(f"<pre>{_html(_code_text(page))}</pre>")
     for line, q in zip(page.steps, page.answers):
         cells = [
             [fields.get((q.name, i, j)) or _html(c.shown) for j, c in enumerate(row)] for i, row in enumerate(q.cells)
@@ -272,6 +293,15 @@ def _cloze_text(sheet: Sheet, answers: Sequence[BlankAnswer]) -> str:
         parts.append(f"<p>{line.number}. {_html(line.label_rounded)}</p>")
         parts.append(_html_table(q, cells))
     return "\n".join(parts)
+
+
+def _with_fields(q: Quantity, fields: Mapping[tuple[str, int, int], str]) -> list[list[str]]:
+    return [[fields.get((q.name, i, j)) or _html(c.shown) for j, c in enumerate(row)] for i, row in enumerate(q.cells)]
+
+
+def _code_text(page: Layout) -> str:
+    """The code lines as plain text, each blank as __name__ (the field of that name below)."""
+    return "\n".join(code_plain(line) for line in page.code)
 
 
 def _key_html(sheet: Sheet) -> str:
@@ -344,10 +374,14 @@ def _gift_given(q: Quantity) -> str:
         if names is not None:
             notes.append(f"{what} {', '.join(names)}")
     about = f" ({'; '.join(notes)})" if notes else ""
+    if any(c.blank for row in q.cells for c in row):  # inverse: the given asked, written as ?
+        q = replace(q, cells=tuple(tuple(replace(c, text="?") if c.blank else c for c in row) for row in q.cells))
     return f"{q.name}{about} = {q.compact()}"
 
 
 def _gift_answer(blank: BlankAnswer) -> str:
+    if blank.word is not None:  # a short-answer question (Moodle compares it in any case)
+        return " ".join(f"={gift_escape(w)}" for w in (blank.word, f"nn.{blank.word}()", f"torch.nn.{blank.word}()"))
     # Always with a tolerance: Moodle's GIFT importer drops a bare {#0} (see the docstring).
     if blank.alternative is None:
         return f"#{blank.answer}:{blank.tolerance}"
@@ -373,9 +407,14 @@ def gift(sheets: Iterable[Sheet], pool: Pool | None = None) -> str:
             steps = _steps_by_name(page)
             givens = "; ".join(_gift_given(q) for q in page.givens)
             intro = " ".join([f"{page.title} ({page.variant}).", *page.intro(summary=False), f"Given: {givens}."])
+            if page.code:
+                intro += f"\nThe code, each blank named __like_this__:\n{_code_text(page)}\n"
             for blank in answers:
-                line = steps[blank.step.name][0]
-                text = f"{intro} Compute {line.label_rounded}. What is {blank.cell}?"
+                if blank.step.name in sheet.problem.givens:  # inverse: every step shown, the given asked
+                    shown = "; ".join(_gift_given(q) for q in page.answers)
+                    text = f"{intro} Computed: {shown}. Which whole number is the blank given {blank.cell}?"
+                else:
+                    text = f"{intro} Compute {steps[blank.step.name][0].label_rounded}. What is {blank.cell}?"
                 feedback = f"{blank.cell} = {blank.answer}"
                 if blank.exact:
                     feedback += f" (exactly {blank.exact})"
@@ -402,6 +441,21 @@ def _ncname(text: str) -> str:
     """An identifier QTI accepts (an XML NCName)."""
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", text)
     return name if re.match(r"[A-Za-z_]", name) else f"_{name}"
+
+
+def _qti_cells(q: Quantity, ids: Mapping[tuple[str, int, int], str]) -> list[list[Any]]:
+    """A quantity's cells for QTI: shown text, or a text entry where a blank is asked."""
+    cells: list[list[Any]] = []
+    for i, cells_row in enumerate(q.cells):
+        row: list[Any] = []
+        for j, c in enumerate(cells_row):
+            response = ids.get((q.name, i, j))
+            if response is None:
+                row.append(c.shown)
+            else:
+                row.append(ET.Element(_q("textEntryInteraction"), responseIdentifier=response, expectedLength="6"))
+        cells.append(row)
+    return cells
 
 
 def _qti_table(parent: ET.Element, q: Quantity, cells: list[list[Any]]) -> None:
@@ -461,7 +515,7 @@ def qti21_item(sheet: Sheet) -> str:
             _q("responseDeclaration"),
             identifier=ids[(b.step.name, b.row, b.col)],
             cardinality="single",
-            baseType="float",
+            baseType="float" if b.word is None else "string",
         )
         ET.SubElement(ET.SubElement(decl, _q("correctResponse")), _q("value")).text = b.answer
     for ident, default in (("SCORE", "0"), ("MAXSCORE", str(len(answers)))):
@@ -475,22 +529,14 @@ def qti21_item(sheet: Sheet) -> str:
     ET.SubElement(ET.SubElement(body, _q("p")), _q("strong")).text = "Given"
     if page.legend:
         ET.SubElement(body, _q("p")).text = page.legend
-    for q in page.givens:
-        _qti_table(body, q, [list(row) for row in q.texts])
+    for q in page.givens:  # inverse: the given to solve for is an entry
+        _qti_table(body, q, _qti_cells(q, ids))
     ET.SubElement(ET.SubElement(body, _q("p")), _q("strong")).text = "Compute (fill in every empty box)"
+    if page.code:
+        ET.SubElement(body, _q("pre")).text = _code_text(page)
     for line, q in zip(page.steps, page.answers):
-        cells: list[list[Any]] = []
-        for i, cells_row in enumerate(q.cells):
-            row: list[Any] = []
-            for j, c in enumerate(cells_row):
-                response = ids.get((q.name, i, j))
-                if response is None:
-                    row.append(c.shown)
-                else:
-                    row.append(ET.Element(_q("textEntryInteraction"), responseIdentifier=response, expectedLength="6"))
-            cells.append(row)
         ET.SubElement(body, _q("p")).text = f"{line.number}. {line.label_rounded}"
-        _qti_table(body, q, cells)
+        _qti_table(body, q, _qti_cells(q, ids))
 
     processing = ET.SubElement(item, _q("responseProcessing"))
     for b in answers:
@@ -498,6 +544,9 @@ def qti21_item(sheet: Sheet) -> str:
         check = _equal(
             b.tolerance, ET.Element(_q("variable"), identifier=ident), ET.Element(_q("correct"), identifier=ident)
         )
+        if b.word is not None:  # a name: matched as text, in any case
+            check = ET.Element(_q("stringMatch"), caseSensitive="false")
+            check.extend([ET.Element(_q("variable"), identifier=ident), ET.Element(_q("correct"), identifier=ident)])
         if b.alternative is not None:
             other = ET.Element(_q("baseValue"), baseType="float")
             other.text = b.alternative
@@ -700,7 +749,7 @@ def zero_answer_warnings(sheets: Iterable[Sheet], fmt: str) -> list[str]:
     sheets = list(sheets)
     flagged: list[tuple[Sheet, list[BlankAnswer]]] = []
     for sheet in sheets:
-        small = [b for b in blank_answers(sheet) if abs(b.value) < SMALLEST_SAFE]
+        small = [b for b in blank_answers(sheet) if b.word is None and abs(b.value) < SMALLEST_SAFE]
         if small:
             flagged.append((sheet, small))
     if not flagged:

@@ -10,6 +10,13 @@ The writers only lay this out and escape it for their own syntax: the terminal t
 (terminal.py), Markdown, HTML and typst/PDF (printing.py), Moodle cloze, GIFT and QTI
 (lms.py). A rule about what a sheet shows is therefore written here and nowhere else.
 
+A template with `code:` lines (mlp-pytorch: the PyTorch code that builds a drawn network) has
+them in `Layout.code`: each line its text and a `CodeSlot` for every {step} it names, that
+step's one cell (a blank to fill in, or on a key its answer, a number or a word such as ReLU).
+Those steps are drawn in the code, not as tables (`Layout.tables`); `answers` holds them all.
+The terminal and Markdown write a blank as __name__ (the answer file's name), HTML and typst
+as a box with the name in its corner.
+
 An augmented sheet (`sheet.augmented`) draws each weight-and-bias pair of core/augment.py
 as one quantity `[W1 | b1]` (W's cells, then b's column; `split_col` says where the bar
 goes) and the given each pair multiplies as `[x; 1]` (a last row of 1s; `ones_row`), and
@@ -97,6 +104,34 @@ class Quantity:
         if len(self.shape) == 1:
             return "[" + ", ".join(row[0] for row in texts) + "]"
         return "[" + ", ".join("[" + ", ".join(row) + "]" for row in texts) + "]"
+
+
+@dataclass(frozen=True)
+class CodeSlot:
+    """The one cell of an asked step written into a line of code: a blank (the step's name
+    says which answer it is) or, on a key or where shown, its value."""
+
+    name: str
+    cell: Cell
+    chars: int = 3  # what the blank must hold: a number's digits, or the longest word it may be
+
+    @property
+    def width(self) -> float:
+        """The blank's width in a printed code line, in mm."""
+        return max(CODE_BOX_W, CODE_CHAR_W * self.chars + 4.0)
+
+    @property
+    def plain(self) -> str:
+        """The slot as plain text (terminal, Markdown): __in1__ for a blank, else its text."""
+        return f"__{self.name}__" if self.cell.blank else self.cell.text
+
+
+CodeLine = tuple[str | CodeSlot, ...]
+
+
+def code_plain(line: CodeLine) -> str:
+    """A code line as plain text: blanks as __name__."""
+    return "".join(part if isinstance(part, str) else part.plain for part in line)
 
 
 @dataclass(frozen=True)
@@ -317,6 +352,19 @@ class Layout:
     blank_count: int = 0
     arrangement: Arrangement | None = None  # build_page(arranged=True): the printed arrangement
     named: bool = True  # False: `student` is only a number (worksheet --count): a name line too
+    # The template's `code:` lines: text, and a slot for each cell of a step they draw. Those
+    # steps are drawn in the code, not as tables (`tables`), while `answers` holds every step.
+    code: tuple[CodeLine, ...] = ()
+
+    @property
+    def code_names(self) -> frozenset[str]:
+        return frozenset(p.name for line in self.code for p in line if isinstance(p, CodeSlot))
+
+    @property
+    def tables(self) -> tuple[Quantity, ...]:
+        """The asked quantities drawn as tables: those the code lines do not draw."""
+        names = self.code_names
+        return tuple(q for q in self.answers if q.name not in names)
 
     @property
     def who(self) -> str:
@@ -410,8 +458,11 @@ def build_page(
         arr = problem.givens[name]
         words = bool(given.words and vocabulary)
 
-        def given_cell(i: int, j: int, a: Any = arr, w: bool = words) -> Cell:
-            return Cell(str(vocabulary[int(a[i, j]) - 1]) if w else format_number(a[i, j]))
+        def given_cell(i: int, j: int, a: Any = arr, w: bool = words, n: str = name) -> Cell:
+            blank = sheet.given_blank(n, i, j)  # the inverse pattern: a given to solve for
+            if blank and not key:
+                return Cell("", blank=True)
+            return Cell(str(vocabulary[int(a[i, j]) - 1]) if w else format_number(a[i, j]), answer=key and blank)
 
         givens.append(
             _quantity(name, given.label or "", sheet.shape(name), given_cell, given.rows, given.cols, True, words)
@@ -427,12 +478,18 @@ def build_page(
         values, exacts, mask = problem.values[step.name], problem.exact[step.name], sheet.blanks[step.name]
 
         def step_cell(
-            i: int, j: int, v: Any = values, e: Any = exacts, m: Any = mask, d: int | None = step.decimals
+            i: int,
+            j: int,
+            v: Any = values,
+            e: Any = exacts,
+            m: Any = mask,
+            d: int | None = step.decimals,
+            s: Any = step,
         ) -> Cell:
             blank = bool(m[i, j])
             if blank and not key:
                 return Cell("", blank=True)
-            text = format_number(v[i, j], d)
+            text = template.word(s, v[i, j]) or format_number(v[i, j], d)
             beside = exact_beside(text, e[i, j]) if key and exact and d is not None and e.dtype == object else None
             return Cell(text, answer=key and blank, exact=beside)
 
@@ -440,7 +497,9 @@ def build_page(
         answers.append(replace(answer, decimals=step.decimals))
     shown_worked: tuple[tuple[str, tuple[str, ...]], ...] = ()
     if key and worked:
-        shown_worked = tuple((s.label, tuple(worked[s.name])) for s in template.steps if s.name in worked)
+        from nnhand.core.explain import sections
+
+        shown_worked = tuple((heading, tuple(lines)) for heading, lines in sections(template, worked))
     count = sheet.blank_count()
     page = Layout(
         title=template.title,
@@ -450,7 +509,7 @@ def build_page(
         key=key,
         summary=template.summary or "",
         params=params,
-        notes=tuple(template.notes),
+        notes=(*template.notes, *_inverse_notes(sheet, key)),
         legend=legend,
         givens=tuple(givens),
         steps=tuple(steps),
@@ -458,11 +517,45 @@ def build_page(
         worked=shown_worked,
         footer="" if key else f"{count} blank cells ({sheet.policy}). Variant {sheet.variant}.",
         blank_count=count,
+        code=_code_lines(template, {q.name: q for q in answers}),
     )
     if not arranged:
         return page
-    arrangement = _arrange(sheet, givens, answers, drawn_as)
+    arrangement = _arrange(sheet, givens, page.tables, drawn_as)
     return replace(page, arrangement=replace(arrangement, plan=_paginate(page, arrangement)))
+
+
+def _inverse_notes(sheet: Sheet, key: bool) -> tuple[str, ...]:
+    """What an inverse sheet asks: the blank given, solved for from the shown steps."""
+    from nnhand.core.reading import cell_name
+
+    blanks = [(n, int(i), int(j)) for n in sheet.blank_givens() for i, j in zip(*sheet.blanks[n].nonzero())]
+    if not blanks:
+        return ()
+    what = " and ".join(cell_name(n, sheet.shape(n), i, j) for n, i, j in blanks)
+    if key:
+        return (f"The worksheet leaves the given {what} blank, to be solved for from the computed steps.",)
+    return (
+        f"Every step is computed for you and the given {what} is blank: find the whole number that gives these values.",
+    )
+
+
+def _code_lines(template: Any, answers: Mapping[str, Quantity]) -> tuple[CodeLine, ...]:
+    """The template's code lines with each {step} a slot holding that step's one cell."""
+    from nnhand.core.template import PLACEHOLDER
+
+    longest = max((len(w) for w in template.vocabulary), default=3)
+    out = []
+    for line in template.code:
+        parts: list[str | CodeSlot] = []
+        for k, piece in enumerate(PLACEHOLDER.split(line)):  # text, name, text, name, ...
+            if k % 2:
+                chars = longest if template.step(piece).words else 3
+                parts.append(CodeSlot(piece, answers[piece].cells[0][0], chars))
+            elif piece:
+                parts.append(piece)
+        out.append(tuple(parts))
+    return tuple(out)
 
 
 def _quantity(
@@ -588,6 +681,8 @@ def _arrange(
         placed.add(id(q))
 
     for number, step in enumerate(sheet.asked(), start=1):
+        if step.name not in shown:
+            continue  # drawn in the code lines (Layout.code), not as a table
         out = shown[step.name]
         layer = _layer(step.expr.tree)
         if layer is not None:
@@ -787,12 +882,33 @@ def _header_height(page: Layout, width: float, given_rows: Sequence[Flow]) -> fl
     else:
         lines = sum(_lines(s.text, width) for s in page.steps)
         parts.append((1.06, lines * (LINE_CAP + 1.06) - 1.06, 1.06))
+    if page.code:
+        parts.append((PAR_GAP, code_height(page.code), PAR_GAP))
     if page.footer:
         parts.append((1.76, _par(1, 9), PAR_GAP))
     total = 0.0
     for n, (above, height, _) in enumerate(parts):
         total += height + (max(above, parts[n - 1][2]) if n else 0.0)
     return total + parts[-1][2]
+
+
+# A code block (printing: a monospace block at 9 pt): a line of text, and a line that holds a
+# blank, whose box is CODE_BOX_H tall (smaller than a table's: it sits in a line of code)
+# and CODE_BOX_W wide, or wider for a word (CODE_CHAR_W a letter).
+CODE_LINE_H = 5.3
+CODE_BOX_H = 8.0
+CODE_BOX_W = 14.0
+CODE_CHAR_W = 2.2
+CODE_PAD = 2.5  # the block's padding, above and below
+
+
+def code_height(code: Sequence[CodeLine]) -> float:
+    """The code block's height in mm as the printed writers draw it."""
+    lines = sum(
+        CODE_BOX_H + 1.0 if any(isinstance(p, CodeSlot) and p.cell.blank for p in line) else CODE_LINE_H
+        for line in code
+    )
+    return lines + 2 * CODE_PAD
 
 
 def _rows(items: Sequence[Sized], width: float) -> list[Flow]:
@@ -1009,7 +1125,8 @@ def _size_key(q: Sized) -> tuple[float, float, float, float, int, int]:
 def _plan_key(page: Layout, arrangement: Arrangement) -> tuple[Any, ...]:
     """Everything `_plan_pages` reads of the page and the arrangement (see above)."""
     header = (page.key, page.title, page.summary, page.params, page.notes, page.legend,
-              tuple(line.text for line in page.steps), bool(page.footer))  # fmt: skip
+              tuple(line.text for line in page.steps), bool(page.footer),
+              tuple(map(code_plain, page.code)))  # fmt: skip
     blocks: list[tuple[Any, ...]] = []
     for block in arrangement.blocks:
         if isinstance(block, Chain):

@@ -24,11 +24,15 @@ from nnhand.errors import NnhandError
 from nnhand.output.page import (
     BOX_H,
     BOX_PAD,
+    CODE_BOX_H,
+    CODE_PAD,
     COLUMN_GAP,
     GAP,
     ROW_GAP,
     Band,
     Cell,
+    CodeLine,
+    CodeSlot,
     Column,
     Layout,
     Quantity,
@@ -81,9 +85,9 @@ def document_pages(
             lines = None
             if worked:
                 if sheet.variant not in explained:
-                    from nnhand.core.explain import explain_problem
+                    from nnhand.core.explain import explain_sheet
 
-                    explained[sheet.variant] = explain_problem(sheet.problem)
+                    explained[sheet.variant] = explain_sheet(sheet)
                 lines = explained[sheet.variant]
             pages.append(Page(sheet, student, key=True, worked=lines))
     return pages
@@ -139,7 +143,9 @@ def _markdown_page(lay: Layout) -> str:
     parts += [_markdown_table(q) for q in lay.givens]
     parts.append(f"## {lay.compute_heading}")
     parts.append("\n".join(f"{line.number}. {md_escape(line.text.partition('. ')[2])}" for line in lay.steps))
-    parts += [_markdown_table(q) for q in lay.answers]
+    if lay.code:
+        parts.append(_markdown_code(lay.code))
+    parts += [_markdown_table(q) for q in lay.tables]
     if lay.worked:
         parts.append("## Worked solution")
         for label, lines in lay.worked:
@@ -148,6 +154,21 @@ def _markdown_page(lay: Layout) -> str:
     if lay.footer:
         parts.append(f"*{md_escape(lay.footer)}*")
     return "\n\n".join(parts)
+
+
+def _markdown_code(code: Sequence[CodeLine]) -> str:
+    """The code lines as a fenced block, a blank as ☐ and its name (☐in1), its fence longer
+    than any run of backticks inside, so no line can close it; control characters cleaned."""
+
+    def text(part: str | CodeSlot) -> str:
+        if isinstance(part, str):
+            return part
+        return f"{BLANK_MD}{part.name}" if part.cell.blank else part.cell.text
+
+    lines = [plain("".join(text(p) for p in line)) for line in code]
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return "\n".join([f"{fence}python", *lines, fence])
 
 
 def _markdown_table(q: Quantity) -> str:
@@ -260,16 +281,28 @@ p.footer { margin-top: 4mm; color: #555; font-size: 9pt; }
 """
 
 
+# The code block of a template with `code:` lines (added to the style only where a page has one).
+_CODE_CSS = """
+pre.code { font: 9pt/1.5 "DejaVu Sans Mono", Menlo, Consolas, monospace; background: #f6f6f6; margin: 0 0 3mm;
+  padding: 2.5mm 3mm; border-radius: 1mm; white-space: pre; break-inside: avoid; page-break-inside: avoid; }
+pre.code .slot { display: inline-block; height: 8mm; vertical-align: middle; border: 1.2pt solid #111;
+  border-radius: .8mm; background: #fff; position: relative; margin: .5mm 0; }
+pre.code .slot span { position: absolute; top: .2mm; left: .8mm; font-size: 5.5pt; color: #777; }
+pre.code .slot-answer { font-weight: bold; background: #fcefd2; }
+"""
+
+
 def html_document(pages: Sequence[Page], title: str = "nnhand worksheets") -> str:
     """One self-contained HTML file (inline CSS, no scripts, nothing fetched): a section per
     page, each starting a new printed A4 page, its header (variant, student) repeated on
     every printed page through a table header."""
     body = "\n".join(_html_page(layout(page)) for page in pages)
+    css = _CSS + (_CODE_CSS if '<pre class="code">' in body else "")
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+        f"<title>{_esc(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
 
 
@@ -316,6 +349,8 @@ def _html_page(lay: Layout) -> str:
         items.append(f'<li value="{line.number}">{_esc(line.label)}{extra}</li>')
     steps_class = "steps two" if lay.two_column_steps else "steps"
     rows.append(f'<h2>{lay.compute_heading}</h2><ol class="{steps_class}">{"".join(items)}</ol>')
+    if lay.code:
+        rows.append(_html_code(lay.code))
     # the plan's rows in order; the browser breaks pages itself (its fonts are not typst's),
     # between rows, never inside one
     rows += [_html_row(row) for page_rows in plan.pages for row in page_rows]
@@ -338,6 +373,20 @@ def _html_page(lay: Layout) -> str:
         f'<table class="frame"><thead><tr><td>{header}</td></tr></thead>\n<tbody>{body}</tbody></table>\n'
         "</section>"
     )
+
+
+def _html_code(code: Sequence[CodeLine]) -> str:
+    """The code lines as a <pre> block: a blank is a box to write in, its step's name small in
+    its corner (the answer file's name); on a key each answer is marked."""
+
+    def slot(part: CodeSlot) -> str:
+        if part.cell.blank:
+            return f'<span class="slot box" style="width: {_css_mm(part.width)}"><span>{_esc(part.name)}</span></span>'
+        cls = "slot-answer" if part.cell.answer else "slot-shown"
+        return f'<span class="{cls}">{_esc(_minus(part.cell.text))}</span>'
+
+    lines = ["".join(_esc(p) if isinstance(p, str) else slot(p) for p in line) for line in code]
+    return f'<pre class="code">{"<br>".join(lines)}</pre>'
 
 
 def _html_row(row: Row) -> str:
@@ -551,6 +600,8 @@ def _typst_page(lay: Layout) -> str:
         out.append(f"#grid(columns: (1fr, 1fr), column-gutter: 8mm, {left}, {right})")
     else:
         out.append("#(" + ", ".join(steps) + ",).join()")
+    if lay.code:
+        out.append(_typst_code(lay.code, scale))
     if lay.footer:  # under the steps: at the end, a line alone would start a page of its own
         out.append(f"#block(above: 0.5em, text(size: 0.9em, fill: luma(80), {s(lay.footer)}))")
     for number, rows in enumerate(plan.pages):
@@ -574,6 +625,31 @@ def _typst_page(lay: Layout) -> str:
     if plan.working:  # the rest of the last page, for working (the plan keeps room for it)
         out.append("#nn-working()")
     return "\n".join(out)
+
+
+def _typst_code(code: Sequence[CodeLine], scale: float) -> str:
+    """The code lines as one unbreakable block of raw (monospace, spaces kept) text: a blank
+    is a box to write in with its step's name small in its corner; a key marks each answer."""
+    s = typst_string
+
+    def part(p: str | CodeSlot) -> str:
+        if isinstance(p, str):
+            return f"raw({s(p)})"
+        if p.cell.blank:
+            name = f"place(top + left, dx: 0.5mm, dy: 0.3mm, text(size: 5.5pt, fill: luma(110), {s(p.name)}))"
+            return (
+                f"box(width: {_mm(p.width * scale)}, height: {_mm(CODE_BOX_H * scale)}, baseline: 35%, "
+                f"stroke: 1.2pt + black, radius: 1pt, {name})"
+            )
+        body = f'text(weight: "bold", raw({s(_minus(p.cell.text))}))'
+        return f'box(fill: rgb("#fcefd2"), outset: (y: 1.5pt), {body})' if p.cell.answer else f"raw({s(p.cell.text)})"
+
+    lines = ["(" + ", ".join([part(p) for p in line] or ['raw(" ")']) + ",).join()" for line in code]
+    body = "(" + ", ".join(lines) + ",).join(linebreak())"
+    return (
+        f"#block(breakable: false, width: 100%, fill: luma(246), radius: 1mm, inset: {_mm(CODE_PAD * scale)}, "
+        f"above: 0.8em, below: 0.8em, {{ set text(size: {9 * scale:.2f}pt); set par(leading: 0.65em); {body} }})"
+    )
 
 
 def _mm(value: float) -> str:

@@ -274,12 +274,9 @@ def _gradescope_summary(report: Report, factor: float, scaled: bool) -> str:
     if unreadable:
         counts += f", {unreadable} unreadable"
     lines += ["", counts + "."]
-    if report.root_cause:
-        lines += [
-            "",
-            f"First wrong step: {_code(report.root_cause)}. Later steps were checked against your own "
-            "earlier answers: a step computed correctly from them earns its credit.",
-        ]
+    root_cause = report.root_cause_sentence(_code(report.root_cause or ""))
+    if root_cause:
+        lines += ["", root_cause]
     diagnoses = [(s.name, sentence) for s in steps for sentence in s.diagnosis]
     if diagnoses:
         lines += ["", "What went wrong:", ""]
@@ -591,6 +588,19 @@ def _json_cell(c: CellResult, shown: Mapping[str, Any], worked: str | None) -> d
     `accepted` the span the grader takes."""
     out: dict[str, Any] = {"cell": c.cell, "status": c.status}
     out["given"] = None
+    if c.word:  # a name (nn.ReLU): the words as they are
+        out["given"] = c.given if c.answer is not None else None
+        if c.status == "unreadable":
+            out["written"] = c.given
+        if c.reason is not None:
+            out["reason"] = c.reason
+        if "expected" in shown:
+            out["expected"], out["accepted"] = c.expected, {"word": c.expected}
+            if c.ecf_expected is not None:
+                out["from_your_answers"] = c.ecf_expected
+        if worked:
+            out["worked"] = worked
+        return out
     if c.answer is not None:
         _with_exact(out, "given", c.answer)
     if c.status == "unreadable":

@@ -7,7 +7,7 @@ returns the whole text to write (with its final newline), bytes where `Format.bi
 of page.py.
 
     SHEET_FORMATS  gen --format:        (sheet) -> str
-    KEY_FORMATS    key --format:        (problem, *, exact=False, explain=False) -> str
+    KEY_FORMATS    key --format:        (problem, *, exact=False, explain=False, blanks=None) -> str
     PRINT_FORMATS  worksheet --format:  (pages: Sequence[printing.Page], title) -> str | bytes
     POOL_FORMATS   export --format:     (pool: lms.Pool) -> str, or bytes (a zip) where binary
 
@@ -82,32 +82,35 @@ def sheet_json(sheet: Sheet) -> str:
     return json.dumps(document, indent=2, ensure_ascii=stdout_is_ascii()) + "\n"
 
 
-def _key_data(problem: Problem, explain: bool) -> dict[str, Any]:
-    """`key --format json|yaml` (schema nnhand-key): key_data, with the worked lines."""
+def _key_data(problem: Problem, explain: bool, blanks: str | None = None) -> dict[str, Any]:
+    """`key --format json|yaml` (schema nnhand-key): key_data, with the worked lines (and,
+    for the inverse pattern, which given cells its sheet leaves blank)."""
     from nnhand.core.keys import key_data
+    from nnhand.core.sheet import make_sheet
     from nnhand.output.reports import json_document
 
+    sheet = make_sheet(problem, blanks or "none")
     data = json_document("nnhand-key", key_data(problem))
     if explain:
-        from nnhand.core.explain import explain_problem
+        from nnhand.core.explain import explain_sheet
 
-        worked = explain_problem(problem)
+        worked = explain_sheet(sheet)
         if worked:
             data["worked"] = worked
     return data
 
 
-def key_json(problem: Problem, *, exact: bool = False, explain: bool = False) -> str:
+def key_json(problem: Problem, *, exact: bool = False, explain: bool = False, blanks: str | None = None) -> str:
     """`key --format json`: key_data (exact values are always in it), with the worked lines."""
     from nnhand.core.keys import to_json
     from nnhand.safety.safetext import stdout_is_ascii
 
-    return to_json(_key_data(problem, explain), stdout_is_ascii())
+    return to_json(_key_data(problem, explain, blanks), stdout_is_ascii())
 
 
-def key_yaml(problem: Problem, *, exact: bool = False, explain: bool = False) -> str:
+def key_yaml(problem: Problem, *, exact: bool = False, explain: bool = False, blanks: str | None = None) -> str:
     """`key --format yaml`: as key_json, in YAML."""
     from nnhand.core.keys import to_yaml
     from nnhand.safety.safetext import stdout_is_ascii
 
-    return to_yaml(_key_data(problem, explain), stdout_is_ascii())
+    return to_yaml(_key_data(problem, explain, blanks), stdout_is_ascii())

@@ -33,7 +33,7 @@ from rich.measure import Measurement
 from rich.segment import Segment
 from rich.text import Text
 
-from nnhand.output.page import Layout, Quantity, build_page, labels
+from nnhand.output.page import CodeLine, Layout, Quantity, build_page, labels
 from nnhand.safety.safetext import fallback, holds_unicode, one_line, plain
 from nnhand.values import Shape, grid_shape
 
@@ -406,6 +406,21 @@ def page_grid(quantity: Quantity) -> Grid:
     return Grid(quantity.name, header, body, quantity.split_col, quantity.ones_row)
 
 
+def code_renderable(code: Sequence[CodeLine]) -> RenderableType:
+    """The code lines as written: a blank as __name__ (the answer file's name), on a key each
+    answer in bold; a line wider than the terminal wraps at a space (a long word folds)."""
+    lines = []
+    for line in code:
+        text = Text(overflow="fold")
+        for part in line:
+            if isinstance(part, str):
+                text.append(part)
+            else:
+                text.append(part.plain, style="bold" if part.cell.answer or part.cell.blank else "")
+        lines.append(text)
+    return Group(*lines)
+
+
 def sheet_renderable(sheet: Sheet, *, key: bool = False, exact: bool = False) -> RenderableType:
     """A worksheet (blanks as ___), or with key=True every cell filled in."""
     return page_renderable(build_page(sheet, key=key, exact=exact))
@@ -429,7 +444,11 @@ def page_renderable(page: Layout) -> RenderableType:
     parts.append(Text(page.compute_heading, style="bold"))
     parts += [Text(line.text) for line in page.steps]
     parts.append(Text(""))
-    parts.append(SideBySide([page_grid(q) for q in page.answers]))
+    if page.code:
+        parts.append(code_renderable(page.code))
+        parts.append(Text(""))
+    if page.tables:
+        parts.append(SideBySide([page_grid(q) for q in page.tables]))
     if page.footer:
         parts.append(Text(page.footer))
     return Group(*parts)
@@ -452,15 +471,17 @@ def sheet_text(sheet: Sheet) -> str:
     return render_text(sheet_renderable(sheet))
 
 
-def key_text(problem: Problem, *, exact: bool = False, explain: bool = False) -> str:
-    """`key --format terminal`: the answer key table, then (explain) the worked solution."""
+def key_text(problem: Problem, *, exact: bool = False, explain: bool = False, blanks: str | None = None) -> str:
+    """`key --format terminal`: the answer key table, then (explain) the worked solution;
+    `blanks` marks the answers of that pattern's sheet (inverse: the given solved for)."""
     from nnhand.core.sheet import make_sheet
 
-    parts = [sheet_renderable(make_sheet(problem, "none"), key=True, exact=exact)]
+    sheet = make_sheet(problem, blanks or "none")
+    parts = [sheet_renderable(sheet, key=True, exact=exact)]
     if explain:
-        from nnhand.core.explain import explain_problem
+        from nnhand.core.explain import explain_sheet
 
-        worked = explain_problem(problem)
+        worked = explain_sheet(sheet)
         if worked:
             parts.append(worked_renderable(problem, worked))
     return "".join(render_text(part) for part in parts)
@@ -468,12 +489,13 @@ def key_text(problem: Problem, *, exact: bool = False, explain: bool = False) ->
 
 def worked_renderable(problem: Any, worked: dict[str, list[str]]) -> RenderableType:
     """The worked solution: every computed cell as the arithmetic a person writes."""
+    from nnhand.core.explain import sections
+
     parts: list[RenderableType] = [Text(""), Text("Worked solution", style="bold")]
-    for step in problem.template.steps:
-        if step.name in worked:
-            parts.append(Text(""))
-            parts.append(Text(step.label, style="bold"))
-            parts.extend(Hanging(line) for line in worked[step.name])
+    for heading, lines in sections(problem.template, worked):
+        parts.append(Text(""))
+        parts.append(Text(heading, style="bold"))
+        parts.extend(Hanging(line) for line in lines)
     return Group(*parts)
 
 
@@ -530,13 +552,9 @@ def report_renderable(
             parts.append(header)
             parts.extend(lines)
     parts.append(Text(""))
-    if report.root_cause:
-        parts.append(
-            Text(
-                f"First wrong step: {report.root_cause}. Later steps were checked against your own earlier "
-                "answers: a step computed correctly from them earns its credit."
-            )
-        )
+    root_cause = report.root_cause_sentence()
+    if root_cause:
+        parts.append(Text(root_cause))
     parts.append(Text(f"Score: {report.score:g}/{report.max_score:g} ({report.scoring} scoring)", style="bold"))
     return Group(*parts)
 
