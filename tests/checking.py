@@ -35,3 +35,14 @@ def close(problem: Problem, name: str, tensor: Any, chain: str = "exact", tol: f
     got = np.array(grid(getattr(problem, chain)[name]), dtype=np.float64)
     want = tensor.detach().numpy().reshape(got.shape)
     assert np.allclose(got, want, rtol=0, atol=tol), f"{problem.variant}: {chain}[{name}]\n{got}\n!=\n{want}"
+
+
+def close_sgd_step(torch: Any, problem: Problem, loss: Any, params: dict[str, Any], lr: float) -> None:
+    """The loss's gradients by autograd and one torch.optim.SGD step, against the template's
+    steps d<name> and <name>_new for each parameter tensor (created with grad=True)."""
+    loss.backward()
+    for name, tensor in params.items():
+        close(problem, f"d{name}", tensor.grad)
+    torch.optim.SGD(list(params.values()), lr=lr).step()
+    for name, tensor in params.items():
+        close(problem, f"{name}_new", tensor)

@@ -105,7 +105,7 @@ def test_gen_without_seed_prints_the_fresh_seed() -> None:
     result = run("gen", "matmul")
     assert result.exit_code == 0
     seed = result.stderr.split("fresh seed ")[1].split(":")[0]
-    assert f"matmul@2#{seed}" in result.stdout
+    assert f"matmul@3#{seed}" in result.stdout
     again = run("gen", "matmul", "--seed", seed)
     assert again.stdout == result.stdout
 
@@ -113,7 +113,7 @@ def test_gen_without_seed_prints_the_fresh_seed() -> None:
 def test_gen_params_change_sizes_and_the_variant_id() -> None:
     result = run("gen", "matmul", "--seed", "3", "--param", "m=2", "--param", "n=3", "--format", "json")
     data = json.loads(result.stdout)
-    assert data["variant"] == "matmul@2#3,m=2,n=3"
+    assert data["variant"] == "matmul@3#3,m=2,n=3"
     assert len(data["givens"]["A"]) == 2 and len(data["givens"]["B"][0]) == 3
     assert_bad_input(run("gen", "matmul", "--param", "m=99"), "--param", "m=99", "1 to 8")
     assert_bad_input(run("gen", "matmul", "--param", "zz=2"), "no param 'zz'")
@@ -158,7 +158,7 @@ def test_key_formats_and_givens(tmp_path: Path) -> None:
     as_json = json.loads(run("key", "backprop", "--seed", "7", "--format", "json").stdout)
     assert as_yaml == as_json
     assert set(as_yaml) >= {"template", "variant", "givens", "answers"}
-    assert as_yaml["variant"] == "backprop@2#7"
+    assert as_yaml["variant"] == "backprop@3#7"
     assert len(as_yaml["answers"]["dW1"]) == 4 and len(as_yaml["answers"]["dW1"][0]) == 3
     table = run("key", "backprop", "--seed", "7")
     assert table.exit_code == 0 and "ANSWER KEY" in table.stdout and "___" not in table.stdout
@@ -281,7 +281,7 @@ def test_bad_answer_files(tmp_path: Path) -> None:
         "list": ("- 1\n- 2\n", "not an nnhand answer file"),
         "no-variant": ("answers: {}\n", "no 'variant'"),
         "bad-variant": ("variant: nonsense\n", "not a variant id"),
-        "other-template": (text.replace("hidden-layer@2#7", "matmul@2#7"), "givens"),
+        "other-template": (text.replace("hidden-layer@2#7", "matmul@3#7"), "givens"),
         "other-version": (text.replace("hidden-layer@2#7", "hidden-layer@9#7"), "hidden-layer@9"),
         "unknown-template": (text.replace("hidden-layer@2#7", "nosuch@1#7"), "unknown template"),
         "changed-givens": (text.replace("x: [", "x: [9, ", 1).replace(", ", ",", 0), "x"),

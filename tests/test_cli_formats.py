@@ -44,15 +44,15 @@ def test_classroom_base64_and_junit(tmp_path: Path) -> None:
     path = answers(tmp_path)
     result = runner.invoke(app, ["check", str(path), "--format", "classroom", "--base64"])
     decoded = json.loads(base64.b64decode(result.stdout.strip()))
-    assert decoded["version"] == 1 and decoded["status"] == "fail" and decoded["max_score"] == 9
+    assert decoded["version"] == 1 and decoded["status"] == "fail" and decoded["max_score"] == 10
     junit = ET.fromstring(runner.invoke(app, ["check", str(path), "--format", "junit"]).stdout.split("\n", 1)[1])
     suite = junit.find("testsuite")
-    assert suite is not None and int(suite.get("tests", 0)) == len(suite.findall("testcase")) == 9
+    assert suite is not None and int(suite.get("tests", 0)) == len(suite.findall("testcase")) == 10
 
 
 def test_a_classroom_error_keeps_the_points_the_file_was_worth(tmp_path: Path) -> None:
     """The reporter sums max_score: an error result of 0 would drop the points missed."""
-    path = answers(tmp_path)  # four-neurons@2#2: 9 blank cells, 9 points
+    path = answers(tmp_path)  # four-neurons@3#2: 10 blank cells, 10 points
     changed = tmp_path / "changed.yaml"
     changed.write_text(path.read_text().replace("b: [0, 2, 0, 0]", "b: [0, 2, 0, 9]"))
     broken = tmp_path / "broken.yaml"
@@ -61,7 +61,7 @@ def test_a_classroom_error_keeps_the_points_the_file_was_worth(tmp_path: Path) -
         result = runner.invoke(app, ["check", str(bad), "--format", "classroom"])
         assert result.exit_code == 2, result.output
         data = json.loads(result.stdout)
-        assert data["status"] == "error" and data["max_score"] == 9 and data["tests"][0]["score"] == 0
+        assert data["status"] == "error" and data["max_score"] == 10 and data["tests"][0]["score"] == 0
     nothing = runner.invoke(app, ["check", str(tmp_path / "none.yaml"), "--format", "classroom"])
     assert json.loads(nothing.stdout)["max_score"] == 0  # no file, no variant: nothing to count
 
@@ -72,7 +72,7 @@ def test_export_formats(tmp_path: Path) -> None:
     root = ET.fromstring(moodle.stdout.split("\n", 1)[1])
     assert [q.get("type") for q in root.findall("question")] == ["category", "cloze", "cloze", "cloze"]
     gift = runner.invoke(app, ["export", "matmul", "--count", "2", "--format", "gift"]).stdout
-    assert gift.count("::matmul@2\\#") == 16  # 2 variants x 8 cells
+    assert gift.count("::matmul@3\\#") == 20  # 2 variants x 10 cells (C's 8 and its shape's 2)
     # QTI is one zip (an IMS content package, see test_qti_package.py): to a pipe, or to --out
     # FILE.zip; a folder (what --out once took) is refused, not written as a file.
     piped = runner.invoke(app, ["export", "matmul", "--count", "2", "--format", "qti"])

@@ -71,7 +71,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 PATHS = _paths(BASE)
 ODD_TEXT = ["", " ", ".", "..", "../x", "/abs", "a/b", "a\\b", "c:x", "a\x00b", "\x1b[2J", "[/]", "=1+1",
-            "ann", "bob", "hidden-layer", "matmul", "hidden-layer@2#7", "matmul@2#3", "1/0", "nan", "1e400",
+            "ann", "bob", "hidden-layer", "matmul", "hidden-layer@2#7", "matmul@3#3", "1/0", "nan", "1e400",
             "x" * 300]  # fmt: skip
 scalars = st.one_of(
     st.none(),

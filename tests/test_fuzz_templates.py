@@ -310,9 +310,9 @@ def test_hidden_layer_keys_from_huge_givens_are_exact(data: st.DataObject) -> No
 
 def test_a_step_reading_what_its_params_leave_out_is_a_message(tmp_path: Path) -> None:
     """Found by the fuzzer: rnn-tanh's a8 without its `when:` reads h7, which 3 time steps
-    leave out; backprop's y_hat constraint without its `when:` reads a step of the other
+    leave out; backprop's y_pred constraint without its `when:` reads a given of the other
     softmax_out. A message naming the step, the name and the params; never a KeyError."""
-    cases = [("rnn-tanh", "steps", "a8", "h7"), ("backprop", "constraints", "dot(y_hat", "y_hat")]
+    cases = [("rnn-tanh", "steps", "a8", "h7"), ("backprop", "constraints", "dot(y_pred", "y_pred")]
     for template_id, section, which, missing in cases:
         data = yaml.safe_load(template_files()[template_id].read_text())
         for item in data[section]:

@@ -244,6 +244,7 @@ def test_gen_givens_prints_the_sheet_and_a_gradable_answer_file(tmp_path: Path) 
     assert result.exit_code == 0, result.stderr
     assert "givens-" in result.stdout and "___" in result.stdout
     filled = yaml.safe_load(answers.read_text())
+    filled["answers"]["C_shape"] = [[2, 3]]
     filled["answers"]["C"] = [[1, 2, 3], [3, 4, 7]]
     answers.write_text(yaml.safe_dump(filled))
     assert run("check", str(answers)).exit_code == 0
@@ -266,13 +267,14 @@ def test_worksheet_givens_gives_everyone_the_same_numbers_each_sheet_sealed(tmp_
     for student in ("v1", "v2"):
         (subs / student).mkdir(parents=True)
         answer = yaml.safe_load((out / "students" / student / "matmul.yaml").read_text())
+        answer["answers"]["C_shape"] = [[2, 3]] if student == "v1" else [[3, 2]]
         answer["answers"]["C"] = [[1, 2, 3], [3, 4, 7]] if student == "v1" else [[0, 0, 0], [0, 0, 0]]
         (subs / student / "matmul.yaml").write_text(yaml.safe_dump(answer))
     graded = run("grade", str(out / "manifest.json"), str(subs), "--json", str(tmp_path / "book.json"))
     book = json.loads((tmp_path / "book.json").read_text())
     scores = {row["id"]: row for row in book["students"]} if "students" in book else {}
     assert graded.exit_code == 1  # v3 missing, v2 wrong
-    assert "v1: matmul 6/6" in graded.stdout and "v2: matmul 0/6" in graded.stdout, (graded.stdout, scores)
+    assert "v1: matmul 8/8" in graded.stdout and "v2: matmul 0/8" in graded.stdout, (graded.stdout, scores)
 
 
 # ----------------------------------------------------------------------------- vocabulary
@@ -429,9 +431,9 @@ def test_every_template_round_trips_through_givens_without_params(template_id: s
 
 def test_practice_on_your_own_numbers(tmp_path: Path) -> None:
     path = write(tmp_path, {"A": [[1, 2], [3, 4]], "B": [[1, 0, 1], [0, 1, 1]]})
-    result = run("practice", "matmul", "--givens", str(path), stdin="1\n2\n3\n3\n4\n7\n")
+    result = run("practice", "matmul", "--givens", str(path), stdin="2\n3\n1\n2\n3\n3\n4\n7\n")
     assert result.exit_code == 0, result.stderr
-    assert "6/6 right" in result.stdout and "--givens FILE" in result.stdout
+    assert "8/8 right" in result.stdout and "--givens FILE" in result.stdout
     seeded = run("practice", "matmul", "--seed", "3", "--param", "m=2", stdin="q\n")
     assert "again: nnhand practice matmul --seed 3 --param m=2" in seeded.stdout
     bad(run("practice", "matmul", "--givens", "-", stdin="A: [[1]]\n"), "stdin")

@@ -23,6 +23,8 @@ from nnhand.errors import CellError
 from nnhand.grading.answers import answer_file_data
 from nnhand.grading.grade import grade_data
 
+from .reference import round_half_away, softmax_cols
+
 runner = CliRunner()
 
 
@@ -183,8 +185,10 @@ def test_correct_backward_pass_on_a_wrong_forward_pass_earns_credit() -> None:
     a["a2"] = a2
     # Everything downstream of a2, recomputed naively from the learner's own a2.
     z3 = [row[0] + b for row, b in zip(mm(g["W3"], col(a2)), g["b3"])]
-    dz3 = [Fraction(str(p)) - t for p, t in zip(g["y_pred"], g["y_target"])]
-    a["z3"] = z3
+    # y_hat: the 3^x softmax of the learner's z3, rounded to tenths (as the sheet says).
+    y_hat = [round_half_away(row[0], 1) for row in softmax_cols(col(z3), base=3)]
+    dz3 = [p - t for p, t in zip(y_hat, g["y_target"])]
+    a["z3"], a["y_hat"], a["dz3"] = z3, [str(v) for v in y_hat], [str(v) for v in dz3]
     a["dW3"] = [[str(d * x) for x in a2] for d in dz3]
     report = grade(data)
     assert step(report, "a2").status == "wrong"
@@ -329,15 +333,15 @@ def test_practice_through_piped_input() -> None:
     assert f"✗ z[2]: not {z[1] + 1}; it is {z[1]}" in out
     assert f"✓ z[3] = {z[2]}" in out and f"✓ z[4] = {z[3]}" in out  # a row typed at once
     assert "Skipped a[1]" in out and '"oops" is not a number' in out
-    assert "3/9 right, 1 wrong, 1 skipped, 4 not reached" in out
-    everything = [" ".join(map(str, z)), " ".join(map(str, a)), "16"]
+    assert "3/10 right, 1 wrong, 1 skipped, 5 not reached" in out
+    everything = [" ".join(map(str, z)), " ".join(map(str, a)), "4", "16"]  # per neuron 3 + 1, then 4 of them
     result = runner.invoke(app, ["practice", "four-neurons", "--seed", "2"], input="\n".join(everything) + "\n")
-    assert result.exit_code == 0 and "9/9 right" in result.stdout
+    assert result.exit_code == 0 and "10/10 right" in result.stdout
 
 
 def test_practice_ends_cleanly_at_end_of_input() -> None:
     result = runner.invoke(app, ["practice", "matmul", "--seed", "1"], input="")
-    assert result.exit_code == 1 and "0/8 right" in result.stdout
+    assert result.exit_code == 1 and "0/10 right" in result.stdout
 
 
 def test_unreadable_answer_file_cell_is_that_cell_only() -> None:
@@ -397,17 +401,17 @@ def test_run_practice_transcript_and_exit_code() -> None:
         "  Hint: Multiply row 3 of W by x cell by cell and add up, then add b (row 3).",
         "",  # end of input: a new line, then the summary
     ]
-    assert out[-1].startswith("\n1/9 right, 1 wrong, 0 skipped, 7 not reached. Variant four-neurons@2#")
+    assert out[-1].startswith("\n1/10 right, 1 wrong, 0 skipped, 8 not reached. Variant four-neurons@3#")
 
 
 def test_run_practice_all_right_is_ok_and_unechoed() -> None:
     from nnhand.errors import ExitCode
     from nnhand.grading.practice import run_practice
 
-    read, _ = _reader(["-1 3 5 3", "0 3 5 3", "16"])
+    read, _ = _reader(["-1 3 5 3", "0 3 5 3", "4", "16"])
     out: list[str] = []
     assert run_practice(_session(), read, out.append, False) == ExitCode.OK
-    assert "-1 3 5 3" not in out and out[-1].startswith("\n9/9 right, 0 wrong")
+    assert "-1 3 5 3" not in out and out[-1].startswith("\n10/10 right, 0 wrong")
 
 
 def test_run_practice_interrupt_and_undecodable_bytes() -> None:
@@ -419,4 +423,4 @@ def test_run_practice_interrupt_and_undecodable_bytes() -> None:
     out: list[str] = []
     assert run_practice(_session(), read, out.append, True) == ExitCode.INTERRUPTED == 130
     assert "\ufffd" in out[2] and "is not a number" in out[3]  # the line of bytes, answered as unreadable
-    assert out[-2] == "" and out[-1].startswith("\n0/9 right, 0 wrong, 0 skipped, 9 not reached")
+    assert out[-2] == "" and out[-1].startswith("\n0/10 right, 0 wrong, 0 skipped, 10 not reached")

@@ -22,7 +22,7 @@ from nnhand import api
 from nnhand.core.engine import generate
 from nnhand.errors import EvaluationError
 
-from .checking import close, problems, same, t64
+from .checking import close, close_sgd_step, problems, same, t64
 from .reference import (
     Matrix,
     add_col,
@@ -31,6 +31,7 @@ from .reference import (
     givens_of,
     grid,
     mm,
+    relu,
     round_cells,
     round_half_away,
     sigmoid,
@@ -221,13 +222,8 @@ def test_gradient_descent_torch_autograd_and_sgd(torch: Any) -> None:
         b = t64(torch, g["b"], grad=True)
         x, y = t64(torch, g["x"]), t64(torch, g["y"])
         loss = ((w.T @ x + b - y) ** 2).sum()
-        loss.backward()
         close(p, "L", loss)
-        close(p, "dw", w.grad)
-        close(p, "db", b.grad)
-        torch.optim.SGD([w, b], lr=0.1).step()
-        close(p, "w_new", w)
-        close(p, "b_new", b)
+        close_sgd_step(torch, p, loss, {"w": w, "b": b}, lr=0.1)
         close(p, "L_new", ((w.T @ x + b - y) ** 2).sum())
 
 
@@ -329,45 +325,65 @@ def test_backprop_chain_torch_autograd(torch: Any) -> None:
 
 
 def test_dropout_naive() -> None:
+    # Two hidden layers, each with its own rate (the published exercise): keep if r > p,
+    # kept units scaled by 1/(1 - p) rounded to one decimal (2 for 0.5, 1.5 for 0.33).
     for p in problems("dropout"):
         g = givens_of(p)
-        drop = g["p"][0][0]
-        h = cells(add_col(mm(g["W1"], g["X"]), g["b1"]), lambda v: max(v, 0))
-        mask = cells(g["R"], lambda r, drop=drop: 1 if r > drop else 0)
-        scale = {Fraction(1, 2): Fraction(2), Fraction(33, 100): Fraction(3, 2)}[drop]  # 1/(1 - p) rounded: 2, 1.5
-        h_drop = zipcells(lambda a, m, scale=scale: a * m * scale, h, mask)
-        y = add_col(mm(g["W2"], h_drop), g["b2"])
+        scales = {Fraction(1, 2): Fraction(2), Fraction(33, 100): Fraction(3, 2)}
+        p1, p2 = g["p1"][0][0], g["p2"][0][0]
+        assert p1 != p2
+        h1 = relu(add_col(mm(g["W1"], g["X"]), g["b1"]))
+        m1 = [[1 if r > p1 else 0 for r in row] for row in g["R1"]]
+        d1 = [[round_half_away(h * m * scales[p1], 2) for h, m in zip(hr, mr)] for hr, mr in zip(h1, m1)]
+        h2 = round_cells(relu(add_col(mm(g["W2"], d1), g["b2"])))
+        m2 = [[1 if r > p2 else 0 for r in row] for row in g["R2"]]
+        d2 = [[round_half_away(h * m * scales[p2], 2) for h, m in zip(hr, mr)] for hr, mr in zip(h2, m2)]
+        y = round_cells(add_col(mm(g["W3"], d2), g["b3"]))
+        h2_inf = relu(add_col(mm(g["W2"], h1), g["b2"]))
         expected = {
-            "H": h,
-            "M": mask,
-            "s": [[scale]],
-            "H_drop": h_drop,
+            "H1": h1,
+            "M1": m1,
+            "s1": [[scales[p1]]],
+            "D1": d1,
+            "H2": h2,
+            "M2": m2,
+            "s2": [[scales[p2]]],
+            "D2": d2,
             "Y": y,
-            "dY": zipcells(lambda a, t: 2 * (a - t), y, g["T"]),
-            "Y_inf": add_col(mm(g["W2"], h), g["b2"]),
+            "dY": [[2 * (a - t) for a, t in zip(yr, tr)] for yr, tr in zip(y, g["T"])],
+            "H2_inf": h2_inf,
+            "Y_inf": add_col(mm(g["W3"], h2_inf), g["b3"]),
         }
         same(p, expected)
-        assert 0 < sum(map(sum, mask)) < len(mask) * len(mask[0])
+        for mask in (m1, m2):
+            assert 0 < sum(map(sum, mask)) < len(mask) * len(mask[0])
 
 
 def test_dropout_torch(torch: Any) -> None:
     F = torch.nn.functional
     for p in problems("dropout", TORCH_SEEDS):
         g = givens_of(p)
-        drop = float(g["p"][0][0])
+        p1, p2 = float(g["p1"][0][0]), float(g["p2"][0][0])
         X = t64(torch, g["X"]).T  # examples as rows
-        hidden = torch.relu(F.linear(X, t64(torch, g["W1"]), t64(torch, g["b1"]).reshape(-1)))
-        random = t64(torch, g["R"]).T
-        mask = (random > drop).to(torch.float64)
-        # torch's dropout keeps a unit with probability 1 - p and scales it by 1/(1 - p)
-        h_drop = hidden * mask / (1 - drop)
-        y = F.linear(h_drop, t64(torch, g["W2"]), t64(torch, g["b2"]).reshape(-1)).detach().requires_grad_(True)
+
+        def layer(h: Any, w: str, b: str, g: dict[str, Matrix] = g) -> Any:
+            return F.linear(h, t64(torch, g[w]), t64(torch, g[b]).reshape(-1))
+
+        h1 = torch.relu(layer(X, "W1", "b1"))
+        # torch's dropout keeps a unit with probability 1 - p and scales it by 1/(1 - p);
+        # the printed random numbers give the mask
+        r1, r2 = t64(torch, g["R1"]).t(), t64(torch, g["R2"]).t()
+        d1 = h1 * (r1 > p1).to(torch.float64) / (1 - p1)
+        h2 = torch.relu(layer(d1, "W2", "b2"))
+        d2 = h2 * (r2 > p2).to(torch.float64) / (1 - p2)
+        y = layer(d2, "W3", "b3").detach().requires_grad_(True)
         ((y - t64(torch, g["T"]).T) ** 2).sum().backward()
-        close(p, "H_drop", h_drop.T)
-        close(p, "Y", y.T)
-        close(p, "dY", y.grad.T)
-        inference = F.dropout(hidden, p=drop, training=False)  # no mask, no scaling
-        close(p, "Y_inf", F.linear(inference, t64(torch, g["W2"]), t64(torch, g["b2"]).reshape(-1)).T, "values")
+        for name, tensor in (("D1", d1), ("H2", h2), ("D2", d2), ("Y", y), ("dY", y.grad)):
+            close(p, name, tensor.T)
+        inference = F.dropout(h1, p=p1, training=False)  # no mask, no scaling
+        h2_inf = F.dropout(torch.relu(layer(inference, "W2", "b2")), p=p2, training=False)
+        close(p, "H2_inf", h2_inf.T, "values")
+        close(p, "Y_inf", layer(h2_inf, "W3", "b3").T, "values")
 
 
 def test_batch_norm_naive() -> None:

@@ -9,8 +9,10 @@ capacity, the recurrence, the scaling rule, the sigmoid table).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ import pytest
 from nnhand import api
 from nnhand.core.engine import Problem, generate, solve
 
+from .checking import close, close_sgd_step, t64
 from .reference import (
     Matrix,
     add_col,
@@ -54,7 +57,72 @@ def autoencoder_ref(g: dict[str, Matrix]) -> dict[str, Matrix]:
     h3 = relu(add_col(mm(g["W3"], h2), g["b3"]))
     y = add_col(mm(g["W4"], h3), g["b4"])
     dy = [[2 * (y[i][j] - g["X"][i][j]) for j in range(len(y[0]))] for i in range(len(y))]
-    return {"H1": h1, "H2": h2, "H3": h3, "Y": y, "dY": dy}
+    # the training step the seed starts ("to initiate weight and bias updates"): the summed
+    # squared error, the last layer's gradients (summed over the examples), one step, η = 0.01
+    loss = sum((y[i][j] - g["X"][i][j]) ** 2 for i in range(len(y)) for j in range(len(y[0])))
+    dw4 = [
+        [sum((dy[i][n] * h3[k][n] for n in range(len(dy[0]))), Fraction(0)) for k in range(len(h3))]
+        for i in range(len(dy))
+    ]
+    db4 = [[sum(row, Fraction(0))] for row in dy]
+    eta = Fraction(1, 100)
+    w4 = [[g["W4"][i][k] - eta * dw4[i][k] for k in range(len(h3))] for i in range(len(dy))]
+    b4 = [[g["b4"][i][0] - eta * db4[i][0]] for i in range(len(dy))]
+    return {
+        "H1": h1, "H2": h2, "H3": h3, "Y": y, "dY": dy,
+        "L": [[loss]], "dW4": dw4, "db4": db4, "W4_new": w4, "b4_new": b4,
+    }  # fmt: skip
+
+
+# The ln table the GAN sheet prints (ln p rounded to 2 decimals for the sigmoid table's p).
+GAN_LN_TABLE = {
+    "0.01": "-4.61", "0.02": "-3.91", "0.05": "-3", "0.12": "-2.12", "0.27": "-1.31", "0.5": "-0.69",
+    "0.73": "-0.31", "0.88": "-0.13", "0.95": "-0.05", "0.98": "-0.02", "0.99": "-0.01",
+}  # fmt: skip
+
+
+def gan_training_ref(g: dict[str, Matrix], forward: dict[str, Matrix]) -> dict[str, Matrix]:
+    """The GAN's training step by hand, after the forward pass and output gradients: both
+    binary cross-entropy losses (summed, each ln from the table), dWd2 = dD·[HF HR]ᵀ, the
+    generator's gradient back through the (fixed) discriminator to Wg2, and one step of
+    each with η = 0.1, every step rounded to 2 decimals."""
+
+    def ln(v: Fraction) -> Fraction:
+        return Fraction(GAN_LN_TABLE[str(float(v))])
+
+    def r2(v: Fraction) -> Fraction:
+        return round_half_away(v, 2)
+
+    pf, pr, dd, dg = forward["PF"][0], forward["PR"][0], forward["dD"][0], forward["dG"][0]
+    hf, hr, fake, gen = forward["HF"], forward["HR"], forward["F"], forward["G"]
+    wd1, wd2, wg2 = g["Wd1"], g["Wd2"], g["Wg2"]
+    ln_f = [ln(1 - v) for v in pf]
+    ln_r = [ln(v) for v in pr]
+    ln_g = [ln(v) for v in pf]
+    both = [row_f + row_r for row_f, row_r in zip(hf, hr)]  # [HF HR], fakes then reals
+    dwd2 = [r2(sum((dd[n] * both[k][n] for n in range(len(dd))), Fraction(0))) for k in range(len(both))]
+    eta = Fraction(1, 10)
+    samples = len(pf)
+    dhf = [[r2(wd2[0][k] * dg[n]) if hf[k][n] > 0 else Fraction(0) for n in range(samples)] for k in range(len(hf))]
+    df = [
+        [
+            r2(sum((wd1[k][i] * dhf[k][n] for k in range(len(hf))), Fraction(0))) if fake[i][n] > 0 else Fraction(0)
+            for n in range(samples)
+        ]
+        for i in range(len(fake))
+    ]
+    dwg2 = [
+        [r2(sum((df[i][n] * gen[j][n] for n in range(samples)), Fraction(0))) for j in range(len(gen))]
+        for i in range(len(fake))
+    ]
+    return {
+        "lnF": [ln_f], "lnR": [ln_r], "lnG": [ln_g],
+        "LD": [[-(sum(ln_f) + sum(ln_r))]], "LG": [[-sum(ln_g)]],
+        "dWd2": [dwd2], "dbd2": [[r2(sum(dd, Fraction(0)))]],
+        "Wd2_new": [[r2(wd2[0][k] - eta * dwd2[k]) for k in range(len(dwd2))]],
+        "dHF": dhf, "dF": df, "dWg2": dwg2,
+        "Wg2_new": [[r2(wg2[i][j] - eta * dwg2[i][j]) for j in range(len(gen))] for i in range(len(fake))],
+    }  # fmt: skip
 
 
 def rnn_ref(g: dict[str, Matrix]) -> dict[str, Matrix]:
@@ -161,6 +229,7 @@ def test_gan_matches_reference_and_the_sigmoid_table() -> None:
         problem = generate(template, seed)
         expected = gan(givens_of(problem))
         assert_same(problem, expected)
+        assert_same(problem, gan_training_ref(givens_of(problem), expected))
         for z_name, p_name in (("ZF", "PF"), ("ZR", "PR")):
             for z, p in zip(expected[z_name][0], grid(problem.values[p_name])[0]):
                 assert int(z) in SIGMOID_TABLE, f"{problem.variant}: logit {z} is not in the sigmoid table"
@@ -176,6 +245,56 @@ def test_gan_logits_may_be_negative() -> None:
         probabilities = grid(problem.values["PF"])[0] + grid(problem.values["PR"])[0]
         below_half += any(p < Fraction(1, 2) for p in probabilities)
     assert below_half >= len(SEEDS) // 4
+
+
+def test_autoencoder_training_step_against_torch(torch: Any) -> None:
+    """L = Σ (Y - X)², dW4 and db4 by autograd, and W4, b4 after one torch.optim.SGD step (lr 0.01)."""
+    template = api.load("autoencoder")
+    for seed in range(0, 40, 4):
+        problem = generate(template, seed)
+        g = givens_of(problem)
+        X = t64(torch, g["X"])
+        h = X
+        for k in (1, 2, 3):
+            h = torch.relu(t64(torch, g[f"W{k}"]) @ h + t64(torch, g[f"b{k}"]))
+        w4, b4 = t64(torch, g["W4"], grad=True), t64(torch, g["b4"], grad=True)
+        loss = ((w4 @ h.detach() + b4 - X) ** 2).sum()
+        close(problem, "L", loss)
+        close_sgd_step(torch, problem, loss, {"W4": w4, "b4": b4}, lr=0.01)
+
+
+def test_gan_training_step_against_torch(torch: Any) -> None:
+    """Both BCE losses (summed) with e-based logs, dWd2/dbd2 and dWg2 by autograd (the
+    generator's through the fixed discriminator), one torch.optim.SGD step (lr 0.1) of each,
+    against the exact chain (no table rounding)."""
+    template = api.load("gan")
+    for seed in range(0, 40, 4):
+        problem = generate(template, seed)
+        g = givens_of(problem)
+        wg2 = t64(torch, g["Wg2"], grad=True)
+        gen = torch.relu(t64(torch, g["Wg1"]) @ t64(torch, g["N"]) + t64(torch, g["bg1"]))
+        fake = torch.relu(wg2 @ gen + t64(torch, g["bg2"]))
+        wd1, bd1 = t64(torch, g["Wd1"]), t64(torch, g["bd1"])
+        wd2 = t64(torch, g["Wd2"], grad=True)
+        bd2 = torch.tensor(float(g["bd2"][0][0]), dtype=torch.float64, requires_grad=True)
+
+        def score(data: Any, w: Any, b: Any, wd1: Any = wd1, bd1: Any = bd1) -> Any:
+            return torch.sigmoid(w @ torch.relu(wd1 @ data + bd1) + b)  # no ReLU before the sigmoid
+
+        pf_d, pr = score(fake.detach(), wd2, bd2), score(t64(torch, g["X"]), wd2, bd2)
+        loss_d = -torch.log(pr).sum() - torch.log(1 - pf_d).sum()
+        loss_d.backward()
+        close(problem, "LD", loss_d)
+        close(problem, "dWd2", wd2.grad)
+        close(problem, "dbd2", bd2.grad)
+        # the generator's step holds the discriminator fixed
+        loss_g = -torch.log(score(fake, wd2.detach(), bd2.detach())).sum()
+        loss_g.backward()
+        close(problem, "LG", loss_g)
+        close(problem, "dWg2", wg2.grad)
+        torch.optim.SGD([wd2, wg2], lr=0.1).step()
+        close(problem, "Wd2_new", wd2)
+        close(problem, "Wg2_new", wg2)
 
 
 @pytest.mark.parametrize("capacity", [2, 1, 3])
@@ -385,3 +504,58 @@ def test_network_ops_treat_each_candidate_alone(batch: int) -> None:
         assert grid(H[b]) == rnn_ref(g)["H"]
         single = OPS["switch_experts"].fn(Z[one], route[one], capacity, *[e[one] for e in experts])
         assert np.array_equal(single[0], Y[b])
+
+
+# ----------------------------------------------------------------------------- backprop: softmax and step 11
+
+
+def test_backprop_gradients_and_update_against_torch(torch: Any) -> None:
+    """The default backprop sheet against PyTorch: y_hat = softmax(z3·ln 3) (3^z / Σ 3^z), the
+    gradients by autograd of the cross-entropy, and step 11 (W ← W - 0.1·dW) by one
+    torch.optim.SGD step from the sheet's rounded gradients."""
+    ln3 = math.log(3)
+    for seed in range(30):
+        p = generate(api.load("backprop"), seed)
+        g = givens_of(p)
+        leaves = {n: t64(torch, g[n], grad=True) for n in ("W1", "b1", "W2", "b2", "W3", "b3")}
+        x = t64(torch, g["x"])
+        a1 = torch.relu(leaves["W1"] @ x + leaves["b1"])
+        a2 = torch.relu(leaves["W2"] @ a1 + leaves["b2"])
+        z3 = leaves["W3"] @ a2 + leaves["b3"]
+        # 3^x in place of e^x: softmax of z·ln 3; the sheet's dz3 = y_hat - y is the gradient
+        # with respect to z·ln 3, so autograd's gradients are ln 3 times the sheet's.
+        y_hat = torch.softmax(z3[:, 0] * ln3, dim=0)
+        close(p, "y_hat", y_hat, tol=1e-6)  # the exact chain clips gaps beyond 20 (3^-20 < 1e-9)
+        target = int(np.argmax(np.array(grid(p.givens["y_target"]), dtype=float).ravel()))
+        loss = torch.nn.functional.cross_entropy((z3[:, 0] * ln3)[None, :], torch.tensor([target]))
+        loss.backward()
+        for n, leaf in leaves.items():
+            close(p, f"d{n}", leaf.grad / ln3, tol=1e-6)
+        # Step 11 from the sheet's (rounded) gradients: one plain SGD step with lr = 0.1.
+        params = {n: t64(torch, g[n], grad=True) for n in leaves}
+        sgd = torch.optim.SGD(list(params.values()), lr=0.1)
+        for n, param in params.items():
+            param.grad = t64(torch, grid(p.values[f"d{n}"]))
+        sgd.step()
+        for n, param in params.items():
+            close(p, f"{n}_new", param, chain="values")
+
+
+def test_backprop_update_worked_by_hand() -> None:
+    """Seed 3, z3 = [-4, 2, 3]: shifted by the largest, 3^-7, 3^-1, 3^0 over their sum
+    1 + 1/3 + 1/2187 = 2917/2187 gives y_hat = [.0003, .2499, .7498] -> [0, .2, .7] in tenths
+    (not .25 -> .3: the 3^-7 counts); then dz3 = y_hat - y_target and b3 ← b3 - 0.1·dz3."""
+    p = generate(api.load("backprop"), 3)
+    g = givens_of(p)
+    z3 = [row[0] for row in grid(p.values["z3"])]
+    assert z3 == [-4, 2, 3]
+    # 3^(z - 3) = 3^-7, 3^-1, 3^0; the sum 1 + 1/3 + 1/2187 = 2917/2187
+    assert [round_half_away(Fraction(3) ** (z - 3) / Fraction(2917, 2187), 1) for z in z3] == [
+        0,
+        Fraction(1, 5),
+        Fraction(7, 10),
+    ]
+    dz3 = [Fraction(v) - t[0] for v, t in zip([0, Fraction(1, 5), Fraction(7, 10)], g["y_target"])]
+    assert [row[0] for row in grid(p.values["dz3"])] == dz3
+    expected = [[b[0] - Fraction(1, 10) * d] for b, d in zip(g["b3"], dz3)]
+    assert grid(p.values["b3_new"]) == expected

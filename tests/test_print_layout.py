@@ -135,10 +135,16 @@ PAGES_BEFORE = {
     "activations": (1, 1), "mlp-pytorch": (1, 1), "mnist-params": (1, 1),
     "conv1d": (1, 1), "conv2d": (1, 1), "im2col": (1, 1), "max-pool": (1, 1),
     "clip": (1, 1), "gcn": (2, 1), "mamba-step": (1, 1), "rlhf-reward": (1, 1), "vae": (2, 1),
+    "bptt": (1, 1), "layer-norm": (1, 1), "positional-encoding": (1, 1), "finite-difference": (1, 1),
+    "momentum": (1, 1), "adam": (1, 1), "rmsprop": (1, 1), "l2": (1, 1), "gradient-clipping": (1, 1),
+    "early-stopping": (1, 1),
 }  # fmt: skip
-# dropout's worksheet (37 blanks, a long introduction) takes two pages with 10-12 mm boxes:
-# no arrangement of page.py fits it on one yet (see the closing note of issue 13).
-OVER = {("dropout", False)}
+# Issue 14 completed the training steps of these exercises (the updates the seeds describe):
+# the longer sheets are counted afresh.
+PAGES_BEFORE.update({"dropout": (2, 2), "gan": (3, 2), "backprop": (2, 2)})
+# Sheets that take a page more than recorded (a strict xfail each): none since dropout became
+# the published two-layer exercise and was counted afresh.
+OVER: set[tuple[str, bool]] = set()
 
 
 def test_the_table_names_every_shipped_template() -> None:
@@ -198,11 +204,11 @@ def _band_of(template_id: str, output: str) -> tuple[Chain, int]:
 
 @pytest.mark.parametrize(
     ("template_id", "outputs"),
-    [("gan", ["HR"]), ("multi-head-attention", ["Q2", "K2", "V2"]), ("dropout", ["Y"])],
+    [("gan", ["HR"]), ("multi-head-attention", ["Q2", "K2", "V2"]), ("dropout", ["H2", "Y"])],
 )
 def test_a_layer_of_weights_drawn_before_is_drawn_as_a_layer(template_id: str, outputs: list[str]) -> None:
     """gan's HR reuses the discriminator's Wd1, the second head reads the X of the first,
-    dropout's Y the H_drop of a step that is not a layer: each is still W left of its output,
+    dropout's H2 and Y the D1 and D2 of steps that are not layers (the masks): each is still W left of its output,
     under its input (the weights, or the shared input, drawn again)."""
     layers = {out: (w, x, b) for w, x, b, out in expected_layers(template_id)}
     for output in outputs:

@@ -133,11 +133,11 @@ PUBLISHED: dict[str, tuple[str, str]] = {
 # The numbers the sources print, cell by cell (a vector as a column, a number as [[n]]).
 PUBLISHED_ANSWERS: dict[str, dict[str, Matrix]] = {
     # holooly: [9 13; 17 17; 0 5], e.g. 2(3) + 3(1) + 0(2) + 1(0) = 9
-    "matmul-3x4-4x2.yaml": {"C": [[9, 13], [17, 17], [0, 5]]},
+    "matmul-3x4-4x2.yaml": {"C_shape": [[3, 2]], "C": [[9, 13], [17, 17], [0, 5]]},
     # "w * x + b = (1)*(2) + (-1)*(1) + (1)*(3) + (-5) = -1", "ReLU: -1 → 0"
     "single-neuron.yaml": {"z": [[-1]], "a": [[0]]},
     # "2 - 1 + 3 - 5 = -1, 2 + 1 = 3, 1 + 3 + 1 = 5, 2 + 3 - 2 = 3", "4 * (3 + 1) = 16"
-    "four-neurons.yaml": {"z": [[-1], [3], [5], [3]], "a": [[0], [3], [5], [3]], "params": [[16]]},
+    "four-neurons.yaml": {"z": [[-1], [3], [5], [3]], "a": [[0], [3], [5], [3]], "per_neuron": [[4]], "params": [[16]]},
     # the same first layer as Four Neurons; "4 * (3 + 1) + 2 * (4 + 1) = 16 + 10 = 26"
     "hidden-layer.yaml": {"z1": [[-1], [3], [5], [3]], "h": [[0], [3], [5], [3]], "params": [[26]]},
     # "dL/dz3 = Y^Pred - Y^Target = [0.5, -0.5, 0]"
@@ -220,7 +220,8 @@ def naive_single_neuron(g: dict[str, Matrix]) -> dict[str, Matrix]:
 
 def naive_four_neurons(g: dict[str, Matrix]) -> dict[str, Matrix]:
     z = dense(g["W"], g["x"], g["b"])
-    return {"z": z, "a": relu(z), "params": [[(len(g["x"]) + 1) * len(g["W"])]]}
+    per_neuron = len(g["x"]) + 1  # each neuron: one weight per input and its bias (3 + 1)
+    return {"z": z, "a": relu(z), "per_neuron": [[per_neuron]], "params": [[per_neuron * len(g["W"])]]}
 
 
 def naive_hidden_layer(g: dict[str, Matrix]) -> dict[str, Matrix]:
@@ -256,11 +257,20 @@ def naive_backprop(g: dict[str, Matrix]) -> dict[str, Matrix]:
     dz2 = [[d[0] if z[0] > 0 else Fraction(0)] for d, z in zip(da2, z2)]
     da1 = mm(transpose(g["W2"]), dz2)
     dz1 = [[d[0] if z[0] > 0 else Fraction(0)] for d, z in zip(da1, z1)]
+    grads = {
+        "dW3": mm(dz3, transpose(a2)), "db3": dz3, "dW2": mm(dz2, transpose(a1)), "db2": dz2,
+        "dW1": mm(dz1, transpose(g["x"])), "db1": dz1,
+    }  # fmt: skip
+    # Step 11 of the seed's exercise ("Gradient Descent: Update weights and biases (typically a
+    # learning rate is applied here)", seed 002_1a508945c9fc0c64.txt): W <- W - 0.1 dW, b <- b - 0.1 db.
+    eta = Fraction(1, 10)
+    new = {
+        f"{p}_new": [[w - eta * d for w, d in zip(wr, dr)] for wr, dr in zip(g[p], grads[f"d{p}"])]
+        for p in ("W3", "b3", "W2", "b2", "W1", "b1")
+    }
     return {
         "z1": z1, "a1": a1, "z2": z2, "a2": a2, "z3": z3,
-        "dz3": dz3, "dW3": mm(dz3, transpose(a2)), "db3": dz3,
-        "da2": da2, "dz2": dz2, "dW2": mm(dz2, transpose(a1)), "db2": dz2,
-        "da1": da1, "dz1": dz1, "dW1": mm(dz1, transpose(g["x"])), "db1": dz1,
+        "dz3": dz3, "da2": da2, "dz2": dz2, "da1": da1, "dz1": dz1, **grads, **new,
     }  # fmt: skip
 
 
@@ -360,7 +370,7 @@ def naive_batch_norm(g: dict[str, Matrix], sd_places: int = 2) -> dict[str, Matr
 
 
 NAIVE: dict[str, Callable[[dict[str, Matrix]], dict[str, Matrix]]] = {
-    "matmul": lambda g: {"C": mm(g["A"], g["B"])},
+    "matmul": lambda g: {"C_shape": [[len(g["A"]), len(g["B"][0])]], "C": mm(g["A"], g["B"])},
     "single-neuron": naive_single_neuron,
     "four-neurons": naive_four_neurons,
     "hidden-layer": naive_hidden_layer,

@@ -235,7 +235,7 @@ def test_export_seeds_from_the_secret_are_reproducible_and_per_secret(tmp_path: 
     assert not seeds & {s for _, s in RECORD.findall(other)}
     assert not seeds & {s for _, s in RECORD.findall(pool)}
     questions = [line for line in first.splitlines() if line and not line.startswith(("//", "$CATEGORY"))]
-    assert len(questions) == 3 * 8  # 3 variants x 8 cells
+    assert len(questions) == 3 * 10  # 3 variants x 10 cells (C_shape 2, C 8)
     assert_no_seed({"gift": "\n".join(questions)}, [int(s) for s in seeds])
     names = {re.match(r"::(.*?) \S+::", q.replace("\\#", "#")).group(1) for q in questions}  # type: ignore[union-attr]
     assert names == {v for v, _ in RECORD.findall(first)} and all(SEALED.match(n) for n in names)
@@ -275,6 +275,7 @@ def test_qti_export_keeps_its_record_in_the_manifest_comments(tmp_path: Path, mo
         (item,) = [i for i in items if variant in (i.get("title") or "")]
         assert SEALED.match(variant)
         # The recorded seed rebuilds the item: its correct responses are that variant's key.
-        key = key_data(generate(template, int(seed)))["answers"]["C"]
+        key = key_data(generate(template, int(seed)))["answers"]
+        cells = [Fraction(str(v)) for name in ("C_shape", "C") for row in key[name] for v in row]
         responses = [Fraction(v.text or "") for v in item.iter(f"{QTI}value") if v.text and v.text[-1].isdigit()]
-        assert responses[: len(key) * 2] == [Fraction(str(v)) for row in key for v in row]
+        assert responses[: len(cells)] == cells

@@ -72,11 +72,15 @@ def test_seven_layer_seed_example() -> None:
 def test_backprop_seed_shortcut() -> None:
     """y_pred = [0.5, 0.5, 0], y_target = [0, 1, 0]  ->  dz3 = [0.5, -0.5, 0]."""
     template = api.load("backprop")
-    problem = generate(template, 1)
+    problem = generate(template, 1, {"softmax_out": "given"})
     givens = problem.nested_givens()
     givens["y_pred"], givens["y_target"] = [0.5, 0.5, 0], [0, 1, 0]
-    solved = api.solve("backprop", givens)
+    solved = api.solve("backprop", givens, {"softmax_out": "given"})
     assert grid(solved.values["dz3"]) == [[Fraction(1, 2)], [Fraction(-1, 2)], [0]]
+    # step 11, gradient descent with η = 0.1: b3 ← b3 - 0.1·dz3
+    b3 = [row[0] for row in givens["b3"]] if isinstance(givens["b3"][0], list) else givens["b3"]
+    expected = [[Fraction(b) - Fraction(1, 10) * d] for b, d in zip(b3, [Fraction(1, 2), Fraction(-1, 2), 0])]
+    assert grid(solved.values["b3_new"]) == expected
 
 
 # ----------------------------------------------------------------------------- naive reference
@@ -84,13 +88,15 @@ def test_backprop_seed_shortcut() -> None:
 
 def naive(template_id: str, g: dict) -> dict:
     if template_id == "matmul":
-        return {"C": mm(g["A"], g["B"])}
+        # C's shape first (the seed's first point): A's rows by B's columns
+        return {"C_shape": [[len(g["A"]), len(g["B"][0])]], "C": mm(g["A"], g["B"])}
     if template_id == "single-neuron":
         z = sum(w[0] * x[0] for w, x in zip(g["w"], g["x"])) + g["b"][0][0]
         return {"z": [[z]], "a": [[max(z, 0)]]}
     if template_id == "four-neurons":
         z = add_col(mm(g["W"], g["x"]), g["b"])
-        return {"z": z, "a": relu(z), "params": [[(len(g["x"]) + 1) * len(g["W"])]]}
+        per_neuron = len(g["x"]) + 1  # the seed's count: 3 weights + 1 bias
+        return {"z": z, "a": relu(z), "per_neuron": [[per_neuron]], "params": [[per_neuron * len(g["W"])]]}
     if template_id in ("hidden-layer", "batch"):
         x = g.get("x") or g["X"]
         z1 = add_col(mm(g["W1"], x), g["b1"])
@@ -114,15 +120,30 @@ def naive(template_id: str, g: dict) -> dict:
         z2 = add_col(mm(g["W2"], a1), g["b2"])
         a2 = relu(z2)
         z3 = add_col(mm(g["W3"], a2), g["b3"])
-        dz3 = [[p[0] - t[0]] for p, t in zip(g["y_pred"], g["y_target"])]
+        # the default: y_hat = softmax of z3 with 3^x, rounded to tenths (the sheet says so)
+        top = max(z[0] for z in z3)
+        y_hat = [[round_half_away(p[0], 1)] for p in softmax_cols([[max(z[0] - top, -20)] for z in z3])]
+        dz3 = [[p[0] - t[0]] for p, t in zip(y_hat, g["y_target"])]
         da2 = mm(transpose(g["W3"]), dz3)
         dz2 = [[d[0] if z[0] > 0 else 0] for d, z in zip(da2, z2)]
         da1 = mm(transpose(g["W2"]), dz2)
         dz1 = [[d[0] if z[0] > 0 else 0] for d, z in zip(da1, z1)]
+        grads = {
+            "dW3": mm(dz3, transpose(a2)),
+            "db3": dz3,
+            "dW2": mm(dz2, transpose(a1)),
+            "db2": dz2,
+            "dW1": mm(dz1, transpose(g["x"])),
+            "db1": dz1,
+        }
+        eta = Fraction(1, 10)  # step 11: W <- W - 0.1 dW, b <- b - 0.1 db
+        new = {
+            f"{p}_new": [[w - eta * d for w, d in zip(wr, dr)] for wr, dr in zip(g[p], grads[f"d{p}"])]
+            for p in ("W3", "b3", "W2", "b2", "W1", "b1")
+        }
         return {
-            "z1": z1, "a1": a1, "z2": z2, "a2": a2, "z3": z3, "dz3": dz3, "db3": dz3,
-            "dW3": mm(dz3, transpose(a2)), "da2": da2, "dz2": dz2, "dW2": mm(dz2, transpose(a1)),
-            "db2": dz2, "da1": da1, "dz1": dz1, "dW1": mm(dz1, transpose(g["x"])), "db1": dz1,
+            "z1": z1, "a1": a1, "z2": z2, "a2": a2, "z3": z3, "y_hat": y_hat, "dz3": dz3,
+            "da2": da2, "dz2": dz2, "da1": da1, "dz1": dz1, **grads, **new,
         }  # fmt: skip
     raise AssertionError(template_id)
 
@@ -176,3 +197,37 @@ def test_a_problems_environment_is_the_batch_of_one_the_ops_take() -> None:
     assert set(problem.env(steps=False)) == set(problem.params) | set(problem.givens)
     z = problem.template.step("z")
     assert z.expr(problem.env(steps=False)).tolist() == [[[-1]]]  # (1)(2) + (-1)(1) + (1)(3) + (-5)
+
+
+def test_matmul_asks_the_shape_first_and_names_the_swap() -> None:
+    """The seed's first point: A is 3×4 and B is 4×2, so C = A·B is 3×2 (A's rows, B's
+    columns), asked before any cell; writing [2, 3] is the swap the grader names."""
+    from nnhand.core.keys import key_data
+    from nnhand.core.sheet import make_sheet
+    from nnhand.grading.answers import answer_file_data
+    from nnhand.grading.grade import grade_data
+
+    problem = generate(api.load("matmul"), 0, {"m": 3, "k": 4, "n": 2})
+    assert next(s.name for s in problem.template.steps) == "C_shape"
+    assert grid(problem.values["C_shape"]) == [[3, 2]]
+    data = answer_file_data(make_sheet(problem, "all"))
+    data["answers"] = dict(key_data(problem)["answers"])
+    data["answers"]["C_shape"] = [[2, 3]]
+    report = grade_data(data, "answers.yaml")[0]
+    shape = next(s for s in report.steps if s.name == "C_shape")
+    assert shape.score == 0 and any("swapped" in d for d in shape.diagnosis)
+    with pytest.raises(Exception, match="columns"):  # A·B needs A's columns = B's rows
+        api.solve("matmul", {"A": [[1, 0], [0, 1]], "B": [[1], [2], [3]]})
+
+
+def test_product_shape_takes_a_batch_of_candidates() -> None:
+    """Three candidates of a 4×2 A against one 2×5 B: each answer is [4, 5], like a loop."""
+    import numpy as np
+
+    from nnhand.ops.shapes import product_shape
+
+    A, B = np.zeros((3, 4, 2), dtype=np.int64), np.ones((1, 2, 5), dtype=np.int64)
+    out = product_shape(A, B)
+    assert out.shape == (3, 1, 2)
+    for b in range(3):  # each candidate as if alone
+        assert out[b].tolist() == product_shape(A[b : b + 1], B)[0].tolist() == [[4, 5]]

@@ -312,7 +312,7 @@ MUTATIONS: list[tuple[str, Any, list[str]]] = [
      ["students[0].exercises[0].key", "a mapping"]),
     ("a variant not text", lambda d: _set(d, 12, "students", 0, "exercises", 0, "variant"),
      ["students[0].exercises[0].variant"]),
-    ("another template's variant", lambda d: _set(d, "matmul@2#3", "students", 0, "exercises", 0, "variant"),
+    ("another template's variant", lambda d: _set(d, "matmul@3#3", "students", 0, "exercises", 0, "variant"),
      ["students[0].exercises[0].variant", "matmul"]),
     ("a mask of the wrong shape", lambda d: _set(d, [[1]], "students", 0, "exercises", 0, "blank_mask", "y"),
      ["students[0].exercises[0].blank_mask.y"]),

@@ -76,6 +76,8 @@ def ref_four_neurons(g: dict[str, Matrix], p: dict[str, Any]) -> dict[str, Matri
     n_out, n_in = len(g["W"]), len(g["W"][0])
     z = affine(g["W"], g["x"], g, "b")
     out = {"z": z, "params": [[Fraction((n_in + p["bias"]) * n_out)]]}
+    if p["bias"]:  # the seed counts one neuron first: its inputs' weights and its bias
+        out["per_neuron"] = [[Fraction(n_in + 1)]]
     if p["act"] != "none":  # with no activation z is the output: no step a = z (a copy)
         out["a"] = activate(z, p["act"])
     return out
@@ -138,6 +140,12 @@ def ref_backprop(g: dict[str, Matrix], p: dict[str, Any]) -> dict[str, Matrix]:
     out["dW3"], out["db3"] = summed_outer(dz3, a2), rowsums(dz3)
     out["dW2"], out["db2"] = summed_outer(dz2, a1), rowsums(dz2)
     out["dW1"], out["db1"] = summed_outer(dz1, x), rowsums(dz1)
+    # Step 11, gradient descent with eta = 1/10: W_new = W - eta * dW, cell by cell.
+    eta = Fraction(1, 10)
+    for layer in "321":
+        for kind in "Wb":
+            param, grad = g[f"{kind}{layer}"], out[f"d{kind}{layer}"]
+            out[f"{kind}{layer}_new"] = [[w - eta * d for w, d in zip(rw, rd)] for rw, rd in zip(param, grad)]
     return out
 
 
@@ -243,7 +251,7 @@ def _plain(m: Matrix) -> list[list[Any]]:
 def test_a_batch_sums_the_gradients_of_its_examples() -> None:
     """db1 of a batch is the sum of the single-example db1 of its columns: each column of X
     (with its targets and predictions) solved alone as a batch of 1."""
-    problem = generate(api.load("backprop"), 5, {"batch": 3})
+    problem = generate(api.load("backprop"), 5, {"batch": 3, "softmax_out": "given"})
     g = givens_of(problem)
     total = [[Fraction(0)] for _ in g["b1"]]
     total_w = [[Fraction(0)] * len(g["W1"][0]) for _ in g["W1"]]

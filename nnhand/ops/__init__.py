@@ -6,4 +6,4 @@ arrays: the formula ops (matmul, relu, softmax, ...); network: the algorithm ops
 network exercises (attention, routing, retrieval); lecture: the ops of the lecture topics.
 """
 
-from nnhand.ops import activation, arrays, convolution, counting, lecture, models, network  # noqa: F401  (importing registers each module's ops)
+from nnhand.ops import activation, arrays, convolution, counting, lecture, models, network, sequences_norms, shapes  # noqa: F401  (importing registers each module's ops)
