@@ -542,20 +542,22 @@ def test_backprop_gradients_and_update_against_torch(torch: Any) -> None:
 
 
 def test_backprop_update_worked_by_hand() -> None:
-    """Seed 3, z3 = [-4, 2, 3]: shifted by the largest, 3^-7, 3^-1, 3^0 over their sum
-    1 + 1/3 + 1/2187 = 2917/2187 gives y_hat = [.0003, .2499, .7498] -> [0, .2, .7] in tenths
-    (not .25 -> .3: the 3^-7 counts); then dz3 = y_hat - y_target and b3 ← b3 - 0.1·dz3."""
+    """Seed 3, z3 = [-5, 2, 0]: shifted by the largest, 3^-7, 3^0, 3^-2 over their sum
+    1/2187 + 1 + 1/9 = 2431/2187 gives y_hat = [.0004, .8996, .0999...] -> [0, .9, .1] in
+    tenths (summing to 1); y_target = [1, 0, 0], so dz3 = [-1, .9, .1], and b3 = [0, -3, 5]
+    moves to b3 - 0.1·dz3 = [.1, -3.09, 4.99]."""
     p = generate(api.load("backprop"), 3)
     g = givens_of(p)
     z3 = [row[0] for row in grid(p.values["z3"])]
-    assert z3 == [-4, 2, 3]
-    # 3^(z - 3) = 3^-7, 3^-1, 3^0; the sum 1 + 1/3 + 1/2187 = 2917/2187
-    assert [round_half_away(Fraction(3) ** (z - 3) / Fraction(2917, 2187), 1) for z in z3] == [
+    assert z3 == [-5, 2, 0]
+    # 3^(z - 2) = 3^-7, 3^0, 3^-2; the sum 1/2187 + 1 + 1/9 = 2431/2187
+    assert [round_half_away(Fraction(3) ** (z - 2) / Fraction(2431, 2187), 1) for z in z3] == [
         0,
-        Fraction(1, 5),
-        Fraction(7, 10),
+        Fraction(9, 10),
+        Fraction(1, 10),
     ]
-    dz3 = [Fraction(v) - t[0] for v, t in zip([0, Fraction(1, 5), Fraction(7, 10)], g["y_target"])]
-    assert [row[0] for row in grid(p.values["dz3"])] == dz3
-    expected = [[b[0] - Fraction(1, 10) * d] for b, d in zip(g["b3"], dz3)]
+    assert [row[0] for row in grid(p.values["y_hat"])] == [0, Fraction(9, 10), Fraction(1, 10)]
+    assert [row[0] for row in g["y_target"]] == [1, 0, 0] and [row[0] for row in g["b3"]] == [0, -3, 5]
+    assert [row[0] for row in grid(p.values["dz3"])] == [-1, Fraction(9, 10), Fraction(1, 10)]
+    expected = [[Fraction(1, 10)], [Fraction(-309, 100)], [Fraction(499, 100)]]
     assert grid(p.values["b3_new"]) == expected
