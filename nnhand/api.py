@@ -20,6 +20,8 @@ from nnhand.resources import find_template, template_files
 
 if TYPE_CHECKING:
     from nnhand.grading.grade import Report
+    from nnhand.grading.history import Progress
+    from nnhand.grading.practice import Answered, PracticeSession
 
 
 def parse_params(values: Iterable[str]) -> dict[str, int | str]:
@@ -232,3 +234,109 @@ def worked_wrong_cells(report: Report, problem: Problem) -> dict[str, dict[str, 
                 line = explainer.cell(problem.template.step(step.name), cell.row, cell.col)
                 out.setdefault(step.name, {})[cell.cell] = line
     return out
+
+
+# ----------------------------------------------------------------------------- practice and its record
+
+
+@dataclass
+class Practice:
+    """A practice session ready to run: the session, why it was chosen (--weakest), and the
+    recorder that keeps each answered cell in the learner's history (None: --no-history)."""
+
+    session: PracticeSession
+    chosen: str | None = None
+    record: HistoryRecorder | None = None
+
+
+@dataclass
+class HistoryRecorder:
+    """Appends each answered cell to the history file as it is answered; a file that cannot
+    be written is noted once (`error`) and practice goes on without it."""
+
+    path: Path
+    template: str
+    topic: str
+    variant: str
+    session: str
+    error: str | None = None
+
+    def __call__(self, answered: Answered) -> None:
+        from datetime import datetime, timezone
+
+        from nnhand.grading.history import Attempt, append
+
+        if self.error is not None:
+            return
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        attempt = Attempt(now, self.session, self.template, self.topic, self.variant, answered.step, answered.cell,
+                          answered.right, answered.tries, answered.slip, answered.hints)  # fmt: skip
+        try:
+            append(self.path, [attempt])
+        except OSError as exc:
+            self.error = f"{self.path}: cannot write the practice history ({exc.strerror or exc})"
+
+
+def practice(
+    template_id: str | None,
+    seed: int | None = None,
+    params: Mapping[str, int | str] | None = None,
+    blanks: str | None = None,
+    problems_dirs: Iterable[str] = (),
+    *,
+    givens: Path | None = None,
+    tries: int = 2,
+    steps: Iterable[str] = (),
+    weakest: bool = False,
+    history: Path | None = None,
+) -> Practice:
+    """`nnhand practice`: the session for a template (or, `weakest`, for the template and
+    steps the history says are missed most), recorded in `history` unless it is None."""
+    import secrets
+
+    from nnhand.grading.practice import PracticeSession
+
+    steps, chosen = tuple(steps), None
+    if weakest:
+        template_id, steps, chosen = _weakest(template_id, steps, problems_dirs)
+    if template_id is None:
+        raise UsageError("practice needs a TEMPLATE", fix="Name one (nnhand list shows them), or use --weakest")
+    template = load(template_id, problems_dirs)
+    if steps and blanks is None and "all" in template.blanks_allowed:
+        blanks = "all"  # the steps asked, every cell of them
+    sheet = generate(template_id, seed, params, blanks, problems_dirs, givens=givens)
+    session = PracticeSession(sheet, tries=tries, steps=steps)
+    record = None
+    if history is not None:
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        record = HistoryRecorder(history, template.id, template.topic or "other", session.sheet.variant,
+                                 f"{stamp}-{secrets.token_hex(3)}")  # fmt: skip
+    return Practice(session, chosen, record)
+
+
+def _weakest(
+    template_id: str | None, steps: tuple[str, ...], problems_dirs: Iterable[str]
+) -> tuple[str, tuple[str, ...], str]:
+    from nnhand.grading.history import history_path, weakest
+
+    if steps:
+        raise UsageError("--weakest chooses the steps itself", where="--steps", fix="Leave out --steps or --weakest")
+    path = history_path()
+    found, _ = progress(path)
+    known = template_files(problems_dirs)
+    choice = weakest(found, template_id, known=known)
+    if choice is None:
+        about = f" of {template_id}" if template_id else ""
+        raise UsageError(f"no practice{about} on record yet in {path}",
+                         fix=f"Practise first: nnhand practice {template_id or 'hidden-layer'}")  # fmt: skip
+    asked = {s.name for s in load(choice.template, problems_dirs).steps if s.asked}
+    return choice.template, tuple(s for s in choice.steps if s in asked), choice.reason
+
+
+def progress(path: Path) -> tuple[Progress, int]:
+    """`nnhand progress`: what the practice history at `path` says, and how many of its
+    lines did not read."""
+    from nnhand.grading.history import read, summarise
+
+    attempts, skipped = read(path)
+    return summarise(attempts), skipped

@@ -21,7 +21,7 @@ from nnhand._version import __version__
 from nnhand.choices import BLANK_POLICIES, JUNIT_PER, SCORING_MODES, TOPICS
 from nnhand.errors import ExitCode, NnhandError, UsageError
 from nnhand.output.registry import choice_enum, choice_phrase
-from nnhand.output.report_formats import CATALOGUE_FORMATS, GRADEBOOK_FORMATS, REPORT_FORMATS
+from nnhand.output.report_formats import CATALOGUE_FORMATS, GRADEBOOK_FORMATS, PROGRESS_FORMATS, REPORT_FORMATS
 from nnhand.output.sheets import KEY_FORMATS, POOL_FORMATS, PRINT_FORMATS, SHEET_FORMATS
 
 
@@ -224,6 +224,7 @@ if TYPE_CHECKING:
     SheetFormat: TypeAlias = Any
     KeyFormat: TypeAlias = Any
     CheckFormat: TypeAlias = Any
+    ProgressFormat: TypeAlias = Any
     PrintFormat: TypeAlias = Any
     ExportFormat: TypeAlias = Any
     Shell: TypeAlias = Any
@@ -236,6 +237,7 @@ else:
     SheetFormat = SHEET_FORMATS.choices("SheetFormat")
     KeyFormat = KEY_FORMATS.choices("KeyFormat")
     CheckFormat = REPORT_FORMATS.choices("CheckFormat")
+    ProgressFormat = PROGRESS_FORMATS.choices("ProgressFormat")
     PrintFormat = PRINT_FORMATS.choices("PrintFormat")
     ExportFormat = POOL_FORMATS.choices("ExportFormat")
     Shell = choice_enum("Shell", tuple(COMPLETION_FILES))
@@ -255,6 +257,15 @@ TemplateArg = Annotated[
         help="A template id (see 'nnhand list').",
         autocompletion=complete_template,
         metavar="TEMPLATE",
+        show_default=False,
+    ),
+]
+OptionalTemplateArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="A template id (see 'nnhand list'); with --weakest, optional.",
+        autocompletion=complete_template,
+        metavar="[TEMPLATE]",
         show_default=False,
     ),
 ]
@@ -600,19 +611,50 @@ def _refuse_unread(fmt: str, asked: dict[str, bool]) -> None:
 @app.command()
 @handled
 def practice(
-    template: TemplateArg,
+    template: OptionalTemplateArg = None,
     seed: SeedOpt = None,
     param: ParamOpt = None,
     blanks: BlanksOpt = None,
     givens: Annotated[
         Path | None, typer.Option("--givens", "-g", help="Practise on your own numbers (a file).", metavar="FILE")
     ] = None,
+    tries: Annotated[
+        int, typer.Option("--tries", "-t", help="Answers a cell takes before its key is shown.", min=1, max=9)
+    ] = 2,
+    steps: Annotated[
+        str | None, typer.Option("--steps", help="Ask only these steps, e.g. --steps h,y.", metavar="NAMES")
+    ] = None,
+    weakest: Annotated[
+        bool, typer.Option("--weakest", help="Practise the template and steps your history says you miss most.")
+    ] = False,
+    no_history: Annotated[
+        bool, typer.Option("--no-history", help="Keep no record of this session (see nnhand progress).")
+    ] = False,
     problems_dir: ProblemsDir = None,
 ) -> None:
     """Practise at the prompt: type each blank cell (or a whole row), ? for a hint, s to skip, q to quit."""
     from nnhand import api
-    from nnhand.grading.practice import PracticeSession, run_practice
+    from nnhand.grading.history import history_path
+    from nnhand.grading.practice import run_practice
+    from nnhand.output.terminal import output_width
 
+    _need_terminal_streams(givens)
+    chosen = api.practice(template, seed, _params(param), _name(blanks), _dirs(problems_dir), givens=givens,
+                          tries=tries, steps=_names(steps), weakest=weakest,
+                          history=None if no_history else history_path())  # fmt: skip
+    if chosen.chosen:
+        _note(f"your weakest: {chosen.chosen}")
+    _write(SHEET_FORMATS.get("terminal").renderer()(chosen.session.sheet))
+    echo = not sys.stdin.isatty()  # piped answers are echoed, so that the transcript reads like a session
+    if not echo:
+        _line_editing()
+    code = run_practice(chosen.session, input, print, echo, output_width(), chosen.record)
+    if chosen.record is not None and chosen.record.error:
+        _note(chosen.record.error)
+    raise typer.Exit(int(code))
+
+
+def _need_terminal_streams(givens: Path | None) -> None:
     if sys.stdout is None or sys.stdin is None:
         raise UsageError(
             "practice needs standard input and output",
@@ -620,11 +662,39 @@ def practice(
         )
     if givens is not None and str(givens) == "-":
         raise UsageError("practice reads your answers from stdin", where="--givens", fix="Give the givens as a file")
-    sheet = api.generate(template, seed, _params(param), _name(blanks), _dirs(problems_dir), givens=givens)
-    session = PracticeSession(sheet)  # refuses a sheet that asks nothing before anything is shown
-    _write(SHEET_FORMATS.get("terminal").renderer()(sheet))
-    echo = not sys.stdin.isatty()  # piped answers are echoed, so that the transcript reads like a session
-    raise typer.Exit(int(run_practice(session, input, print, echo)))
+
+
+def _line_editing() -> None:
+    """Arrow keys, Home/End and the up arrow's history at the prompt, where the platform has
+    readline (importing it is what makes input() use it)."""
+    import contextlib
+
+    with contextlib.suppress(ImportError):  # Windows without pyreadline: plain input
+        import readline  # noqa: F401
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(n.strip() for n in (text or "").split(",") if n.strip())
+
+
+@app.command()
+@handled
+def progress(
+    fmt: Annotated[ProgressFormat, typer.Option("--format", "-f", help=f"{PROGRESS_FORMATS.help()}.")] = "terminal",
+    output: OutputOpt = None,
+) -> None:
+    """Your practice so far: accuracy per topic and step, session by session, and your weakest step."""
+    from nnhand import api
+    from nnhand.grading.history import history_path
+    from nnhand.output.terminal import output_width
+
+    output = _output_file(output)
+    path = history_path()
+    found, skipped = api.progress(path)
+    if skipped:
+        _note(f"{path}: {skipped} line{'s' if skipped > 1 else ''} that did not read, left out")
+    render = PROGRESS_FORMATS.get(_name(fmt)).renderer()
+    _emit(output, lambda: render(found, str(path), output_width() if output is None else 80))
 
 
 @app.command()
@@ -927,6 +997,12 @@ EXAMPLES: dict[str, list[str]] = {
     "practice": [
         "nnhand practice single-neuron           # ? hints, s skips, q quits; exit 1 unless all right",
         "nnhand practice hidden-layer --seed 7 --blanks one   # one blank cell; exit 1 unless right",
+        "nnhand practice hidden-layer --tries 3 --steps y       # three tries a cell, only y; exit 1 unless right",
+        "nnhand practice --weakest              # your most-missed steps; exit 2 with none on record yet",
+    ],
+    "progress": [
+        "nnhand progress                        # accuracy per topic and step, and your weakest step",
+        "nnhand progress --format json -o progress.json",
     ],
     "worksheet": [
         "nnhand worksheet hidden-layer backprop --roster class.csv --assignment hw3 --out build/hw3",

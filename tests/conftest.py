@@ -46,6 +46,14 @@ def _no_shell_width(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _own_history(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Practice keeps a history in the user's data directory: a test keeps its own, empty."""
+    folder = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("NNHAND_DATA_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(params=TEMPLATE_IDS)
 def template_id(request: pytest.FixtureRequest) -> str:
     return str(request.param)

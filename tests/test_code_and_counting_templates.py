@@ -261,7 +261,10 @@ def test_practice_reads_names() -> None:
     again.respond(str(answers["in1"]))
     again.respond(str(answers["out1"]))
     assert again.respond("7")[0].kind == "invalid"  # a number where a name is asked
-    wrong = again.respond("Softmax" if answers["act1"] != "Softmax" else "ReLU")
+    other = "Softmax" if answers["act1"] != "Softmax" else "ReLU"
+    retry = again.respond(other)  # the first wrong answer: a hint and another try, the key kept back
+    assert retry[0].kind == "retry" and f"it is {answers['act1']}" not in retry[0].message
+    wrong = again.respond(other)
     assert wrong[0].kind == "wrong" and f"it is {answers['act1']}" in wrong[0].message
 
 

@@ -19,7 +19,7 @@ from nnhand.core.explain import explain_problem
 from nnhand.core.keys import key_data
 from nnhand.core.reading import read_answer
 from nnhand.core.sheet import make_sheet
-from nnhand.errors import CellError
+from nnhand.errors import CellError, NnhandError
 from nnhand.grading.answers import answer_file_data
 from nnhand.grading.grade import grade_data
 
@@ -323,20 +323,32 @@ def test_check_explain_shows_the_worked_cell(tmp_path: Path) -> None:
 def test_practice_through_piped_input() -> None:
     _, key = key_answers("four-neurons", 2)
     z, a = key["answers"]["z"], key["answers"]["a"]
-    lines = ["?", "?", str(z[0]), str(z[1] + 1), " ".join(str(v) for v in z[2:]), "s", "oops", "q"]
-    result = runner.invoke(app, ["practice", "four-neurons", "--seed", "2"], input="\n".join(lines) + "\n")
+    typed = ["?", "?", z[0], z[1] + 1, z[1], z[2] + 7, z[2] + 7, z[3], "s", "oops", "q"]
+    result = runner.invoke(app, ["practice", "four-neurons", "--seed", "2"], input="\n".join(map(str, typed)) + "\n")
     assert result.exit_code == 1, result.stdout
-    out = result.stdout
+    out = " ".join(result.stdout.split())  # the lines are wrapped to the width
     assert "Hint: Multiply row 1 of W by x" in out
     assert "Hint: z[1] = (" in out and "= ?" in out
     assert f"✓ z[1] = {z[0]}" in out
-    assert f"✗ z[2]: not {z[1] + 1}; it is {z[1]}" in out
-    assert f"✓ z[3] = {z[2]}" in out and f"✓ z[4] = {z[3]}" in out  # a row typed at once
+    assert f"✗ z[2]: not {z[1] + 1}." in out and "Try again." in out  # the first wrong answer keeps the key back
+    assert f"it is {z[1]}" not in out and f"✓ z[2] = {z[1]}" in out  # and the second try finds it
+    assert f"✗ z[3]: not {z[2] + 7}; it is {z[2]}" in out  # the last try shows the key
+    assert "[2/10, 1 right] z[2] =" in out and "[2/10, 1 right, try 2 of 2] z[2] =" in out
     assert "Skipped a[1]" in out and '"oops" is not a number' in out
-    assert "3/10 right, 1 wrong, 1 skipped, 5 not reached" in out
+    assert "3/10 right (1 at the first try), 1 wrong, 1 skipped, 5 not reached" in out
     everything = [" ".join(map(str, z)), " ".join(map(str, a)), "4", "16"]  # per neuron 3 + 1, then 4 of them
     result = runner.invoke(app, ["practice", "four-neurons", "--seed", "2"], input="\n".join(everything) + "\n")
-    assert result.exit_code == 0 and "10/10 right" in result.stdout
+    assert result.exit_code == 0 and "10/10 right (10 at the first try)" in result.stdout
+
+
+def test_practice_tries_one_reveals_at_once() -> None:
+    _, key = key_answers("four-neurons", 2)
+    z = key["answers"]["z"]
+    result = runner.invoke(app, ["practice", "four-neurons", "--seed", "2", "--tries", "1"], input=f"{z[0] + 1}\n")
+    out = " ".join(result.stdout.split())
+    assert f"✗ z[1]: not {z[0] + 1}; it is {z[0]}" in out and "Try again" not in out
+    refused = runner.invoke(app, ["practice", "four-neurons", "--tries", "0"], input="q\n")
+    assert refused.exit_code == 2 and "--tries" in refused.output
 
 
 def test_practice_ends_cleanly_at_end_of_input() -> None:
@@ -386,22 +398,44 @@ def test_run_practice_transcript_and_exit_code() -> None:
     from nnhand.grading.practice import run_practice
 
     session = _session()
-    read, prompts = _reader(["-1", "4", "?"])
+    # FOUR: z = [-1, 3, 5, 3]; z[1] without its bias (−5) is 4, the slip the retry names
+    read, prompts = _reader(["4", "-1", "7", "7", "2/3 1", "?"])
     out: list[str] = []
-    assert run_practice(session, read, out.append, True) == ExitCode.WRONG
-    assert prompts == ["z[1] = ", "z[2] = ", "z[3] = ", "z[3] = "]
+    assert run_practice(session, read, out.append, True, width=200) == ExitCode.WRONG
+    assert prompts == [
+        "[1/10, 0 right] z[1] = ",
+        "[1/10, 0 right, try 2 of 2] z[1] = ",
+        "[2/10, 1 right] z[2] = ",
+        "[2/10, 1 right, try 2 of 2] z[2] = ",
+        "[3/10, 1 right] z[3] = ",
+        "[3/10, 1 right, try 2 of 2] z[3] = ",
+        "[3/10, 1 right, try 2 of 2] z[3] = ",
+    ]
     assert out[:-1] == [
         "Type each answer (a number, or several for a row); ? for a hint, s to skip, q to quit.",
-        f"\n{session.sheet.problem.template.step('z').label}",
-        "-1",
-        "  ✓ z[1] = -1",
+        "",
+        session.sheet.problem.template.step("z").label,
         "4",
-        "  ✗ z[2]: not 4; it is 3. z[2] = (1)(2) + (1)(1) + (0)(3) + (0) = 3",
-        "?",
-        "  Hint: Multiply row 3 of W by x cell by cell and add up, then add b (row 3).",
+        "  ✗ z[1]: not 4. You forgot to add the bias b. Try again.",
+        "-1",
+        "  ✓ z[1] = -1",  # right at the second try
+        "7",
+        "  ✗ z[2]: not 7. Multiply row 2 of W by x cell by cell and add up, then add b (row 2). Try again.",
+        "7",
+        "  ✗ z[2]: not 7; it is 3. z[2] = (1)(2) + (1)(1) + (0)(3) + (0) = 3",
+        "2/3 1",
+        "  ✗ z[3]: not 2/3. Multiply row 3 of W by x cell by cell and add up, then add b (row 3). Try again.",
+        "  The number after it was not checked: type it again after this one.",
+        "?",  # the retry gave the first hint: this is the second
+        "  Hint: z[3] = (0)(2) + (1)(1) + (1)(3) + (1) = ?",
         "",  # end of input: a new line, then the summary
+        "",
     ]
-    assert out[-1].startswith("\n1/10 right, 1 wrong, 0 skipped, 8 not reached. Variant four-neurons@3#")
+    assert out[-1].startswith("1/10 right (0 at the first try), 1 wrong, 0 skipped, 8 not reached. Variant four-")
+    assert [(a.cell, a.right, a.tries, a.slip) for a in session.answered] == [
+        ("z[1]", True, 2, "You forgot to add the bias b."),
+        ("z[2]", False, 2, None),
+    ]
 
 
 def test_run_practice_all_right_is_ok_and_unechoed() -> None:
@@ -410,8 +444,47 @@ def test_run_practice_all_right_is_ok_and_unechoed() -> None:
 
     read, _ = _reader(["-1 3 5 3", "0 3 5 3", "4", "16"])
     out: list[str] = []
-    assert run_practice(_session(), read, out.append, False) == ExitCode.OK
-    assert "-1 3 5 3" not in out and out[-1].startswith("\n10/10 right, 0 wrong")
+    recorded: list[Any] = []
+    assert run_practice(_session(), read, out.append, False, record=recorded.append) == ExitCode.OK
+    assert "-1 3 5 3" not in out and " ".join(out).count("10/10 right (10 at the first try), 0 wrong") == 1
+    assert len(recorded) == 10 and all(a.right and a.tries == 1 for a in recorded)
+
+
+def test_practice_row_input_extra_numbers_are_an_error() -> None:
+    session = _session()
+    assert [r.kind for r in session.respond("-1 3 5")] == ["right"] * 3
+    replies = session.respond("3 0")  # one blank left in z: the 0 would have been lost
+    assert [r.kind for r in replies] == ["invalid"] and session.position == 3
+    assert "2 numbers and z has 1 blank left (z[4])" in replies[0].message
+    assert session.respond("3")[0].kind == "right"
+
+
+def test_practice_echoes_numbers_as_typed() -> None:
+    session = _session()
+    assert session.respond("-2/2")[0].message == "✓ z[1] = -2/2"
+    assert session.respond("3.0")[0].message == "✓ z[2] = 3.0"
+    assert session.respond("1e1")[0].message.startswith("✗ z[3]: not 1e1.")
+
+
+def test_practice_lines_fit_the_width() -> None:
+    from nnhand.grading.practice import run_practice
+
+    read, prompts = _reader(["4", "4", "?", "?", "s"])
+    out: list[str] = []
+    run_practice(_session(), read, out.append, True, width=40)
+    assert max(len(line) for line in out) <= 40 and len(out) > 12
+    assert all(len(p) <= 40 for p in prompts)
+
+
+def test_practice_steps_asks_only_those() -> None:
+    from nnhand.grading.practice import PracticeSession
+
+    sheet = make_sheet(api.solve("four-neurons", FOUR), "all")
+    session = PracticeSession(sheet, steps=("a",))
+    assert [p.cell for p in session.prompts] == ["a[1]", "a[2]", "a[3]", "a[4]"]
+    assert not session.sheet.blanks["z"].any()  # z is shown filled in
+    with pytest.raises(NnhandError, match="asks no step 'nope'"):
+        PracticeSession(sheet, steps=("nope",))
 
 
 def test_run_practice_interrupt_and_undecodable_bytes() -> None:
@@ -421,6 +494,6 @@ def test_run_practice_interrupt_and_undecodable_bytes() -> None:
     bad = UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
     read, _ = _reader([bad, KeyboardInterrupt()])
     out: list[str] = []
-    assert run_practice(_session(), read, out.append, True) == ExitCode.INTERRUPTED == 130
-    assert "\ufffd" in out[2] and "is not a number" in out[3]  # the line of bytes, answered as unreadable
-    assert out[-2] == "" and out[-1].startswith("\n0/10 right, 0 wrong, 0 skipped, 10 not reached")
+    assert run_practice(_session(), read, out.append, True, width=200) == ExitCode.INTERRUPTED == 130
+    assert "\ufffd" in out[3] and "is not a number" in out[4]  # the line of bytes, answered as unreadable
+    assert out[-2] == "" and out[-1].startswith("0/10 right (0 at the first try), 0 wrong, 0 skipped, 10 not")

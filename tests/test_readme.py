@@ -105,7 +105,8 @@ def run_examples(lines: list[str], folder: Path) -> tuple[list[str], int]:
     bin_dir = str(Path(sys.executable).parent)  # the nnhand console script of this environment
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NNHAND_", "COLUMNS"))}
     env.update(PATH=bin_dir + os.pathsep + env.get("PATH", ""), COLUMNS="80", NO_COLOR="1",
-               NNHAND_SECRET="the test's own secret, as an instructor exports theirs")  # fmt: skip
+               NNHAND_SECRET="the test's own secret, as an instructor exports theirs",
+               NNHAND_DATA_DIR=str(folder / "data"))  # practice's history: the test's own  # fmt: skip
     for name, text in shown_files().items():
         (folder / name).write_text(text, encoding="utf-8")
     (folder / "autograder" / "results").mkdir(parents=True)  # Gradescope's folder, here under `folder`

@@ -10,6 +10,7 @@ build its choices, and a renderer is imported only when it is used.
     GRADEBOOK_FORMATS  a graded class: (book, GradeBookOptions) -> str, or a folder of
                        files {name: text} where `Format.files`
     CATALOGUE_FORMATS  the template list: (rows, ReportOptions) -> str
+    PROGRESS_FORMATS   the learner's practice history: (progress, path, width) -> str
 
 The option records live beside their renderers (ReportOptions in reports.py, GradeBookOptions
 in classroom/gradebook.py), so that declaring the formats costs nothing at start-up.
@@ -24,6 +25,7 @@ from nnhand.output.registry import Format, Registry
 
 _REPORTS = "nnhand.output.reports"
 _BOOK = "nnhand.classroom.gradebook"
+_PROGRESS = "nnhand.output.progress"
 
 
 REPORT_FORMATS = Registry(
@@ -68,5 +70,13 @@ CATALOGUE_FORMATS = Registry(
     [
         Format("terminal", "a table of id, title and tags", f"{_REPORTS}:catalogue_terminal"),
         Format("json", "every field as JSON", f"{_REPORTS}:catalogue_json"),
+    ],
+)
+
+PROGRESS_FORMATS = Registry(
+    "progress",
+    [
+        Format("terminal", "accuracy per topic and step, a bar and a chart by session", f"{_PROGRESS}:terminal"),
+        Format("json", "the same as JSON", f"{_PROGRESS}:json_progress"),
     ],
 )

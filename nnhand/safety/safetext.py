@@ -7,6 +7,7 @@ Markdown. Every writer passes such text through one of these first:
 - `plain(text)`: control characters removed (terminal escape sequences, NUL, bell, the C1
   range, bidirectional overrides), newlines and tabs kept where `keep_newlines`;
 - `one_line(text)`: the same, with every line break and tab made a space (names, ids, cells);
+- `wrapped(text, width)`: one line of text as lines within a terminal's width;
 - `clean_tree(root)`: `plain` for every text and attribute of an ElementTree (XML);
 - `html_text(text)`: `plain` text for HTML, `< > & " '` as references;
 - `md_text(text)`: one line for Markdown (a table cell, a paragraph), every character that
@@ -153,3 +154,20 @@ def ascii_stand_in(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
     ascii_part = "".join(c for c in decomposed if c.isascii() and c.isprintable())
     return ascii_part or ("" if unicodedata.combining(char) else "?")
+
+
+def wrapped(text: str, width: int, indent: str = "") -> list[str]:
+    """`text` in lines of at most `width` columns (the first indented by `indent`, the rest
+    two further), words kept whole where they fit."""
+    import textwrap
+
+    if not text:
+        return [""]
+    return textwrap.wrap(
+        text,
+        width=max(width, 20),
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_on_hyphens=False,
+        drop_whitespace=True,
+    ) or [""]
