@@ -282,3 +282,12 @@ def nested(arr2d: np.ndarray, shape: Shape, cell: Any) -> Any:
     if len(shape) == 1:
         return [cell(arr2d[i, 0]) for i in range(arr2d.shape[0])]
     return [[cell(v) for v in row] for row in arr2d]
+
+
+def cell_name(name: str, shape: Shape, row: int, col: int) -> str:
+    """The 1-based name a person reads: x[2], W[1,3], or just b for a scalar."""
+    if len(shape) == 0:
+        return name
+    if len(shape) == 1:
+        return f"{name}[{row + 1}]"
+    return f"{name}[{row + 1},{col + 1}]"

@@ -94,7 +94,7 @@ def test_accuracy_streak_and_the_weakest_step() -> None:
     choice = weakest(found)
     assert choice is not None and choice.template == "hidden-layer"
     # y and z1 are both at 0 %: y was last practised at the same time, so by name, y first; h is learnt
-    assert choice.steps == ("y", "z1") and "y: 0 % right at the first try over its last 3" in choice.reason
+    assert choice.steps == ("y", "z1") and "hidden-layer › y, 0 % right at the first try (last 3)" == choice.reason
 
 
 def test_a_step_right_in_a_row_comes_back_less_often() -> None:
@@ -161,7 +161,10 @@ def test_sessions_progress_and_weakest_end_to_end(_own_history: Path) -> None:
     shown = runner.invoke(app, ["progress"])
     assert shown.exit_code == 0, shown.output
     said = " ".join(shown.output.split())
-    assert "Practice on record: 2 sessions" in said and "Weakest: hidden-layer › y: 0 % right" in said
+    assert (
+        "Practice on record: 2 sessions" in said
+        and "Weakest: hidden-layer › y, 0 % right at the first try (last 4)." in said
+    )
     assert "Practise it: nnhand practice --weakest" in said
     assert max(len(line) for line in shown.output.splitlines()) <= 80
     data = json.loads(runner.invoke(app, ["progress", "--format", "json"]).output)
@@ -204,4 +207,4 @@ def test_a_damaged_history_is_read_around(_own_history: Path) -> None:
     )
     shown = runner.invoke(app, ["progress"])
     assert shown.exit_code == 0 and "1 line that did not read, left out" in shown.stderr
-    assert "Weakest: hidden-layer › y" in " ".join(shown.output.split())
+    assert "Weakest: hidden-layer › y, 0 %" in " ".join(shown.output.split())

@@ -32,7 +32,7 @@ import numpy as np
 
 from nnhand.errors import CellError
 from nnhand.safety.safetext import one_line
-from nnhand.values import Shape, format_number, grid_shape
+from nnhand.values import Shape, cell_name, format_number, grid_shape
 
 ACCEPTED = "write 3, -1.5 or 2/3"
 MAX_MAGNITUDE = 10**12
@@ -45,15 +45,6 @@ ARTEFACT_NEAR_ZERO = Fraction(1, 10**12)  # ... and absolute, near 0 where relat
 _MINUSES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-", "\ufe63": "-", "\uff0d": "-"})
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE](?P<exp>[+-]?\d+))?(/[+-]?(\d+(\.\d*)?|\.\d+))?$")
 _SLASH = re.compile(r"\s*/\s*")
-
-
-def cell_name(name: str, shape: Shape, row: int, col: int) -> str:
-    """The 1-based name a person reads: x[2], W[1,3], or just b for a scalar."""
-    if len(shape) == 0:
-        return name
-    if len(shape) == 1:
-        return f"{name}[{row + 1}]"
-    return f"{name}[{row + 1},{col + 1}]"
 
 
 @dataclass(frozen=True)

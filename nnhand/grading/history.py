@@ -236,13 +236,14 @@ def weakest(progress: Progress, template: str | None = None, known: Iterable[str
     if not candidates:
         return None
     due = [s for s in candidates if progress.due(s)]
-    order = sorted(due or candidates, key=lambda s: (s.accuracy, s.last_time, s.template, s.step))
-    if not due:
+    if due:
+        order = sorted(due, key=lambda s: (s.accuracy, s.last_time, s.template, s.step))
+    else:
         order = sorted(candidates, key=lambda s: (s.last_time, s.template, s.step))
     first = order[0]
     same = [s for s in order if s.template == first.template and (s is first or s.accuracy < 1)][:3]
     percent = round(100 * first.accuracy)
-    why = f"{first.template} › {first.step}: {percent} % right at the first try over its last {len(first.recent)}" + (
-        "" if due else " (every step is learnt: the one practised longest ago)"
-    )
+    why = f"{first.template} › {first.step}, {percent} % right at the first try (last {len(first.recent)})"
+    if not due:
+        why += "; every step is learnt: this one was practised longest ago"
     return Choice(first.template, tuple(s.step for s in same), why)

@@ -2,12 +2,19 @@
 
 The session is a small state machine that never prints: the CLI feeds it lines and shows
 what it answers. A line may be a number, several numbers (they fill the next blanks of
-the step, e.g. a whole row), `?` for a hint (first which row and column to combine, then
-the products to add), `s` to skip the cell or `q` to quit.
+the step, e.g. a whole row; more than the step has left is refused, not dropped), `?` for
+a hint (first which row and column to combine, then the products to add), `s` to skip the
+cell or `q` to quit.
+
+A wrong answer is not answered with the key at once: the learner hears the slip it looks
+like (diagnosis: a forgotten bias, a ReLU, a sign, a term left out) or, when none fits,
+the next hint, and tries again; only the last of `tries` answers shows the key and its
+worked arithmetic. The summary counts the cells right at the first try (with no hint)
+apart, and `answered` keeps every cell answered for the learner's record (history.py).
 
 Typed numbers go through the reader answer files use (reading.read_number), with its
 bounds: a line is at most MAX_LINE characters, an exponent at most ±400, and what is
-echoed back is cleaned of control characters.
+echoed back is the learner's own text (2/3 stays 2/3), cleaned of control characters.
 """
 
 from __future__ import annotations

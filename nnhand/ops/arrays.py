@@ -21,7 +21,7 @@ import numpy as np
 from nnhand.errors import EvaluationError, ValueRangeError
 from nnhand.ops.registry import cell_slip_of, hint_of, register, register_operator
 from nnhand.ops.written import Hint, Node, Part, Site, Slip, Work, exact, num, paren, wrap
-from nnhand.values import INT_LIMIT, MAX_DIGITS, MAX_INNER, format_number, normalize, to_fractions
+from nnhand.values import INT_LIMIT, MAX_DIGITS, MAX_INNER, cell_name, format_number, normalize, to_fractions
 
 Array = np.ndarray
 
@@ -341,7 +341,14 @@ def _relu_cell_slip(
 
 
 def _relu_hint(node: Node, site: Site, i: int, j: int) -> Hint | None:
-    inner = hint_of(node.args[0], site, i, j) if node is site.root else None
+    if node is not site.root:
+        return None
+    arg = node.args[0]
+    if arg.kind == "name":  # ReLU of a quantity on the sheet: which cell to read
+        shape = site.shapes.get(arg.source)
+        where = cell_name(arg.source, shape, i, j) if shape is not None else arg.source
+        return Hint(f"read {where}: ReLU keeps a positive number and makes a negative one 0")
+    inner = hint_of(arg, site, i, j)
     return None if inner is None else Hint(inner.text, inner.added, " Then apply ReLU (a negative becomes 0).")
 
 
