@@ -54,9 +54,11 @@ def test_the_record_reads_back_and_skips_what_does_not_read(tmp_path: Path) -> N
         out.write('{"not": "an attempt"}\nnot json at all\n[1, 2]\n')
         out.write(json.dumps({**json.loads(path.read_text().splitlines()[0]), "tries": 0}) + "\n")  # no try at all
         out.write(json.dumps({**json.loads(path.read_text().splitlines()[0]), "right": "yes"}) + "\n")
+        out.write(json.dumps({**json.loads(path.read_text().splitlines()[0]), "step": "\x1b[2Jy"}) + "\n")
+        out.write(json.dumps({**json.loads(path.read_text().splitlines()[0]), "slip": "x" * 5000}) + "\n")
     history.append(path, [attempt("s2", "h", True, hints=1)])
     read, skipped = history.read(path)
-    assert read == [*written, attempt("s2", "h", True, hints=1)] and skipped == 5
+    assert read == [*written, attempt("s2", "h", True, hints=1)] and skipped == 7  # escapes, a novel: not read
     assert history.read(tmp_path / "none.jsonl") == ([], 0)
 
 
@@ -199,6 +201,15 @@ def test_a_history_that_cannot_be_written_is_noted_not_fatal(tmp_path: Path, mon
     result = practise("four-neurons", "--seed", "2", typed=["1", "1", "q"])
     assert result.exit_code == 1 and "cannot write the practice history" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_history_that_cannot_be_read_is_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "history.jsonl").mkdir()  # a folder where the file should be
+    monkeypatch.setenv("NNHAND_DATA_DIR", str(tmp_path))
+    for args in (["progress"], ["practice", "--weakest"]):
+        result = runner.invoke(app, args, input="q\n")
+        assert result.exit_code == 2 and "cannot read the practice history" in result.output, result.output
+        assert "Traceback" not in result.output
 
 
 def test_a_damaged_history_is_read_around(_own_history: Path) -> None:

@@ -25,11 +25,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from nnhand.errors import UsageError
+from nnhand.safety.safetext import one_line
+
 HISTORY_ENV = "NNHAND_DATA_DIR"  # where the record is kept, overriding the platform's data directory
 HISTORY_FILE = "history.jsonl"
 MAX_READ = 32 * 2**20  # bytes read from the end of the file: some hundred thousand attempts
 RECENT = 20  # a step's accuracy is over its last RECENT first tries
 MAX_BOX = 5  # a step right in 5 sessions in a row waits 31 sessions: learnt
+MAX_FIELD = 300  # characters of one field: a slip's sentence is the longest
 
 
 def data_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -106,6 +110,11 @@ def read(path: Path) -> tuple[list[Attempt], int]:
             data = handle.read()
     except FileNotFoundError:
         return [], 0
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: cannot read the practice history ({exc.strerror or exc})",
+            fix=f"Point {HISTORY_ENV} at a folder you can read, or move the file away",
+        ) from None
     lines = data.split(b"\n")
     if size > MAX_READ:
         lines = lines[1:]  # the first line read is cut
@@ -132,7 +141,12 @@ def _attempt(line: bytes) -> Attempt | None:
         value = data.get(name)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             return None
+    texts = [data[name] for name, kind in _FIELDS.items() if kind is str]
+    if any(len(text) > MAX_FIELD or one_line(text) != text for text in texts):
+        return None  # a hand-edited line with escapes or a novel in it: not shown on a terminal
     slip, hints = data.get("slip"), data.get("hints", 0)
+    if isinstance(slip, str) and (len(slip) > MAX_FIELD or one_line(slip) != slip):
+        return None
     if not (slip is None or isinstance(slip, str)) or not isinstance(hints, int) or isinstance(hints, bool):
         return None
     if data["tries"] < 1 or hints < 0:
