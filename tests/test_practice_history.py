@@ -96,7 +96,7 @@ def test_accuracy_streak_and_the_weakest_step() -> None:
     choice = weakest(found)
     assert choice is not None and choice.template == "hidden-layer"
     # y and z1 are both at 0 %: y was last practised at the same time, so by name, y first; h is learnt
-    assert choice.steps == ("y", "z1") and "hidden-layer › y, 0 % right at the first try (last 3)" == choice.reason
+    assert choice.steps == ("y", "z1") and choice.reason == "hidden-layer › y, 0 % right at the first try (last 3)"
 
 
 def test_a_step_right_in_a_row_comes_back_less_often() -> None:
