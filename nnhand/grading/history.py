@@ -141,12 +141,11 @@ def _attempt(line: bytes) -> Attempt | None:
         value = data.get(name)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             return None
-    texts = [data[name] for name, kind in _FIELDS.items() if kind is str]
-    if any(len(text) > MAX_FIELD or one_line(text) != text for text in texts):
-        return None  # a hand-edited line with escapes or a novel in it: not shown on a terminal
     slip, hints = data.get("slip"), data.get("hints", 0)
-    if isinstance(slip, str) and (len(slip) > MAX_FIELD or one_line(slip) != slip):
-        return None
+    texts = [data[name] for name, kind in _FIELDS.items() if kind is str] + ([slip] if isinstance(slip, str) else [])
+    joined = " ".join(texts)
+    if max(map(len, texts)) > MAX_FIELD or one_line(joined) != joined:
+        return None  # a hand-edited line with escapes or a novel in it: not shown on a terminal
     if not (slip is None or isinstance(slip, str)) or not isinstance(hints, int) or isinstance(hints, bool):
         return None
     if data["tries"] < 1 or hints < 0:
