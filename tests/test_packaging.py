@@ -36,6 +36,7 @@ def test_wheel_ships_every_template(tmp_path: Path) -> None:
     shipped = {f"nnhand/problems/{p.name}" for p in (ROOT / "problems").glob("*.yaml")}
     assert shipped and shipped <= names
     assert "nnhand/cli.py" in names
+    assert {"nnhand/output/selfcheck.js", "nnhand/output/selfcheck.css"} <= names  # the page's script and style
 
 
 def test_import_nnhand_loads_nothing_heavy() -> None:

@@ -318,7 +318,7 @@ def test_pdf_holds_the_words() -> None:
 
 
 def test_registries_name_their_formats() -> None:
-    assert SHEET_FORMATS.names() == ("terminal", "json")
+    assert SHEET_FORMATS.names() == ("terminal", "json", "html-check")
     assert KEY_FORMATS.names() == ("terminal", "yaml", "json")
     assert PRINT_FORMATS.names() == ("html", "md", "pdf", "typst")
     assert POOL_FORMATS.names() == ("moodle", "gift", "qti")

@@ -15,7 +15,7 @@ compiled tree; the ones that fit any step (bias, transpose, sign, another step) 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 
 import numpy as np
@@ -42,18 +42,32 @@ def diagnose(
     """Short sentences naming the slips that explain the wrong cells of `step`."""
     if not wrong:
         return []
-    for slip, message in _step_slips(template, step, env, expected):
-        try:
-            candidate = slip()
-        except (EvaluationError, ValueError, IndexError):
-            continue
-        if candidate is None or candidate.shape != expected.shape:
-            continue
+    for candidate, message in _evaluated(template, step, env, expected):
         if _explains(candidate, expected, wrong, tolerance):
             return [message]
     if len(wrong) > max(1, expected.size // 2):
         return []  # many cells wrong and no one slip explains them: don't guess cell by cell
     return _cell_slips(template, step, env, expected, wrong, tolerance)
+
+
+def step_slips(template: Template, step: Step, env: Env, expected: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """Every whole-step slip of `step`, as the values it gives and its message, in the order
+    `diagnose` tries them: `env` is the learner's world (the givens and the earlier steps as
+    the learner has them), `expected` the step's key. A slip that cannot be computed here,
+    or gives another shape, is left out; a cell may hold the key itself (a sign flipped on 0).
+    What a page that checks answers itself compares a wrong answer with (selfcheck.py)."""
+    return list(_evaluated(template, step, env, expected))
+
+
+def _evaluated(template: Template, step: Step, env: Env, expected: np.ndarray) -> Iterator[tuple[np.ndarray, str]]:
+    """The step's slips computed one at a time (diagnose stops at the first that explains)."""
+    for slip, message in _step_slips(template, step, env, expected):
+        try:
+            candidate = slip()
+        except (EvaluationError, ValueError, IndexError):
+            continue
+        if candidate is not None and candidate.shape == expected.shape:
+            yield candidate, message
 
 
 def _explains(candidate: np.ndarray, expected: np.ndarray, wrong: Cells, tolerance: Fraction) -> bool:

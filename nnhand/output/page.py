@@ -48,6 +48,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from nnhand.core.reading import cell_name
 from nnhand.values import Shape, exact_fraction, format_fraction, format_number, grid_shape
 
 if TYPE_CHECKING:
@@ -66,6 +67,9 @@ class Cell:
     blank: bool = False  # worksheet: an empty box to write in
     answer: bool = False  # key: a cell the worksheet leaves blank
     exact: str | None = None  # key with exact=True: the exact fraction beside the rounded text ("9/13")
+    # A worksheet's blank: the answer file's name of the cell (h[2], W1[1,3]), for a writer
+    # whose blanks are filled in on the page (the self-checking HTML page, selfcheck.py).
+    name: str | None = None
 
     @property
     def shown(self) -> str:
@@ -461,7 +465,7 @@ def build_page(
         def given_cell(i: int, j: int, a: Any = arr, w: bool = words, n: str = name) -> Cell:
             blank = sheet.given_blank(n, i, j)  # the inverse pattern: a given to solve for
             if blank and not key:
-                return Cell("", blank=True)
+                return Cell("", blank=True, name=cell_name(n, sheet.shape(n), i, j))
             return Cell(str(vocabulary[int(a[i, j]) - 1]) if w else format_number(a[i, j]), answer=key and blank)
 
         givens.append(
@@ -488,7 +492,7 @@ def build_page(
         ) -> Cell:
             blank = bool(m[i, j])
             if blank and not key:
-                return Cell("", blank=True)
+                return Cell("", blank=True, name=cell_name(s.name, sheet.shape(s.name), i, j))
             text = template.word(s, v[i, j]) or format_number(v[i, j], d)
             beside = exact_beside(text, e[i, j]) if key and exact and d is not None and e.dtype == object else None
             return Cell(text, answer=key and blank, exact=beside)
@@ -527,8 +531,6 @@ def build_page(
 
 def _inverse_notes(sheet: Sheet, key: bool) -> tuple[str, ...]:
     """What an inverse sheet asks: the blank given, solved for from the shown steps."""
-    from nnhand.core.reading import cell_name
-
     blanks = [(n, int(i), int(j)) for n in sheet.blank_givens() for i, j in zip(*sheet.blanks[n].nonzero())]
     if not blanks:
         return ()

@@ -16,7 +16,7 @@ worksheet leaves blank highlighted and exact fractions beside rounded values.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -292,17 +292,38 @@ pre.code .slot-answer { font-weight: bold; background: #fcefd2; }
 """
 
 
+# What a writer draws in a blank cell instead of the printed box: given the cell and, in a
+# line of code, the box's width in mm (None in a table, whose cell sizes it), the HTML to
+# put there, or None for the box. The self-checking page (selfcheck.py) draws an input.
+BlankHtml = Callable[[Cell, float | None], str | None]
+
+
+def _printed_box(cell: Cell, width: float | None) -> str | None:
+    return None
+
+
 def html_document(pages: Sequence[Page], title: str = "nnhand worksheets") -> str:
     """One self-contained HTML file (inline CSS, no scripts, nothing fetched): a section per
     page, each starting a new printed A4 page, its header (variant, student) repeated on
     every printed page through a table header."""
-    body = "\n".join(_html_page(layout(page)) for page in pages)
-    css = _CSS + (_CODE_CSS if '<pre class="code">' in body else "")
+    return html_file([html_section(page) for page in pages], title)
+
+
+def html_section(page: Page, blank: BlankHtml = _printed_box) -> str:
+    """One page as the <section> html_document writes, `blank` drawing its blank cells."""
+    return _html_page(layout(page), blank)
+
+
+def html_file(sections: Sequence[str], title: str, *, head: str = "", style: str = "", tail: str = "") -> str:
+    """The HTML file around the pages' sections: the print CSS (and `style` after it), `head`
+    in the head before the title, `tail` (whole lines) after the sections."""
+    body = "\n".join(sections)
+    css = _CSS + (_CODE_CSS if '<pre class="code">' in body else "") + style
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_esc(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+        f'{head}<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_esc(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n{body}\n{tail}</body>\n</html>\n"
     )
 
 
@@ -314,7 +335,7 @@ def _two_columns(texts: list[str], narrow: int) -> bool:
 _esc = html_text
 
 
-def _html_page(lay: Layout) -> str:
+def _html_page(lay: Layout, blank: BlankHtml = _printed_box) -> str:
     cls = "page key" if lay.key else "page sheet"
     arrangement = lay.arrangement
     assert arrangement is not None and arrangement.plan is not None  # layout() always arranges
@@ -342,7 +363,7 @@ def _html_page(lay: Layout) -> str:
     if lay.legend:
         given.append(f'<p class="legend">{_esc(lay.legend)}</p>')
     rows.append("".join(given))
-    rows += [_html_row(Row((Column(row.width, (row,)),))) for row in plan.given_rows]
+    rows += [_html_row(Row((Column(row.width, (row,)),)), blank) for row in plan.given_rows]
     items = []
     for line in lay.steps:
         extra = f'<span class="round">({_esc(line.rounding)})</span>' if line.rounding else ""
@@ -350,10 +371,10 @@ def _html_page(lay: Layout) -> str:
     steps_class = "steps two" if lay.two_column_steps else "steps"
     rows.append(f'<h2>{lay.compute_heading}</h2><ol class="{steps_class}">{"".join(items)}</ol>')
     if lay.code:
-        rows.append(_html_code(lay.code))
+        rows.append(_html_code(lay.code, blank))
     # the plan's rows in order; the browser breaks pages itself (its fonts are not typst's),
     # between rows, never inside one
-    rows += [_html_row(row) for page_rows in plan.pages for row in page_rows]
+    rows += [_html_row(row, blank) for page_rows in plan.pages for row in page_rows]
     if not lay.key:
         rows.append('<div class="working">Working</div>')
     if lay.worked:
@@ -375,12 +396,15 @@ def _html_page(lay: Layout) -> str:
     )
 
 
-def _html_code(code: Sequence[CodeLine]) -> str:
+def _html_code(code: Sequence[CodeLine], blank: BlankHtml = _printed_box) -> str:
     """The code lines as a <pre> block: a blank is a box to write in, its step's name small in
     its corner (the answer file's name); on a key each answer is marked."""
 
     def slot(part: CodeSlot) -> str:
         if part.cell.blank:
+            drawn = blank(part.cell, part.width)
+            if drawn is not None:
+                return drawn
             return f'<span class="slot box" style="width: {_css_mm(part.width)}"><span>{_esc(part.name)}</span></span>'
         cls = "slot-answer" if part.cell.answer else "slot-shown"
         return f'<span class="{cls}">{_esc(_minus(part.cell.text))}</span>'
@@ -389,7 +413,7 @@ def _html_code(code: Sequence[CodeLine]) -> str:
     return f'<pre class="code">{"<br>".join(lines)}</pre>'
 
 
-def _html_row(row: Row) -> str:
+def _html_row(row: Row, blank: BlankHtml = _printed_box) -> str:
     """One row of the plan: its columns side by side, each bands and rows of tables read
     down. The consecutive bands of a column are one CSS grid of two columns (weights, data),
     so that the browser itself makes every band's weights as wide as the widest and the data
@@ -406,9 +430,9 @@ def _html_row(row: Row) -> str:
 
         for piece in column.pieces:
             if isinstance(piece, Band):
-                outputs = '<div class="outputs">' + "".join(_html_quantity(q) for q in piece.outputs) + "</div>"
+                outputs = '<div class="outputs">' + "".join(_html_quantity(q, blank) for q in piece.outputs) + "</div>"
                 if piece.left_w:
-                    left = "".join(_html_quantity(q) for q in piece.left)
+                    left = "".join(_html_quantity(q, blank) for q in piece.left)
                     width = f"min-width: {_css_mm(piece.left_w)}"
                     bands.append(f'<div class="left" style="{width}">{left}</div>{outputs}')
                 else:  # the chain's input, or an element-wise step: in the data column
@@ -416,7 +440,7 @@ def _html_row(row: Row) -> str:
                     bands.append(f'<div class="{place}">{outputs}</div>')
             else:
                 close()
-                parts.append('<div class="tables">' + "".join(_html_quantity(q) for q in piece.items) + "</div>")
+                parts.append('<div class="tables">' + "".join(_html_quantity(q, blank) for q in piece.items) + "</div>")
         close()
         columns.append('<div class="column">' + "".join(parts) + "</div>")
     return '<div class="row">' + "".join(columns) + "</div>"
@@ -426,7 +450,7 @@ def _css_mm(value: float) -> str:
     return f"{value:.1f}mm"
 
 
-def _html_quantity(sized: Sized) -> str:
+def _html_quantity(sized: Sized, blank: BlankHtml = _printed_box) -> str:
     q = sized.quantity
 
     def style(i: int | None, j: int) -> str:
@@ -439,7 +463,8 @@ def _html_quantity(sized: Sized) -> str:
 
     def td(cell: Cell, i: int, j: int) -> str:
         if cell.blank:
-            return f'<td class="blank"{style(i, j)}><span class="box" aria-label="blank"></span></td>'
+            box = blank(cell, None) or '<span class="box" aria-label="blank"></span>'
+            return f'<td class="blank"{style(i, j)}>{box}</td>'
         cls = ' class="answer"' if cell.answer else ""
         return f"<td{cls}{style(i, j)}>{_esc(_minus(cell.shown))}</td>"
 

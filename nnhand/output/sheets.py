@@ -29,12 +29,18 @@ _TERMINAL = "nnhand.output.terminal"
 _SHEETS = "nnhand.output.sheets"
 _PRINT = "nnhand.output.printing"
 _LMS = "nnhand.output.lms"
+_SELFCHECK = "nnhand.output.selfcheck"
 
 SHEET_FORMATS = Registry(
     "sheet",
     [
         Format("terminal", "tables, blanks as ___", f"{_TERMINAL}:sheet_text"),
         Format("json", "the answer file to fill in, as JSON", f"{_SHEETS}:sheet_json"),
+        Format(
+            "html-check",
+            "a self-checking HTML page: type in the blanks, checked as you type (offline)",
+            f"{_SELFCHECK}:selfcheck_page",
+        ),
     ],
 )
 
